@@ -1,0 +1,78 @@
+// Every error the API can answer, declared once. The code strings are Elastic's (see spec/ and
+// API-NOTES §5): clients match on them, so they never change and are never reused.
+
+export interface ErrorDefinition {
+  readonly status: number;
+  readonly code: string;
+}
+
+export const ERRORS = {
+  // Extensions (declared in the ECE spec)
+  requestExecutionFailed: { status: 400, code: 'extensions.request_execution_failed' },
+  notFound: { status: 404, code: 'extensions.not_found' },
+  unauthorised: { status: 401, code: 'extensions.unauthorised' },
+  noUserId: { status: 401, code: 'extensions.no_user_id' },
+  idAlreadyExists: { status: 409, code: 'extensions.id_already_exists' },
+  versionConflict: { status: 409, code: 'extensions.version_conflict' },
+  // Documented by Elastic only in prose (D1): delete of an extension a deployment plan references.
+  extensionInUse: { status: 400, code: 'extensions.extension_in_use' },
+
+  // Platform-wide codes ECE uses on every API
+  invalidJson: { status: 400, code: 'root.invalid_json_request' },
+  invalidRequest: { status: 400, code: 'root.invalid_request' },
+  unauthenticated: { status: 401, code: 'root.unauthenticated' },
+  forbidden: { status: 403, code: 'root.unauthorized.rbac' },
+  forbiddenLink: { status: 403, code: 'root.forbidden' },
+  routeNotFound: { status: 404, code: 'root.resource_not_found' },
+  methodNotAllowed: { status: 405, code: 'root.method_not_allowed' },
+  payloadTooLarge: { status: 413, code: 'root.payload_too_large' },
+  unsupportedMediaType: { status: 415, code: 'root.unsupported_media_type' },
+  rangeNotSatisfiable: { status: 416, code: 'root.range_not_satisfiable' },
+  tooManyRequests: { status: 429, code: 'root.too_many_requests' },
+  unavailable: { status: 503, code: 'root.service_unavailable' },
+  internal: { status: 500, code: 'root.unexpected_error' },
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorName = keyof typeof ERRORS;
+
+/** The one error type of the HTTP API; the error handler renders it as a `BasicFailedReply`. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly fields: string[] | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    definition: ErrorDefinition,
+    message: string,
+    options: { fields?: string[]; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'ApiError';
+    this.status = definition.status;
+    this.code = definition.code;
+    this.fields = options.fields;
+    this.headers = options.headers;
+  }
+}
+
+export function apiError(
+  name: ErrorName,
+  message: string,
+  options?: { fields?: string[]; headers?: Record<string, string>; cause?: unknown },
+): ApiError {
+  return new ApiError(ERRORS[name], message, options);
+}
+
+export interface BasicFailedReply {
+  errors: Array<{ code: string; message: string; fields?: string[] }>;
+}
+
+export function toBasicFailedReply(error: ApiError): BasicFailedReply {
+  const element: { code: string; message: string; fields?: string[] } = {
+    code: error.code,
+    message: error.message,
+  };
+  if (error.fields && error.fields.length > 0) element.fields = error.fields;
+  return { errors: [element] };
+}

@@ -1,0 +1,50 @@
+// The blob store: file bytes, content-addressed by sha256. Local disk implements it for the embedded
+// default; S3-compatible object storage implements the same contract for scale-out
+// (test/contract/blob-store.contract.ts). A blob becomes visible only through commit(), after the
+// caller has verified every byte; nothing partial is ever readable under its hash.
+import type { Readable, Writable } from 'node:stream';
+
+export interface BlobUpload {
+  /** Receives the bytes in order. Finishing it does not make anything visible. */
+  readonly writable: Writable;
+  /**
+   * Makes the written bytes durable and visible under `sha256` (the caller computed and verified it).
+   * Committing bytes that already exist under that hash is a no-op that still succeeds.
+   */
+  commit(sha256: string): Promise<void>;
+  /** Discards everything written; safe to call more than once, and after a failed commit. */
+  abort(): Promise<void>;
+}
+
+export interface ByteRange {
+  /** inclusive */
+  start: number;
+  /** inclusive */
+  end: number;
+}
+
+export interface BlobInfo {
+  size: number;
+}
+
+export interface BlobStore {
+  beginUpload(): Promise<BlobUpload>;
+  stat(sha256: string): Promise<BlobInfo | null>;
+  /** Streams the blob, or one byte range of it. Rejects if the blob does not exist. */
+  open(sha256: string, range?: ByteRange): Promise<Readable>;
+  /** Removes the blob; removing a missing blob succeeds. */
+  delete(sha256: string): Promise<void>;
+  /** Every committed blob hash (for garbage collection). */
+  list(): AsyncIterable<string>;
+  /** Removes leftovers of uploads that never committed (crashes), older than `olderThanMs`. Returns how many. */
+  sweepIncomplete(olderThanMs: number): Promise<number>;
+  /** Total bytes stored, for metrics; null if the store cannot tell cheaply. */
+  totalBytes(): Promise<number | null>;
+  /** Cheap check for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class BlobNotFoundError extends Error {
+  override name = 'BlobNotFoundError';
+}
