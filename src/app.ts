@@ -1,0 +1,131 @@
+// Builds the HTTP application over already-opened stores. Listening, signals and process concerns
+// live in main.ts, so tests can build as many servers as they like in one process.
+import { randomBytes, randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Authenticator } from './auth/authenticator.js';
+import { ApiKeyVerifier } from './auth/api-keys.js';
+import { apiKeyAuthenticator } from './auth/api-key-authenticator.js';
+import type { Config } from './config.js';
+import { ExtensionService } from './domain/extension-service.js';
+import { createFileLinkSigner } from './domain/file-links.js';
+import { registerAuthentication } from './http/plugins/authenticate.js';
+import { registerErrorReplies, registerMethodNotAllowed } from './http/plugins/error-replies.js';
+import { createMetrics } from './http/plugins/metrics.js';
+import { registerRequestLog } from './http/plugins/request-log.js';
+import { registerCreateExtension } from './http/routes/extensions/create-extension.js';
+import { registerDeleteExtension } from './http/routes/extensions/delete-extension.js';
+import { registerGetExtension } from './http/routes/extensions/get-extension.js';
+import { registerListExtensions } from './http/routes/extensions/list-extensions.js';
+import { registerUpdateExtension } from './http/routes/extensions/update-extension.js';
+import { registerUploadExtension } from './http/routes/extensions/upload-extension.js';
+import { registerDownloadFile } from './http/routes/files/download-file.js';
+import { registerOperations } from './http/routes/operations.js';
+import type { RouteDeps } from './http/route-deps.js';
+import type { BlobStore } from './stores/blob-store.js';
+import type { MetadataStore } from './stores/metadata-store.js';
+
+export interface AppOptions {
+  config: Config;
+  store: MetadataStore;
+  blobs: BlobStore;
+  /** Defaults to API keys (EXTREPO_ADMIN_API_KEY and stored keys). */
+  authenticator?: Authenticator;
+  /** pino options, or false for no logs. */
+  logger?: boolean | Record<string, unknown>;
+}
+
+export interface App {
+  fastify: FastifyInstance;
+  /** Call after listen() so links default to the listening address. */
+  setListeningAddress(origin: string): void;
+}
+
+const LINK_SECRET_SETTING = 'file_link_secret';
+
+export async function buildApp(options: AppOptions): Promise<App> {
+  const { config, store, blobs } = options;
+  const fastify = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+    },
+    // request-log.ts writes the single line per request.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.maxJsonBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // Our JSON bodies never need coercion or defaults; query strings are parsed by hand (http/query.ts).
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true } },
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+
+  // A JSON parser that treats an empty body as no body: ecctl's DELETE carries
+  // Content-Type: application/json without one, and a POST without a body then fails the schema
+  // with a message that says the body is required.
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+
+  const linkSecret = config.linkSecret ?? (await store.initSetting(LINK_SECRET_SETTING, randomBytes(32).toString('base64url')));
+  const links = createFileLinkSigner(linkSecret, config.linkTtlSeconds);
+  const metrics = createMetrics(() => blobs.totalBytes());
+  const service = new ExtensionService({
+    store,
+    blobs,
+    maxFileBytes: config.maxFileBytes,
+    archiveLimits: {
+      maxEntries: config.maxZipEntries,
+      maxUncompressedBytes: config.maxUncompressedBytes,
+      maxRatio: 100,
+      ratioMinBytes: 1024 * 1024,
+    },
+    downloadPolicy: {
+      allowHosts: config.downloadAllowHosts,
+      connectTimeoutMs: config.downloadConnectTimeoutMs,
+      idleTimeoutMs: config.downloadIdleTimeoutMs,
+      maxBytes: config.maxFileBytes,
+    },
+    events: metrics.events,
+  });
+
+  let origin = config.publicUrl ?? `http://${config.host}:${config.port}`;
+  const deps: RouteDeps = { config, service, store, blobs, links, metrics, publicBaseUrl: () => origin };
+  const authenticator = options.authenticator ?? apiKeyAuthenticator(new ApiKeyVerifier(store, config.adminApiKey));
+
+  registerErrorReplies(fastify);
+  registerRequestLog(fastify, metrics);
+  registerAuthentication(fastify, authenticator);
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    return payload;
+  });
+
+  registerOperations(fastify, deps);
+  registerListExtensions(fastify, deps);
+  registerCreateExtension(fastify, deps);
+  registerGetExtension(fastify, deps);
+  registerUpdateExtension(fastify, deps);
+  registerDeleteExtension(fastify, deps);
+  await registerUploadExtension(fastify, deps);
+  registerDownloadFile(fastify, deps);
+  registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions', ['GET', 'POST']);
+  registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions/:extension_id', ['GET', 'POST', 'PUT', 'DELETE']);
+
+  return {
+    fastify,
+    setListeningAddress(listening: string) {
+      if (config.publicUrl === null) origin = listening;
+    },
+  };
+}

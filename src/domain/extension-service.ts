@@ -1,0 +1,305 @@
+// The extensions domain: create, read, update, upload and delete, over the metadata and blob stores.
+// It knows nothing of HTTP; every failure is an ApiError carrying Elastic's code.
+import type { Readable } from 'node:stream';
+import { ArchiveRejectedError, type ArchiveLimits } from '../archive/index.js';
+import { DownloadError, openDownload, type DownloadPolicy } from '../download/index.js';
+import { ApiError, apiError } from '../errors.js';
+import type { BlobStore } from '../stores/blob-store.js';
+import {
+  IdCollisionError,
+  NotFoundError,
+  VersionConflictError,
+  type ChangeResult,
+  type ExtensionFile,
+  type ExtensionRecord,
+  type MetadataStore,
+} from '../stores/metadata-store.js';
+import { newExtensionId } from './extension-ids.js';
+import { FileTooLargeError, ingestArchive, type IngestedArchive } from './ingest-archive.js';
+import { mayChangeExtensions, seesAllExtensions, type Principal } from './principal.js';
+import { checkExtensionRequest, type ExtensionMetadata, type ExtensionRequestBody } from './request-rules.js';
+
+export interface ExtensionEvents {
+  archiveRejected(reason: string): void;
+  downloadFinished(outcome: string): void;
+  bytesStored(bytes: number): void;
+}
+
+export interface ExtensionServiceOptions {
+  store: MetadataStore;
+  blobs: BlobStore;
+  maxFileBytes: number;
+  archiveLimits: ArchiveLimits;
+  downloadPolicy: DownloadPolicy;
+  events: ExtensionEvents;
+  now?: () => Date;
+}
+
+const ID_ATTEMPTS = 5;
+const FILE_ATTACH_ATTEMPTS = 5;
+
+export class ExtensionService {
+  private readonly store: MetadataStore;
+  private readonly blobs: BlobStore;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: ExtensionServiceOptions) {
+    this.store = options.store;
+    this.blobs = options.blobs;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async list(principal: Principal): Promise<ExtensionRecord[]> {
+    return this.store.listExtensions(seesAllExtensions(principal) ? {} : { ownerId: principal.userId });
+  }
+
+  /** The extension, if it exists and the caller may see it; otherwise extensions.not_found. */
+  async get(id: string, principal: Principal): Promise<ExtensionRecord> {
+    const record = await this.store.getExtension(id);
+    if (record === null || !(seesAllExtensions(principal) || record.ownerId === principal.userId)) {
+      throw notFound(id);
+    }
+    return record;
+  }
+
+  async create(body: ExtensionRequestBody, principal: Principal, signal?: AbortSignal): Promise<ExtensionRecord> {
+    this.requireChangeRight(principal);
+    const metadata = checkExtensionRequest(body, 'create');
+    const ingested = metadata.downloadUrl === null ? null : await this.fetch(metadata, signal);
+    for (let attempt = 1; ; attempt++) {
+      const id = newExtensionId();
+      try {
+        return await this.storeWithFile(ingested, async (file) => ({
+          record: await this.store.insertExtension({ ...metadata, id, file, ownerId: principal.userId, now: this.now() }),
+          orphanedBlob: null,
+        }));
+      } catch (error) {
+        if (!(error instanceof IdCollisionError)) throw error;
+        if (attempt >= ID_ATTEMPTS) {
+          throw apiError('idAlreadyExists', 'The generated extension id already exists; please try again.');
+        }
+      }
+    }
+  }
+
+  async update(
+    id: string,
+    body: ExtensionRequestBody,
+    expectedVersion: number | undefined,
+    principal: Principal,
+    signal?: AbortSignal,
+  ): Promise<ExtensionRecord> {
+    const current = await this.getForChange(id, principal);
+    // The type is fixed at creation: Elastic ignores a change of extension_type (API-NOTES §3.4), so
+    // the version is judged by the stored type.
+    const metadata: ExtensionMetadata = checkExtensionRequest({ ...body, extension_type: current.extensionType }, 'update');
+    checkExpectedVersion(current, expectedVersion);
+    const ingested = metadata.downloadUrl === null ? null : await this.fetch(metadata, signal);
+    const changes = {
+      name: metadata.name,
+      version: metadata.version,
+      description: metadata.description,
+      downloadUrl: metadata.downloadUrl,
+      now: this.now(),
+    };
+    return this.storeWithFile(ingested, async (file) =>
+      this.mapStoreErrors(id, () =>
+        this.store.updateExtension(id, file === null ? changes : { ...changes, file }, expectedVersion),
+      ),
+    );
+  }
+
+  async upload(id: string, source: Readable, principal: Principal, signal?: AbortSignal): Promise<ExtensionRecord> {
+    const current = await this.getForChange(id, principal);
+    const expect = { extensionType: current.extensionType, version: current.version };
+    const ingested = await this.ingest(source, expect, signal);
+    return this.storeWithFile(ingested, async (file) => {
+      // Metadata may change while a large file streams in: attach the file to the latest metadata,
+      // re-reading on a concurrent change instead of overwriting it with what we read before.
+      let latest = current;
+      for (let attempt = 1; ; attempt++) {
+        if (latest.extensionType === 'plugin' && latest.version !== expect.version) {
+          throw apiError(
+            'versionConflict',
+            `The extension's version changed to ${latest.version} during the upload, which was checked against ${expect.version}; upload the file again.`,
+          );
+        }
+        try {
+          const changes = {
+            name: latest.name,
+            version: latest.version,
+            description: latest.description,
+            downloadUrl: latest.downloadUrl,
+            file: file as ExtensionFile,
+            now: this.now(),
+          };
+          return await this.mapStoreErrors(id, () => this.store.updateExtension(id, changes, latest.resourceVersion));
+        } catch (error) {
+          if (!(error instanceof ApiError && error.code === 'extensions.version_conflict') || attempt >= FILE_ATTACH_ATTEMPTS) {
+            throw error;
+          }
+          const reread = await this.store.getExtension(id);
+          if (reread === null) throw notFound(id);
+          latest = reread;
+        }
+      }
+    });
+  }
+
+  async delete(id: string, expectedVersion: number | undefined, principal: Principal): Promise<ExtensionRecord> {
+    const current = await this.getForChange(id, principal);
+    checkExpectedVersion(current, expectedVersion);
+    const result = await this.mapStoreErrors(id, () => this.store.deleteExtension(id, expectedVersion));
+    if (result.orphanedBlob !== null) await this.releaseBlob(result.orphanedBlob);
+    return result.record;
+  }
+
+  /** Removes a blob if nothing references it any more (checked under the blob lock). */
+  async releaseBlob(sha256: string): Promise<void> {
+    await this.store.withBlobLock(sha256, async () => {
+      if ((await this.store.countBlobReferences(sha256)) === 0) await this.blobs.delete(sha256);
+    });
+  }
+
+  private async getForChange(id: string, principal: Principal): Promise<ExtensionRecord> {
+    const record = await this.get(id, principal);
+    // A caller who may see the extension but not change it gets the spec's 401; one who may not
+    // see it already got extensions.not_found, so its existence is never revealed.
+    if (!mayChangeExtensions(principal)) {
+      throw apiError('unauthorised', `You may read extension [${id}] but not change it.`);
+    }
+    return record;
+  }
+
+  private requireChangeRight(principal: Principal): void {
+    if (!mayChangeExtensions(principal)) {
+      throw apiError('forbidden', 'Your role does not allow creating extensions.');
+    }
+  }
+
+  /**
+   * Commits an ingested file and stores the record that references it, both under the blob lock, so
+   * the blob cannot be collected in between. Releases whatever blob the change orphaned, and the new
+   * blob itself if storing the record failed.
+   */
+  private async storeWithFile(
+    ingested: IngestedArchive | null,
+    write: (file: ExtensionFile | null) => Promise<ChangeResult>,
+  ): Promise<ExtensionRecord> {
+    let result: ChangeResult;
+    if (ingested === null) {
+      result = await write(null);
+    } else {
+      const { sha256, size, upload } = ingested;
+      try {
+        result = await this.store.withBlobLock(sha256, async () => {
+          await upload.commit(sha256);
+          return write({ sha256, size, uploadedAt: this.now() });
+        });
+      } catch (error) {
+        await upload.abort();
+        await this.releaseBlob(sha256);
+        throw error;
+      }
+      this.options.events.bytesStored(size);
+    }
+    if (result.orphanedBlob !== null) await this.releaseBlob(result.orphanedBlob);
+    return result.record;
+  }
+
+  private async fetch(metadata: ExtensionMetadata, signal?: AbortSignal): Promise<IngestedArchive> {
+    const url = metadata.downloadUrl!;
+    const expect = { extensionType: metadata.extensionType, version: metadata.version };
+    let download;
+    try {
+      download = await openDownload(url, this.options.downloadPolicy, signal);
+    } catch (error) {
+      throw this.downloadFailure(error);
+    }
+    if (download.contentLength !== null && download.contentLength > this.options.maxFileBytes) {
+      download.body.destroy();
+      this.options.events.downloadFinished('too_large');
+      throw downloadFailed(new FileTooLargeError(this.options.maxFileBytes).message);
+    }
+    try {
+      const ingested = await this.ingest(download.body, expect, signal);
+      this.options.events.downloadFinished('ok');
+      return ingested;
+    } catch (error) {
+      throw this.downloadFailure(error);
+    }
+  }
+
+  private downloadFailure(error: unknown): unknown {
+    if (error instanceof DownloadError) {
+      this.options.events.downloadFinished(error.reason);
+      return downloadFailed(error.message, error);
+    }
+    if (error instanceof ApiError) {
+      this.options.events.downloadFinished(error.code === ERROR_TOO_LARGE ? 'too_large' : 'invalid_archive');
+      // Everything that goes wrong with a download_url is Elastic's "could not download" error.
+      return downloadFailed(error.message, error);
+    }
+    this.options.events.downloadFinished('error');
+    return error;
+  }
+
+  private async ingest(source: Readable, expect: { extensionType: 'plugin' | 'bundle'; version: string }, signal?: AbortSignal) {
+    try {
+      return await ingestArchive(source, this.blobs, {
+        maxFileBytes: this.options.maxFileBytes,
+        archiveLimits: this.options.archiveLimits,
+        expect,
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      if (error instanceof ArchiveRejectedError) {
+        this.options.events.archiveRejected(error.reason);
+        throw apiError('requestExecutionFailed', `The file is not a valid ${expect.extensionType}: ${error.message}`, {
+          cause: error,
+        });
+      }
+      if (error instanceof FileTooLargeError) {
+        throw apiError('payloadTooLarge', error.message, { cause: error });
+      }
+      if (error instanceof DownloadError) throw error;
+      throw error;
+    }
+  }
+
+  private async mapStoreErrors<T>(id: string, action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      if (error instanceof NotFoundError) throw notFound(id);
+      if (error instanceof VersionConflictError) throw versionConflict(id, error.expected, error.actual);
+      throw error;
+    }
+  }
+}
+
+const ERROR_TOO_LARGE = 'root.payload_too_large';
+
+function checkExpectedVersion(record: ExtensionRecord, expectedVersion: number | undefined): void {
+  if (expectedVersion !== undefined && expectedVersion !== record.resourceVersion) {
+    throw versionConflict(record.id, expectedVersion, record.resourceVersion);
+  }
+}
+
+function notFound(id: string): ApiError {
+  return apiError('notFound', `Extension [${id}] not found.`);
+}
+
+function versionConflict(id: string, expected: number, actual: number): ApiError {
+  return apiError(
+    'versionConflict',
+    `Extension [${id}] is at version ${actual}, not ${expected}: it changed since you read it. Read it again and retry.`,
+  );
+}
+
+function downloadFailed(reason: string, cause?: unknown): ApiError {
+  return apiError('requestExecutionFailed', `Could not download the extension from download_url: ${reason}`, {
+    fields: ['download_url'],
+    cause,
+  });
+}

@@ -1,0 +1,47 @@
+// Signed, expiring, unauthenticated download links for file_metadata.url. Elastic hands out presigned
+// object-store URLs there, and Terraform's acceptance tests fetch them with a plain http.Get, so the
+// link must work without credentials; the HMAC binds it to one extension, one exact content and one
+// expiry time.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export const FILE_LINK_PREFIX = '/extension-files';
+
+export interface FileLinkSigner {
+  /** Path and query (no origin) of a link valid until at least now + ttl. */
+  sign(extensionId: string, sha256: string, now: Date): string;
+  verify(extensionId: string, sha256: string, expires: string, signature: string, now: Date): LinkCheck;
+}
+
+export type LinkCheck = { ok: true } | { ok: false; why: 'expired' | 'bad_signature' };
+
+// Expiry is rounded up to a whole minute so repeated GETs of one extension return the same URL.
+const EXPIRY_GRANULARITY_SECONDS = 60;
+
+export function createFileLinkSigner(secret: string, ttlSeconds: number): FileLinkSigner {
+  const mac = (extensionId: string, sha256: string, expires: string): Buffer =>
+    createHmac('sha256', secret).update(`${extensionId}\n${sha256}\n${expires}`).digest();
+
+  return {
+    sign(extensionId, sha256, now) {
+      const earliest = Math.floor(now.getTime() / 1000) + ttlSeconds;
+      const expires = String(Math.ceil(earliest / EXPIRY_GRANULARITY_SECONDS) * EXPIRY_GRANULARITY_SECONDS);
+      const signature = mac(extensionId, sha256, expires).toString('base64url');
+      return `${FILE_LINK_PREFIX}/${encodeURIComponent(extensionId)}/${sha256}.zip?expires=${expires}&signature=${signature}`;
+    },
+    verify(extensionId, sha256, expires, signature, now) {
+      if (!/^\d{1,12}$/.test(expires)) return { ok: false, why: 'bad_signature' };
+      const expected = mac(extensionId, sha256, expires);
+      const given = Buffer.from(signature, 'base64url');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        return { ok: false, why: 'bad_signature' };
+      }
+      if (Number(expires) * 1000 < now.getTime()) return { ok: false, why: 'expired' };
+      return { ok: true };
+    },
+  };
+}
+
+/** Removes the signature from a URL before it is logged: a logged link must not be usable. */
+export function redactSignature(url: string): string {
+  return url.replace(/([?&]signature=)[^&]*/g, '$1[redacted]');
+}

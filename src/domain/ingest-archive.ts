@@ -1,0 +1,69 @@
+// The one path every extension file takes into the repository, whether uploaded or copied from a
+// download_url: bytes are counted against the size limit, hashed and validated as a zip in the same
+// pass as they stream into the blob store. Nothing becomes visible here: the caller commits the
+// returned upload under the blob lock once it has stored the reference.
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createArchiveValidator, type ArchiveExpectations, type ArchiveLimits, type ArchiveReport } from '../archive/index.js';
+import type { BlobStore, BlobUpload } from '../stores/blob-store.js';
+
+export class FileTooLargeError extends Error {
+  override name = 'FileTooLargeError';
+  constructor(readonly limit: number) {
+    super(`The file is larger than the limit of ${limit} bytes (EXTREPO_MAX_FILE_BYTES).`);
+  }
+}
+
+export interface IngestOptions {
+  maxFileBytes: number;
+  archiveLimits: ArchiveLimits;
+  expect: ArchiveExpectations;
+  signal?: AbortSignal;
+}
+
+export interface IngestedArchive {
+  sha256: string;
+  size: number;
+  report: ArchiveReport;
+  /** Written but not yet visible: commit(sha256) or abort(). */
+  upload: BlobUpload;
+}
+
+/** Counts and hashes the bytes that pass, failing as soon as the size limit is crossed. */
+class HashingMeter extends Transform {
+  bytes = 0;
+  readonly hash: Hash = createHash('sha256');
+
+  constructor(private readonly maxBytes: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) {
+      callback(new FileTooLargeError(this.maxBytes));
+      return;
+    }
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+}
+
+export async function ingestArchive(source: Readable, blobs: BlobStore, options: IngestOptions): Promise<IngestedArchive> {
+  const upload = await blobs.beginUpload();
+  const meter = new HashingMeter(options.maxFileBytes);
+  const validator = createArchiveValidator({ limits: options.archiveLimits, expect: options.expect });
+  try {
+    await pipeline(source, meter, validator, upload.writable, options.signal ? { signal: options.signal } : {});
+  } catch (error) {
+    await upload.abort();
+    throw error;
+  }
+  const report = validator.report;
+  if (report === null) {
+    await upload.abort();
+    throw new Error('archive validator finished without a report');
+  }
+  return { sha256: meter.hash.digest('hex'), size: meter.bytes, report, upload };
+}

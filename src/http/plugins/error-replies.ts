@@ -1,0 +1,96 @@
+// Renders every failure as Elastic's BasicFailedReply with the x-cloud-error-codes header: our own
+// ApiErrors, Fastify's parser and validation errors, unknown routes and wrong methods alike. The Go
+// clients decode error bodies only as BasicFailedReply (API-NOTES §7.3), so nothing else may leak.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, apiError, toBasicFailedReply } from '../../errors.js';
+
+export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply {
+  reply.code(error.status).header('x-cloud-error-codes', error.code).type('application/json; charset=utf-8');
+  if (error.headers) reply.headers(error.headers);
+  return reply.send(toBasicFailedReply(error));
+}
+
+interface ValidationIssue {
+  instancePath?: string;
+  message?: string;
+  params?: { missingProperty?: string; allowedValues?: unknown[] };
+}
+
+function fieldOf(issue: ValidationIssue): string {
+  const path = (issue.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+  const missing = issue.params?.missingProperty;
+  if (missing) return path ? `${path}.${missing}` : missing;
+  return path;
+}
+
+function describeIssue(issue: ValidationIssue): string {
+  const field = fieldOf(issue);
+  const allowed = issue.params?.allowedValues;
+  if (issue.params?.missingProperty) return `${field} is required`;
+  if (allowed) return `${field} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+  return field ? `${field} ${issue.message ?? 'is invalid'}` : `the body ${issue.message ?? 'is invalid'}`;
+}
+
+/** Translates whatever was thrown into the ApiError the client will see. */
+export function toApiError(error: FastifyError | Error): ApiError {
+  if (error instanceof ApiError) return error;
+  const fastifyError = error as FastifyError & { validation?: ValidationIssue[] };
+  if (fastifyError.validation) {
+    const issues = fastifyError.validation;
+    const fields = [...new Set(issues.map(fieldOf).filter((f) => f !== ''))];
+    return apiError('invalidJson', `JSON request does not comply with schema: ${issues.map(describeIssue).join('; ')}.`, {
+      fields,
+    });
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return apiError('unsupportedMediaType', `Unsupported Content-Type; this operation takes application/json.`);
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return apiError('payloadTooLarge', 'The JSON body is larger than the limit set by EXTREPO_MAX_JSON_BYTES.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return apiError('invalidJson', 'The request body is empty; send a JSON object.');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return apiError('invalidRequest', 'Content-Length does not match the body that was sent.');
+  }
+  if (error instanceof SyntaxError || fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return apiError('invalidJson', `The request body is not valid JSON: ${error.message}`);
+  }
+  const status = fastifyError.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return apiError('invalidRequest', error.message);
+  }
+  return apiError('internal', 'An unexpected error occurred; it has been logged with the request id.', { cause: error });
+}
+
+export function registerErrorReplies(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const apiErr = toApiError(error);
+    if (apiErr.status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+    }
+    return sendApiError(reply, apiErr);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendApiError(
+      reply,
+      apiError('routeNotFound', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`),
+    ),
+  );
+}
+
+/** Answers 405 on a known path for the methods it does not implement. */
+export function registerMethodNotAllowed(app: FastifyInstance, url: string, allowed: string[]): void {
+  const all = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
+  const others = all.filter((method) => !allowed.includes(method) && !(method === 'HEAD'));
+  app.route({
+    method: others,
+    url,
+    handler: async (request, reply) =>
+      sendApiError(
+        reply,
+        apiError('methodNotAllowed', `${request.method} is not allowed on this path; use ${allowed.join(', ')}.`, {
+          headers: { allow: allowed.join(', ') },
+        }),
+      ),
+  });
+}

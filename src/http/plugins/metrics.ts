@@ -1,0 +1,73 @@
+// Prometheus metrics (GET /metrics). Each app gets its own registry so several servers can live in
+// one process (tests) without sharing counters.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ExtensionEvents } from '../../domain/extension-service.js';
+
+export interface Metrics {
+  registry: Registry;
+  events: ExtensionEvents;
+  bytesDownloaded: Counter;
+  observeRequest(route: string, method: string, status: number, seconds: number): void;
+}
+
+export function createMetrics(blobStoreBytes: () => Promise<number | null>): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: 'extrepo_http_requests_total',
+    help: 'HTTP requests by route, method and status code',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'extrepo_http_request_duration_seconds',
+    help: 'HTTP request latency by route and method',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [registry],
+  });
+  const bytesUploaded = new Counter({
+    name: 'extrepo_uploaded_bytes_total',
+    help: 'Bytes of extension files stored (uploads and download_url copies)',
+    registers: [registry],
+  });
+  const bytesDownloaded = new Counter({
+    name: 'extrepo_downloaded_bytes_total',
+    help: 'Bytes of extension files served through file links',
+    registers: [registry],
+  });
+  const rejections = new Counter({
+    name: 'extrepo_archive_rejections_total',
+    help: 'Archives rejected by validation, by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const downloads = new Counter({
+    name: 'extrepo_download_url_total',
+    help: 'download_url fetches by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'extrepo_blob_store_bytes',
+    help: 'Bytes held by the blob store',
+    registers: [registry],
+    async collect() {
+      const total = await blobStoreBytes();
+      if (total !== null) this.set(total);
+    },
+  });
+  return {
+    registry,
+    bytesDownloaded,
+    observeRequest(route, method, status, seconds) {
+      requests.inc({ route, method, status: String(status) });
+      latency.observe({ route, method }, seconds);
+    },
+    events: {
+      archiveRejected: (reason) => rejections.inc({ reason }),
+      downloadFinished: (outcome) => downloads.inc({ outcome }),
+      bytesStored: (bytes) => bytesUploaded.inc(bytes),
+    },
+  };
+}

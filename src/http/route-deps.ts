@@ -1,0 +1,24 @@
+import type { Config } from '../config.js';
+import type { ExtensionService } from '../domain/extension-service.js';
+import type { FileLinkSigner } from '../domain/file-links.js';
+import type { ExtensionRecord } from '../stores/metadata-store.js';
+import type { MetadataStore } from '../stores/metadata-store.js';
+import type { BlobStore } from '../stores/blob-store.js';
+import type { Metrics } from './plugins/metrics.js';
+
+export interface RouteDeps {
+  config: Config;
+  service: ExtensionService;
+  store: MetadataStore;
+  blobs: BlobStore;
+  links: FileLinkSigner;
+  metrics: Metrics;
+  /** Origin for absolute links (EXTREPO_PUBLIC_URL, else the listening address). */
+  publicBaseUrl(): string;
+}
+
+/** The absolute, signed file link of an extension, or null if it has no file. */
+export function fileUrlOf(deps: RouteDeps, record: ExtensionRecord): string | null {
+  if (record.file === null) return null;
+  return deps.publicBaseUrl() + deps.links.sign(record.id, record.file.sha256, new Date());
+}

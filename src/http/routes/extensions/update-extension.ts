@@ -1,0 +1,28 @@
+// POST /deployments/extensions/{extension_id}: replaces the metadata (Terraform reads back exactly
+// what it sent), re-fetches the file when download_url is given, honours an optional ?version=.
+import type { FastifyInstance } from 'fastify';
+import { renderExtension, resourceHeaders } from '../../../domain/extension-view.js';
+import type { ExtensionRequestBody } from '../../../domain/request-rules.js';
+import { requirePrincipal } from '../../plugins/authenticate.js';
+import { versionQuery } from '../../query.js';
+import { abortOnClientGone } from '../../request-abort.js';
+import { fileUrlOf, type RouteDeps } from '../../route-deps.js';
+import { extensionIdParams, extensionSchema, updateExtensionRequestSchema } from '../../schemas.js';
+
+export function registerUpdateExtension(app: FastifyInstance, deps: RouteDeps): void {
+  app.post<{ Params: { extension_id: string }; Body: ExtensionRequestBody }>(
+    '/api/v1/deployments/extensions/:extension_id',
+    { schema: { params: extensionIdParams, body: updateExtensionRequestSchema, response: { 200: extensionSchema } } },
+    async (request, reply) => {
+      const record = await deps.service.update(
+        request.params.extension_id,
+        request.body,
+        versionQuery(request.query),
+        requirePrincipal(request),
+        abortOnClientGone(reply),
+      );
+      reply.headers(resourceHeaders(record));
+      return renderExtension(record, { fileUrl: fileUrlOf(deps, record) });
+    },
+  );
+}

@@ -1,0 +1,97 @@
+// GET /extension-files/{id}/{sha256}.zip?expires=&signature= : the signed link of file_metadata.url.
+// No credentials (Terraform's acceptance tests fetch it with a bare http.Get); the HMAC is the
+// authorisation. Serves the exact bytes with a strong ETag, Content-Length and single-range support.
+import type { FastifyInstance } from 'fastify';
+import parseRange from 'range-parser';
+import { FILE_LINK_PREFIX } from '../../../domain/file-links.js';
+import { apiError } from '../../../errors.js';
+import type { ByteRange } from '../../../stores/blob-store.js';
+import type { RouteDeps } from '../../route-deps.js';
+
+interface Params {
+  extension_id: string;
+  file: string;
+}
+
+interface Query {
+  expires?: string;
+  signature?: string;
+}
+
+export function registerDownloadFile(app: FastifyInstance, deps: RouteDeps): void {
+  app.get<{ Params: Params; Querystring: Query }>(`${FILE_LINK_PREFIX}/:extension_id/:file`, async (request, reply) => {
+    const { extension_id: id, file } = request.params;
+    const sha256 = /^([0-9a-f]{64})\.zip$/.exec(file)?.[1];
+    const { expires, signature } = request.query;
+    if (sha256 === undefined || typeof expires !== 'string' || typeof signature !== 'string') {
+      throw apiError('forbiddenLink', 'This file link is incomplete: ask the API for the extension again to get a fresh file_metadata.url.');
+    }
+    const check = deps.links.verify(id, sha256, expires, signature, new Date());
+    if (!check.ok) {
+      throw apiError(
+        'forbiddenLink',
+        check.why === 'expired'
+          ? 'This file link has expired: ask the API for the extension again to get a fresh file_metadata.url.'
+          : 'This file link is not valid (it was altered or signed with another secret).',
+      );
+    }
+    const record = await deps.store.getExtension(id);
+    if (record === null || record.file === null || record.file.sha256 !== sha256) {
+      throw apiError('notFound', `Extension [${id}] no longer has this file: it was deleted or replaced.`);
+    }
+    const etag = `"${sha256}"`;
+    const size = record.file.size;
+    reply
+      .header('content-type', 'application/zip')
+      .header('etag', etag)
+      .header('last-modified', record.file.uploadedAt.toUTCString())
+      .header('accept-ranges', 'bytes')
+      .header('cache-control', 'private, max-age=0')
+      .header('content-disposition', `attachment; filename="${record.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.zip"`);
+
+    if (ifNoneMatchHits(request.headers['if-none-match'], etag)) {
+      return reply.code(304).send();
+    }
+    const ifRange = request.headers['if-range'];
+    const range = requestedRange(request.headers.range, typeof ifRange === 'string' ? ifRange : undefined, etag, size);
+    if (range === 'unsatisfiable') {
+      reply.header('content-range', `bytes */${size}`);
+      throw apiError('rangeNotSatisfiable', `The requested range is outside the file, which is ${size} bytes long.`, {
+        headers: { 'content-range': `bytes */${size}` },
+      });
+    }
+    const length = range === null ? size : range.end - range.start + 1;
+    if (range !== null) {
+      reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
+    }
+    reply.header('content-length', String(length));
+    if (request.method === 'HEAD' || length === 0) return reply.send();
+    const stream = await deps.blobs.open(sha256, range ?? undefined);
+    reply.raw.once('finish', () => deps.metrics.bytesDownloaded.inc(length));
+    return reply.send(stream);
+  });
+}
+
+function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((tag) => {
+    const t = tag.trim().replace(/^W\//, '');
+    return t === '*' || t === etag;
+  });
+}
+
+/** The single byte range to serve, null for the whole file. Several ranges are served whole (RFC 9110 allows it). */
+function requestedRange(
+  header: string | undefined,
+  ifRange: string | undefined,
+  etag: string,
+  size: number,
+): ByteRange | null | 'unsatisfiable' {
+  if (header === undefined) return null;
+  if (ifRange !== undefined && ifRange.trim() !== etag) return null;
+  const ranges = parseRange(size, header, { combine: true });
+  if (ranges === -1) return 'unsatisfiable';
+  if (ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) return null;
+  const only = ranges[0]!;
+  return { start: only.start, end: only.end };
+}

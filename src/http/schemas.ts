@@ -1,0 +1,32 @@
+// Route schemas, derived from Elastic's definitions (src/http/spec.ts).
+import { definitionSchema } from './spec.js';
+
+type JsonObject = { [key: string]: unknown };
+
+function withExtraFileField(extension: JsonObject): JsonObject {
+  // We also expose the sha256 we computed; Go clients ignore unknown fields (API-NOTES §7.1).
+  const properties = extension.properties as Record<string, JsonObject>;
+  const fileMetadata = properties.file_metadata as JsonObject;
+  return {
+    ...extension,
+    properties: {
+      ...properties,
+      file_metadata: {
+        ...fileMetadata,
+        properties: { ...(fileMetadata.properties as JsonObject), sha256: { type: 'string' } },
+      },
+    },
+  };
+}
+
+export const extensionSchema = withExtraFileField(definitionSchema('Extension'));
+export const extensionsSchema = { type: 'object', required: ['extensions'], properties: { extensions: { type: 'array', items: extensionSchema } } };
+export const createExtensionRequestSchema = definitionSchema('CreateExtensionRequest');
+export const updateExtensionRequestSchema = definitionSchema('UpdateExtensionRequest');
+export const basicFailedReplySchema = definitionSchema('BasicFailedReply');
+
+export const extensionIdParams = {
+  type: 'object',
+  required: ['extension_id'],
+  properties: { extension_id: { type: 'string', minLength: 1, maxLength: 128 } },
+} as const;
