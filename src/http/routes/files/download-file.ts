@@ -2,6 +2,7 @@
 // No credentials (Terraform's acceptance tests fetch it with a bare http.Get); the HMAC is the
 // authorisation. Serves the exact bytes with a strong ETag, Content-Length and single-range support.
 import type { FastifyInstance } from 'fastify';
+import { Readable } from 'node:stream';
 import parseRange from 'range-parser';
 import { FILE_LINK_PREFIX } from '../../../domain/file-links.js';
 import { apiError } from '../../../errors.js';
@@ -65,7 +66,10 @@ export function registerDownloadFile(app: FastifyInstance, deps: RouteDeps): voi
       reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
     }
     reply.header('content-length', String(length));
-    if (request.method === 'HEAD' || length === 0) return reply.send();
+    // Fastify answers HEAD through this handler and keeps our Content-Length only for a stream
+    // payload, which it drains: hand it an empty one rather than open the blob.
+    if (request.method === 'HEAD') return reply.send(Readable.from([]));
+    if (length === 0) return reply.send();
     const stream = await deps.blobs.open(sha256, range ?? undefined);
     reply.raw.once('finish', () => deps.metrics.bytesDownloaded.inc(length));
     return reply.send(stream);

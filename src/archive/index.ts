@@ -1,0 +1,7 @@
+// Streaming validation of uploaded extension archives (Elasticsearch plugins and bundles).
+// See zip-stream-validator.ts for how the one-pass parse works.
+
+export type { ArchiveExpectations, ArchiveLimits, ArchiveReport, ExtensionType } from './types.js';
+export { ArchiveRejectedError, type ArchiveRejectionReason } from './errors.js';
+export { createArchiveValidator, type ArchiveValidator, type ArchiveValidatorOptions } from './zip-stream-validator.js';
+export { parseJavaProperties } from './java-properties.js';

@@ -1,0 +1,247 @@
+// The embedded blob store: one file per blob on local disk, content-addressed.
+//
+//   <dir>/sha256/ab/cd/<hash>   committed blobs (two fan-out levels keep directories small)
+//   <dir>/incoming/<random>     uploads in progress; never readable under a hash
+//
+// A blob appears under its hash only through rename(2) of a fully written and fsynced temp file,
+// followed by an fsync of the directory, so a crash leaves either the whole blob or nothing (plus a
+// temp file that sweepIncomplete removes at the next start).
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { BlobNotFoundError, type BlobInfo, type BlobStore, type BlobUpload, type ByteRange } from '../blob-store.js';
+import { KeyedMutex } from '../sqlite/keyed-mutex.js';
+
+/** Stream buffer size: large buffers mean fewer syscalls on the 1 GiB upload/download hot path. */
+const STREAM_BUFFER_BYTES = 1024 * 1024;
+const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+
+function checkSha256(sha256: string): void {
+  if (typeof sha256 !== 'string' || !SHA256_PATTERN.test(sha256)) {
+    throw new TypeError(`invalid sha256 "${String(sha256).slice(0, 80)}"`);
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
+/** fsync a directory, so that entries created or renamed in it survive a crash. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fs.open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Opens (creating if needed) a blob store rooted at `dir`. */
+export async function openFsBlobStore(dir: string): Promise<BlobStore> {
+  const root = path.resolve(dir);
+  const blobsDir = path.join(root, 'sha256');
+  const incomingDir = path.join(root, 'incoming');
+  await fs.mkdir(blobsDir, { recursive: true });
+  await fs.mkdir(incomingDir, { recursive: true });
+  const store = new FsBlobStore(root, blobsDir, incomingDir);
+  await store.countExistingBytes();
+  return store;
+}
+
+class FsBlobStore implements BlobStore {
+  /** Running total: walked once at open, then adjusted by every commit and delete of this process. */
+  private bytes = 0;
+  /** Serializes commit/delete of one hash, so the running total counts each blob exactly once. */
+  private readonly hashLocks = new KeyedMutex();
+
+  constructor(
+    private readonly root: string,
+    private readonly blobsDir: string,
+    private readonly incomingDir: string,
+  ) {}
+
+  private blobPath(sha256: string): string {
+    return path.join(this.blobsDir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+  }
+
+  async countExistingBytes(): Promise<void> {
+    let total = 0;
+    for await (const sha256 of this.list()) {
+      const info = await this.stat(sha256);
+      total += info?.size ?? 0;
+    }
+    this.bytes = total;
+  }
+
+  async beginUpload(): Promise<BlobUpload> {
+    const tempPath = path.join(this.incomingDir, randomUUID());
+    // 'wx': a fresh file, never someone else's. flush: fsync before close, so that once the
+    // stream has closed the bytes are on disk and commit only has to rename.
+    const handle = await fs.open(tempPath, 'wx', 0o644);
+    const writable = createWriteStream('', { fd: handle, highWaterMark: STREAM_BUFFER_BYTES, flush: true });
+    return new FsUpload(this, tempPath, writable);
+  }
+
+  /** Moves a finished temp file to its final place; called by FsUpload.commit. */
+  async place(tempPath: string, sha256: string): Promise<void> {
+    const finalPath = this.blobPath(sha256);
+    const finalDir = path.dirname(finalPath);
+    await this.hashLocks.run(sha256, async () => {
+      const created = await fs.mkdir(finalDir, { recursive: true });
+      const existing = await this.stat(sha256);
+      const { size } = await fs.stat(tempPath);
+      // Replacing an identical blob is harmless, and rename is atomic: readers see old or new.
+      await fs.rename(tempPath, finalPath);
+      await syncDirectory(finalDir);
+      if (created !== undefined) {
+        // Fan-out directories created just now must be recorded in their parents too.
+        let dir = finalDir;
+        do {
+          dir = path.dirname(dir);
+          await syncDirectory(dir);
+        } while (dir !== path.dirname(created) && dir.length > this.root.length);
+      }
+      this.bytes += size - (existing?.size ?? 0);
+    });
+  }
+
+  async stat(sha256: string): Promise<BlobInfo | null> {
+    checkSha256(sha256);
+    try {
+      const stats = await fs.stat(this.blobPath(sha256));
+      return { size: stats.size };
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async open(sha256: string, range?: ByteRange): Promise<Readable> {
+    checkSha256(sha256);
+    if (range && !(Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && 0 <= range.start && range.start <= range.end)) {
+      throw new RangeError(`invalid byte range ${range.start}-${range.end}`);
+    }
+    let handle: fs.FileHandle;
+    try {
+      // Opening eagerly turns a missing blob into a rejection here rather than a stream error later.
+      handle = await fs.open(this.blobPath(sha256), 'r');
+    } catch (error) {
+      if (isNotFound(error)) throw new BlobNotFoundError(`blob ${sha256} does not exist`);
+      throw error;
+    }
+    return handle.createReadStream({
+      start: range?.start,
+      end: range?.end,
+      highWaterMark: STREAM_BUFFER_BYTES,
+    });
+  }
+
+  async delete(sha256: string): Promise<void> {
+    checkSha256(sha256);
+    await this.hashLocks.run(sha256, async () => {
+      const existing = await this.stat(sha256);
+      if (!existing) return;
+      try {
+        await fs.unlink(this.blobPath(sha256));
+        this.bytes -= existing.size;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    });
+  }
+
+  async *list(): AsyncIterable<string> {
+    for (const first of await readDirNames(this.blobsDir)) {
+      if (!/^[0-9a-f]{2}$/.test(first)) continue;
+      for (const second of await readDirNames(path.join(this.blobsDir, first))) {
+        if (!/^[0-9a-f]{2}$/.test(second)) continue;
+        for (const name of await readDirNames(path.join(this.blobsDir, first, second))) {
+          if (SHA256_PATTERN.test(name) && name.startsWith(first + second)) yield name;
+        }
+      }
+    }
+  }
+
+  async sweepIncomplete(olderThanMs: number): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const name of await readDirNames(this.incomingDir)) {
+      const tempPath = path.join(this.incomingDir, name);
+      try {
+        const stats = await fs.stat(tempPath);
+        // 0 means "everything": do not let mtime granularity spare a file written this millisecond.
+        if (olderThanMs > 0 && stats.mtimeMs >= cutoff) continue;
+        await fs.unlink(tempPath);
+        removed += 1;
+      } catch (error) {
+        if (!isNotFound(error)) throw error; // committed or aborted meanwhile
+      }
+    }
+    return removed;
+  }
+
+  async totalBytes(): Promise<number | null> {
+    return this.bytes;
+  }
+
+  async ping(): Promise<void> {
+    await fs.access(this.root, fsConstants.R_OK | fsConstants.W_OK);
+  }
+
+  async close(): Promise<void> {
+    // Nothing to release: every stream owns (and closes) its own file handle.
+  }
+}
+
+/** Names in a directory; a directory that vanished (or never existed) is empty. */
+async function readDirNames(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (error) {
+    if (isNotFound(error)) return [];
+    throw error;
+  }
+}
+
+class FsUpload implements BlobUpload {
+  private state: 'open' | 'committed' | 'aborted' = 'open';
+
+  constructor(
+    private readonly store: FsBlobStore,
+    private readonly tempPath: string,
+    readonly writable: WriteStream,
+  ) {}
+
+  async commit(sha256: string): Promise<void> {
+    checkSha256(sha256);
+    if (this.state === 'committed') return;
+    if (this.state === 'aborted') throw new Error('upload was aborted');
+    if (!this.writable.writableEnded) throw new Error('commit() before the writable was ended');
+    await waitClosed(this.writable);
+    if (!this.writable.writableFinished) throw new Error('upload stream did not finish writing');
+    await this.store.place(this.tempPath, sha256);
+    this.state = 'committed';
+  }
+
+  async abort(): Promise<void> {
+    if (this.state === 'committed') return;
+    this.state = 'aborted';
+    if (!this.writable.destroyed) this.writable.destroy();
+    await waitClosed(this.writable).catch(() => undefined);
+    try {
+      await fs.unlink(this.tempPath);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+}
+
+/** Resolves once the write stream has closed its file (after the fsync); rejects if it failed. */
+async function waitClosed(writable: WriteStream): Promise<void> {
+  if (!writable.closed) await once(writable, 'close').catch(() => undefined);
+  if (writable.errored) throw writable.errored;
+}

@@ -1,0 +1,99 @@
+// Schema of the PostgreSQL metadata store, as an append-only list of migrations (same scheme as
+// the SQLite store). Several extrepo instances may start at once against one database, so
+// migrating happens under an advisory lock: the first migrates, the others wait and then find
+// nothing left to do. A database migrated by a newer extrepo is refused.
+import type pg from 'pg';
+import { LOCK_NAMESPACE } from './lock-keys.js';
+
+interface Migration {
+  version: number;
+  sql: string;
+}
+
+// ids are compared bytewise (COLLATE "C"), like SQLite, so list order does not depend on the
+// database's locale. Times are timestamptz (microsecond precision; we store milliseconds).
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE extensions (
+        id text COLLATE "C" PRIMARY KEY,
+        name text NOT NULL,
+        version text NOT NULL,
+        extension_type text NOT NULL CHECK (extension_type IN ('plugin', 'bundle')),
+        description text,
+        download_url text,
+        file_sha256 text,
+        file_size bigint,
+        file_uploaded_at timestamptz,
+        owner_id text,
+        resource_version integer NOT NULL,
+        created_at timestamptz NOT NULL,
+        modified_at timestamptz NOT NULL,
+        CHECK ((file_sha256 IS NULL) = (file_size IS NULL) AND (file_size IS NULL) = (file_uploaded_at IS NULL))
+      );
+      CREATE INDEX extensions_by_created ON extensions (created_at, id);
+      CREATE INDEX extensions_by_owner ON extensions (owner_id, created_at, id);
+      CREATE INDEX extensions_by_file ON extensions (file_sha256) WHERE file_sha256 IS NOT NULL;
+
+      CREATE TABLE api_keys (
+        id text PRIMARY KEY,
+        secret_hash text NOT NULL,
+        user_id text NOT NULL,
+        description text NOT NULL,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz
+      );
+
+      CREATE TABLE settings (
+        key text PRIMARY KEY,
+        value text NOT NULL
+      );
+    `,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+const MIGRATION_LOCK = [LOCK_NAMESPACE.migrations, 1];
+
+export class SchemaTooNewError extends Error {
+  override name = 'SchemaTooNewError';
+}
+
+/** Brings the database up to LATEST_SCHEMA_VERSION; throws SchemaTooNewError for a newer database. */
+export async function migrate(client: pg.PoolClient | pg.Client, where: string): Promise<void> {
+  // A session lock (not a transaction lock) so that it also covers the CREATE TABLE IF NOT EXISTS
+  // below, which is not safe to run concurrently on its own.
+  await client.query('SELECT pg_advisory_lock($1, $2)', MIGRATION_LOCK);
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const result = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
+    const current = result.rows[0]?.version ?? 0;
+    if (current > LATEST_SCHEMA_VERSION) {
+      throw new SchemaTooNewError(
+        `${where} has schema version ${current}, but this extrepo only knows up to version ` +
+          `${LATEST_SCHEMA_VERSION}: it was migrated by a newer extrepo. Run that version (or newer) instead.`,
+      );
+    }
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue;
+      // Each migration and its record commit together, or not at all.
+      await client.query('BEGIN');
+      try {
+        await client.query(migration.sql);
+        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    }
+  } finally {
+    // If this fails the session is broken, and its end releases the lock anyway.
+    await client.query('SELECT pg_advisory_unlock($1, $2)', MIGRATION_LOCK).catch(() => undefined);
+  }
+}

@@ -1,0 +1,129 @@
+// file_metadata.url: an absolute, unauthenticated, expiring signed link that serves the exact bytes
+// with Content-Length, a strong ETag and HTTP Range.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { createFileLinkSigner } from '../src/domain/file-links.js';
+import { bundleZip, zipOf } from './helpers/archives.js';
+import { startServer, type TestServer } from './helpers/server.js';
+
+const LINK_SECRET = 'a-link-secret-for-tests-0123456789abcdef';
+let server: TestServer;
+let id: string;
+let zip: Buffer;
+let link: string;
+
+before(async () => {
+  server = await startServer({ EXTREPO_LINK_SECRET: LINK_SECRET });
+  const created = await server.api('POST', '/api/v1/deployments/extensions', { json: { name: 'linked', version: '*', extension_type: 'bundle' } });
+  id = created.body.id;
+  zip = await zipOf({ 'a.txt': Buffer.alloc(100_000, 3), 'b.txt': 'hello' }, { compress: false });
+  const uploaded = await server.api('PUT', `/api/v1/deployments/extensions/${id}`, { body: zip, headers: { 'content-type': 'application/zip' } });
+  link = uploaded.body.file_metadata.url;
+});
+after(async () => {
+  await server.close();
+});
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+async function expectError(response: Response, status: number, code: string) {
+  assert.equal(response.status, status);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+  const body = (await response.json()) as { errors: Array<{ code: string; message: string }> };
+  assert.equal(body.errors[0]!.code, code);
+  assert.equal(response.headers.get('x-cloud-error-codes'), code);
+  return body;
+}
+
+describe('signed file links', () => {
+  test('the link is absolute, on the listening address, and needs no credentials', async () => {
+    assert.ok(link.startsWith(server.url + '/'), link);
+    const response = await fetch(link);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'application/zip');
+    assert.equal(response.headers.get('content-length'), String(zip.length));
+    assert.equal(response.headers.get('etag'), `"${sha256(zip)}"`);
+    assert.equal(response.headers.get('accept-ranges'), 'bytes');
+    assert.deepEqual(Buffer.from(await response.arrayBuffer()), zip);
+  });
+
+  test('a Range request gives 206 with Content-Range and exactly those bytes', async () => {
+    for (const [header, start, end] of [
+      ['bytes=0-0', 0, 0],
+      ['bytes=10-1033', 10, 1033],
+      [`bytes=${zip.length - 100}-`, zip.length - 100, zip.length - 1],
+      ['bytes=-50', zip.length - 50, zip.length - 1],
+    ] as const) {
+      const response = await fetch(link, { headers: { range: header } });
+      assert.equal(response.status, 206, header);
+      assert.equal(response.headers.get('content-range'), `bytes ${start}-${end}/${zip.length}`);
+      assert.equal(response.headers.get('content-length'), String(end - start + 1));
+      assert.deepEqual(Buffer.from(await response.arrayBuffer()), zip.subarray(start, end + 1));
+    }
+  });
+
+  test('a range beyond the end gives 416 with Content-Range: bytes */size', async () => {
+    const response = await fetch(link, { headers: { range: `bytes=${zip.length + 10}-` } });
+    await expectError(response, 416, 'root.range_not_satisfiable');
+    assert.equal(response.headers.get('content-range'), `bytes */${zip.length}`);
+  });
+
+  test('If-None-Match with the ETag gives 304; a stale If-Range gives the whole file', async () => {
+    const etag = `"${sha256(zip)}"`;
+    assert.equal((await fetch(link, { headers: { 'if-none-match': etag } })).status, 304);
+    const stale = await fetch(link, { headers: { range: 'bytes=0-9', 'if-range': '"other"' } });
+    assert.equal(stale.status, 200);
+    assert.equal((await stale.arrayBuffer()).byteLength, zip.length);
+  });
+
+  test('HEAD gives the headers without a body', async () => {
+    const response = await fetch(link, { method: 'HEAD' });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-length'), String(zip.length));
+  });
+
+  test('a tampered signature, expiry or id gives 403', async () => {
+    const url = new URL(link);
+    const tampered = [
+      (u: URL) => u.searchParams.set('signature', u.searchParams.get('signature')!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))),
+      (u: URL) => u.searchParams.set('expires', String(Number(u.searchParams.get('expires')) + 60)),
+      (u: URL) => { u.pathname = u.pathname.replace(id, '1000000000'); },
+      (u: URL) => u.searchParams.delete('signature'),
+    ];
+    for (const change of tampered) {
+      const copy = new URL(url);
+      change(copy);
+      await expectError(await fetch(copy), 403, 'root.forbidden');
+    }
+  });
+
+  test('an expired link gives 403 saying it expired', async () => {
+    const signer = createFileLinkSigner(LINK_SECRET, 60);
+    const expired = signer.sign(id, sha256(zip), new Date(Date.now() - 3 * 3600 * 1000));
+    const body = await expectError(await fetch(server.url + expired), 403, 'root.forbidden');
+    assert.match(body.errors[0]!.message, /expired/);
+  });
+
+  test('a link to a replaced file stops working; the new link serves the new bytes', async () => {
+    const created = await server.api('POST', '/api/v1/deployments/extensions', { json: { name: 'replaced', version: '*', extension_type: 'bundle' } });
+    const first = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, { body: await bundleZip('one'), headers: { 'content-type': 'application/zip' } });
+    const secondZip = await bundleZip('two');
+    const second = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, { body: secondZip, headers: { 'content-type': 'application/zip' } });
+    await expectError(await fetch(first.body.file_metadata.url), 404, 'extensions.not_found');
+    assert.deepEqual(Buffer.from(await (await fetch(second.body.file_metadata.url)).arrayBuffer()), secondZip);
+    await server.api('DELETE', `/api/v1/deployments/extensions/${created.body.id}`);
+    await expectError(await fetch(second.body.file_metadata.url), 404, 'extensions.not_found');
+  });
+
+  test('EXTREPO_PUBLIC_URL sets the origin of links', async () => {
+    const proxied = await startServer({ EXTREPO_PUBLIC_URL: 'https://extensions.example.com/' });
+    try {
+      const created = await proxied.api('POST', '/api/v1/deployments/extensions', { json: { name: 'p', version: '*', extension_type: 'bundle' } });
+      const uploaded = await proxied.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, { body: await bundleZip(), headers: { 'content-type': 'application/zip' } });
+      assert.match(uploaded.body.file_metadata.url, /^https:\/\/extensions\.example\.com\/extension-files\//);
+    } finally {
+      await proxied.close();
+    }
+  });
+});
