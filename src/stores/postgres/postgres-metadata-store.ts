@@ -37,7 +37,14 @@ export interface PostgresMetadataStoreOptions {
 const EXTENSION_COLUMNS = `id, name, version, extension_type, description, download_url, file_sha256, file_size,
   file_uploaded_at, owner_id, resource_version, created_at, modified_at`;
 
-/** A row of EXTENSION_COLUMNS as pg returns it in array mode (bigint arrives as a string). */
+/** timestamptz as epoch milliseconds: pg parses an integer several times faster than a date string. */
+const epochMs = (column: string) => `(extract(epoch from ${column}) * 1000)::int8`;
+
+/** What reads select (and writes return): EXTENSION_COLUMNS with times as epoch ms. */
+const EXTENSION_OUTPUT = `id, name, version, extension_type, description, download_url, file_sha256, file_size,
+  ${epochMs('file_uploaded_at')}, owner_id, resource_version, ${epochMs('created_at')}, ${epochMs('modified_at')}`;
+
+/** A row of EXTENSION_OUTPUT as pg returns it in array mode (int8 arrives as a string). */
 type ExtensionTuple = [
   id: string,
   name: string,
@@ -47,11 +54,11 @@ type ExtensionTuple = [
   downloadUrl: string | null,
   fileSha256: string | null,
   fileSize: string | null,
-  fileUploadedAt: Date | null,
+  fileUploadedAt: string | null,
   ownerId: string | null,
   resourceVersion: number,
-  createdAt: Date,
-  modifiedAt: Date,
+  createdAt: string,
+  modifiedAt: string,
 ];
 
 // Array rows: for long lists they skip building a keyed object per row in pg.
@@ -64,11 +71,11 @@ function toRecord(row: ExtensionTuple): ExtensionRecord {
     extensionType: row[3] as ExtensionType,
     description: row[4],
     downloadUrl: row[5],
-    file: sha256 === null ? null : { sha256, size: Number(row[7]), uploadedAt: row[8] as Date },
+    file: sha256 === null ? null : { sha256, size: Number(row[7]), uploadedAt: new Date(Number(row[8])) },
     ownerId: row[9],
     resourceVersion: row[10],
-    createdAt: row[11],
-    modifiedAt: row[12],
+    createdAt: new Date(Number(row[11])),
+    modifiedAt: new Date(Number(row[12])),
   };
 }
 
@@ -86,7 +93,7 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 /** The URL without its password, for messages. */
-function describe(url: string): string {
+function databaseLabel(url: string): string {
   try {
     const parsed = new URL(url);
     return `PostgreSQL database "${decodeURIComponent(parsed.pathname.slice(1))}" at ${parsed.host}`;
@@ -119,10 +126,11 @@ export async function openPostgresMetadataStore(options: PostgresMetadataStoreOp
   lockPool.on('error', onError);
 
   try {
-    const client = await pool.connect();
+    // On a lock connection: waiting while another instance migrates is not a slow statement.
+    const client = await lockPool.connect();
     let broken: Error | undefined;
     try {
-      await migrate(client, describe(options.url));
+      await migrate(client, databaseLabel(options.url));
     } catch (error) {
       broken = error as Error;
       throw error;
@@ -167,7 +175,7 @@ class PostgresMetadataStore implements MetadataStore {
 
   private async selectExtensions(db: Queryable, where: string, values: unknown[]): Promise<ExtensionRecord[]> {
     const result = await db.query<ExtensionTuple>({
-      text: `SELECT ${EXTENSION_COLUMNS} FROM extensions ${where}`,
+      text: `SELECT ${EXTENSION_OUTPUT} FROM extensions ${where}`,
       values,
       rowMode: 'array',
     });
@@ -179,7 +187,7 @@ class PostgresMetadataStore implements MetadataStore {
       const result = await this.pool.query<ExtensionTuple>({
         text: `INSERT INTO extensions (${EXTENSION_COLUMNS})
           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11)
-          RETURNING ${EXTENSION_COLUMNS}`,
+          RETURNING ${EXTENSION_OUTPUT}`,
         values: [
           extension.id,
           extension.name,
@@ -222,7 +230,7 @@ class PostgresMetadataStore implements MetadataStore {
             file_sha256 = $6, file_size = $7, file_uploaded_at = $8,
             resource_version = resource_version + 1, modified_at = $9
           WHERE id = $1
-          RETURNING ${EXTENSION_COLUMNS}`,
+          RETURNING ${EXTENSION_OUTPUT}`,
         values: [
           id,
           changes.name,

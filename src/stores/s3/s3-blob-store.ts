@@ -22,6 +22,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { BlobNotFoundError, type BlobInfo, type BlobStore, type BlobUpload, type ByteRange } from '../blob-store.js';
 import { MAX_SINGLE_COPY_BYTES, copyObject } from './s3-copy.js';
+import { exactRange } from './s3-range.js';
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -154,7 +155,8 @@ class S3BlobStore implements BlobStore {
         }),
       );
       // In Node the body is an http.IncomingMessage: a Readable.
-      return result.Body as Readable;
+      const body = result.Body as Readable;
+      return range ? exactRange(body, range, { contentRange: result.ContentRange, contentLength: result.ContentLength }) : body;
     } catch (error) {
       if (isMissing(error)) throw new BlobNotFoundError(`blob ${sha256} does not exist`);
       throw error;
@@ -355,9 +357,12 @@ class S3Upload implements BlobUpload {
     if (this.state === 'committed') return;
     this.state = 'aborted';
     if (!this.writable.destroyed) this.writable.destroy();
-    // Wait for lib-storage to stop (and abort its multipart upload); then remove the temp object,
-    // which exists if the upload had already completed.
-    await this.done.catch(() => undefined);
-    await this.store.deleteKey(this.tempKey);
+    // Wait for lib-storage to stop (it aborts its own multipart upload). Only a completed upload
+    // left a temp object to remove; one whose completion was lost in transit is left to the sweep.
+    const completed = await this.done.then(
+      () => true,
+      () => false,
+    );
+    if (completed) await this.store.deleteKey(this.tempKey);
   }
 }

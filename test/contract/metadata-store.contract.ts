@@ -1,0 +1,435 @@
+// The behaviour every MetadataStore must have, written once and run against each implementation
+// (SQLite, PostgreSQL). One store is opened per suite; tests use their own ids and owners so they
+// do not depend on each other or on what the store already holds.
+import assert from 'node:assert/strict';
+import { createHash, randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import {
+  IdCollisionError,
+  NotFoundError,
+  VersionConflictError,
+  type ExtensionChanges,
+  type ExtensionFile,
+  type MetadataStore,
+  type NewExtension,
+} from '../../src/stores/metadata-store.js';
+
+export type OpenMetadataStore = () => Promise<{ store: MetadataStore; cleanup: () => Promise<void> }>;
+
+const T0 = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
+
+function uid(label = 'x'): string {
+  return `${label}-${randomUUID()}`;
+}
+
+function hashOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function fileOf(label: string, size = 123, at = T0): ExtensionFile {
+  return { sha256: hashOf(label + randomUUID()), size, uploadedAt: new Date(at) };
+}
+
+function newExtension(overrides: Partial<NewExtension> = {}): NewExtension {
+  return {
+    id: uid('ext'),
+    name: 'analysis-icu',
+    version: '8.*',
+    extensionType: 'plugin',
+    description: 'ICU analysis',
+    downloadUrl: null,
+    file: null,
+    ownerId: 'owner-1',
+    now: new Date(T0),
+    ...overrides,
+  };
+}
+
+function changes(overrides: Partial<ExtensionChanges> = {}): ExtensionChanges {
+  return {
+    name: 'renamed',
+    version: '9.*',
+    description: null,
+    downloadUrl: 'https://example.com/x.zip',
+    now: new Date(T0 + 60_000),
+    ...overrides,
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function metadataStoreContract(name: string, open: OpenMetadataStore): void {
+  describe(`MetadataStore contract: ${name}`, () => {
+    let store: MetadataStore;
+    let cleanup: () => Promise<void>;
+
+    before(async () => {
+      ({ store, cleanup } = await open());
+    });
+    after(async () => {
+      await cleanup?.();
+    });
+
+    test('ping answers', async () => {
+      await store.ping();
+    });
+
+    describe('extensions', () => {
+      test('insert returns the record at version 1, and get returns it unchanged', async () => {
+        const file = fileOf('a', 4096);
+        const input = newExtension({ file, downloadUrl: 'https://example.com/a.zip' });
+        const inserted = await store.insertExtension(input);
+        const expected = {
+          id: input.id,
+          name: 'analysis-icu',
+          version: '8.*',
+          extensionType: 'plugin',
+          description: 'ICU analysis',
+          downloadUrl: 'https://example.com/a.zip',
+          file,
+          ownerId: 'owner-1',
+          resourceVersion: 1,
+          createdAt: new Date(T0),
+          modifiedAt: new Date(T0),
+        };
+        assert.deepEqual(inserted, expected);
+        assert.deepEqual(await store.getExtension(input.id), expected);
+      });
+
+      test('nullable fields round-trip as null', async () => {
+        const input = newExtension({ description: null, downloadUrl: null, file: null, ownerId: null, extensionType: 'bundle' });
+        await store.insertExtension(input);
+        const stored = await store.getExtension(input.id);
+        assert.ok(stored);
+        assert.equal(stored.description, null);
+        assert.equal(stored.downloadUrl, null);
+        assert.equal(stored.file, null);
+        assert.equal(stored.ownerId, null);
+        assert.equal(stored.extensionType, 'bundle');
+      });
+
+      test('get of an unknown id is null', async () => {
+        assert.equal(await store.getExtension(uid('missing')), null);
+      });
+
+      test('timestamps keep millisecond precision and come back as Dates', async () => {
+        const at = Date.UTC(2031, 11, 31, 23, 59, 59, 999);
+        const file = fileOf('ms', 1, at + 1);
+        const input = newExtension({ now: new Date(at), file });
+        await store.insertExtension(input);
+        const stored = await store.getExtension(input.id);
+        assert.ok(stored?.createdAt instanceof Date);
+        assert.equal(stored.createdAt.getTime(), at);
+        assert.equal(stored.modifiedAt.getTime(), at);
+        assert.ok(stored.file?.uploadedAt instanceof Date);
+        assert.equal(stored.file.uploadedAt.getTime(), at + 1);
+      });
+
+      test('large file sizes round-trip as numbers', async () => {
+        const file = fileOf('big', 7 * 1024 ** 4 + 3); // 7 TiB: beyond 32 bits
+        const input = newExtension({ file });
+        await store.insertExtension(input);
+        assert.equal((await store.getExtension(input.id))?.file?.size, 7 * 1024 ** 4 + 3);
+      });
+
+      test('insert of an existing id throws IdCollisionError and changes nothing', async () => {
+        const input = newExtension();
+        await store.insertExtension(input);
+        await assert.rejects(store.insertExtension({ ...input, name: 'other' }), IdCollisionError);
+        assert.equal((await store.getExtension(input.id))?.name, 'analysis-icu');
+      });
+
+      test('list orders by creation time, then id', async () => {
+        const owner = uid('owner');
+        const c = await store.insertExtension(newExtension({ id: uid('c'), ownerId: owner, now: new Date(T0 + 2) }));
+        const b = await store.insertExtension(newExtension({ id: `b-${c.id}`, ownerId: owner, now: new Date(T0 + 1) }));
+        const a = await store.insertExtension(newExtension({ id: `a-${c.id}`, ownerId: owner, now: new Date(T0 + 1) }));
+        const d = await store.insertExtension(newExtension({ id: uid('d'), ownerId: owner, now: new Date(T0 - 5) }));
+        const ours = new Set([a.id, b.id, c.id, d.id]);
+        const all = (await store.listExtensions()).filter((record) => ours.has(record.id));
+        assert.deepEqual(all.map((record) => record.id), [d.id, a.id, b.id, c.id]);
+        assert.deepEqual(all[0], d);
+      });
+
+      test('list filters by owner', async () => {
+        const owner = uid('owner');
+        const mine1 = await store.insertExtension(newExtension({ ownerId: owner }));
+        const mine2 = await store.insertExtension(newExtension({ ownerId: owner, now: new Date(T0 + 1) }));
+        const theirs = await store.insertExtension(newExtension({ ownerId: uid('someone-else') }));
+        const listed = await store.listExtensions({ ownerId: owner });
+        assert.deepEqual(listed, [mine1, mine2]);
+        assert.deepEqual(await store.listExtensions({ ownerId: uid('nobody') }), []);
+        const all = await store.listExtensions({});
+        assert.ok(all.some((record) => record.id === theirs.id));
+        assert.ok(all.some((record) => record.id === mine1.id));
+      });
+
+      test('update replaces the metadata, keeps identity fields, bumps the version', async () => {
+        const file = fileOf('keep');
+        const created = await store.insertExtension(newExtension({ file }));
+        const result = await store.updateExtension(created.id, changes());
+        const expected = {
+          ...created,
+          name: 'renamed',
+          version: '9.*',
+          description: null,
+          downloadUrl: 'https://example.com/x.zip',
+          file, // undefined in the changes keeps the file
+          resourceVersion: 2,
+          modifiedAt: new Date(T0 + 60_000),
+        };
+        assert.deepEqual(result, { record: expected, orphanedBlob: null });
+        assert.deepEqual(await store.getExtension(created.id), expected);
+        const again = await store.updateExtension(created.id, changes({ description: 'back', now: new Date(T0 + 120_000) }));
+        assert.equal(again.record.resourceVersion, 3);
+        assert.equal(again.record.description, 'back');
+        assert.equal(again.record.createdAt.getTime(), T0);
+      });
+
+      test('update with a file sets or replaces it', async () => {
+        const created = await store.insertExtension(newExtension());
+        const first = fileOf('first', 10, T0 + 5);
+        const withFile = await store.updateExtension(created.id, changes({ file: first }));
+        assert.deepEqual(withFile.record.file, first);
+        assert.equal(withFile.orphanedBlob, null); // there was no file before
+        assert.deepEqual((await store.getExtension(created.id))?.file, first);
+      });
+
+      test('conditional update applies only at the expected version', async () => {
+        const created = await store.insertExtension(newExtension());
+        const ok = await store.updateExtension(created.id, changes(), 1);
+        assert.equal(ok.record.resourceVersion, 2);
+        await assert.rejects(store.updateExtension(created.id, changes({ name: 'stale' }), 1), (error: unknown) => {
+          assert.ok(error instanceof VersionConflictError);
+          assert.equal(error.expected, 1);
+          assert.equal(error.actual, 2);
+          return true;
+        });
+        const stored = await store.getExtension(created.id);
+        assert.equal(stored?.name, 'renamed');
+        assert.equal(stored?.resourceVersion, 2);
+      });
+
+      test('update and delete of an unknown id throw NotFoundError', async () => {
+        await assert.rejects(store.updateExtension(uid('missing'), changes()), NotFoundError);
+        await assert.rejects(store.updateExtension(uid('missing'), changes(), 1), NotFoundError);
+        await assert.rejects(store.deleteExtension(uid('missing')), NotFoundError);
+        await assert.rejects(store.deleteExtension(uid('missing'), 1), NotFoundError);
+      });
+
+      test('delete returns the deleted record and removes it', async () => {
+        const created = await store.insertExtension(newExtension());
+        const result = await store.deleteExtension(created.id);
+        assert.deepEqual(result, { record: created, orphanedBlob: null });
+        assert.equal(await store.getExtension(created.id), null);
+        await assert.rejects(store.deleteExtension(created.id), NotFoundError);
+        // the id is free again
+        await store.insertExtension(newExtension({ id: created.id }));
+      });
+
+      test('conditional delete applies only at the expected version', async () => {
+        const created = await store.insertExtension(newExtension());
+        await store.updateExtension(created.id, changes());
+        await assert.rejects(store.deleteExtension(created.id, 1), (error: unknown) => {
+          assert.ok(error instanceof VersionConflictError);
+          assert.equal(error.expected, 1);
+          assert.equal(error.actual, 2);
+          return true;
+        });
+        assert.ok(await store.getExtension(created.id));
+        const deleted = await store.deleteExtension(created.id, 2);
+        assert.equal(deleted.record.resourceVersion, 2);
+      });
+
+      test('two concurrent conditional updates at the same version: exactly one wins', async () => {
+        for (let round = 0; round < 5; round += 1) {
+          const created = await store.insertExtension(newExtension());
+          const outcomes = await Promise.allSettled([
+            store.updateExtension(created.id, changes({ name: 'left' }), 1),
+            store.updateExtension(created.id, changes({ name: 'right' }), 1),
+          ]);
+          const winners = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+          const losers = outcomes.filter((outcome) => outcome.status === 'rejected');
+          assert.equal(winners.length, 1);
+          assert.equal(losers.length, 1);
+          assert.ok(losers[0]?.status === 'rejected' && losers[0].reason instanceof VersionConflictError);
+          const stored = await store.getExtension(created.id);
+          assert.equal(stored?.resourceVersion, 2);
+          assert.equal(stored?.name, winners[0]?.status === 'fulfilled' ? winners[0].value.record.name : undefined);
+        }
+      });
+
+      test('a conditional update racing a conditional delete: exactly one wins', async () => {
+        const created = await store.insertExtension(newExtension());
+        const outcomes = await Promise.allSettled([
+          store.updateExtension(created.id, changes(), 1),
+          store.deleteExtension(created.id, 1),
+        ]);
+        assert.equal(outcomes.filter((outcome) => outcome.status === 'fulfilled').length, 1);
+        const loser = outcomes.find((outcome) => outcome.status === 'rejected');
+        assert.ok(loser?.status === 'rejected');
+        assert.ok(loser.reason instanceof VersionConflictError || loser.reason instanceof NotFoundError);
+      });
+    });
+
+    describe('blob references', () => {
+      test('a blob shared by two extensions is orphaned only when the last reference goes', async () => {
+        const shared = fileOf('shared');
+        const other = fileOf('other');
+        const a = await store.insertExtension(newExtension({ file: shared }));
+        const b = await store.insertExtension(newExtension({ file: shared }));
+        assert.equal(await store.countBlobReferences(shared.sha256), 2);
+
+        const replaced = await store.updateExtension(a.id, changes({ file: other }));
+        assert.equal(replaced.orphanedBlob, null, 'b still references the shared blob');
+        assert.equal(await store.countBlobReferences(shared.sha256), 1);
+
+        const deleted = await store.deleteExtension(b.id);
+        assert.equal(deleted.orphanedBlob, shared.sha256);
+        assert.equal(await store.countBlobReferences(shared.sha256), 0);
+
+        const last = await store.deleteExtension(a.id);
+        assert.equal(last.orphanedBlob, other.sha256);
+      });
+
+      test('replacing a file orphans the old one; the same hash again orphans nothing', async () => {
+        const first = fileOf('one');
+        const second = fileOf('two');
+        const created = await store.insertExtension(newExtension({ file: first }));
+        const replaced = await store.updateExtension(created.id, changes({ file: second }));
+        assert.equal(replaced.orphanedBlob, first.sha256);
+        const same = await store.updateExtension(created.id, changes({ file: { ...second, uploadedAt: new Date(T0 + 9) } }));
+        assert.equal(same.orphanedBlob, null);
+        assert.equal(same.record.file?.uploadedAt.getTime(), T0 + 9);
+        const kept = await store.updateExtension(created.id, changes());
+        assert.equal(kept.orphanedBlob, null);
+        assert.deepEqual(kept.record.file?.sha256, second.sha256);
+      });
+
+      test('deleting an extension without a file orphans nothing', async () => {
+        const created = await store.insertExtension(newExtension());
+        assert.equal((await store.deleteExtension(created.id)).orphanedBlob, null);
+      });
+
+      test('countBlobReferences of an unknown hash is 0', async () => {
+        assert.equal(await store.countBlobReferences(hashOf(uid())), 0);
+      });
+
+      test('listReferencedBlobs has every referenced hash once, and no released one', async () => {
+        const kept = fileOf('kept');
+        const released = fileOf('released');
+        await store.insertExtension(newExtension({ file: kept }));
+        await store.insertExtension(newExtension({ file: kept }));
+        const gone = await store.insertExtension(newExtension({ file: released }));
+        await store.insertExtension(newExtension({ file: null }));
+        let referenced = await store.listReferencedBlobs();
+        assert.ok(referenced instanceof Set);
+        assert.ok(referenced.has(kept.sha256));
+        assert.ok(referenced.has(released.sha256));
+        assert.ok(![...referenced].some((hash) => hash === null || hash === undefined));
+        await store.deleteExtension(gone.id);
+        referenced = await store.listReferencedBlobs();
+        assert.ok(referenced.has(kept.sha256));
+        assert.ok(!referenced.has(released.sha256));
+      });
+    });
+
+    describe('withBlobLock', () => {
+      test('returns what fn returns, and passes its error through', async () => {
+        const hash = hashOf(uid());
+        assert.equal(await store.withBlobLock(hash, async () => 42), 42);
+        await assert.rejects(
+          store.withBlobLock(hash, async () => {
+            throw new Error('boom');
+          }),
+          /boom/,
+        );
+        // a throwing holder released the lock
+        assert.equal(await store.withBlobLock(hash, async () => 'again'), 'again');
+      });
+
+      test('callers for the same hash run one after the other', async () => {
+        const hash = hashOf(uid());
+        const events: string[] = [];
+        const holder = (label: string) => async () => {
+          events.push(`${label}:start`);
+          await delay(40);
+          events.push(`${label}:end`);
+        };
+        await Promise.all([
+          store.withBlobLock(hash, holder('a')),
+          store.withBlobLock(hash, holder('b')),
+          store.withBlobLock(hash, holder('c')),
+        ]);
+        assert.equal(events.length, 6);
+        for (let i = 0; i < events.length; i += 2) {
+          const label = events[i]?.split(':')[0];
+          assert.deepEqual([events[i], events[i + 1]], [`${label}:start`, `${label}:end`], events.join(' '));
+        }
+      });
+
+      test('callers for different hashes run concurrently', async () => {
+        let bothInside!: () => void;
+        const meeting = new Promise<void>((resolve) => {
+          bothInside = resolve;
+        });
+        let inside = 0;
+        const holder = async () => {
+          inside += 1;
+          if (inside === 2) bothInside();
+          // Each waits for the other to be inside its own lock: this only finishes if they overlap.
+          await Promise.race([
+            meeting,
+            delay(5000).then(() => {
+              throw new Error('locks on different hashes did not overlap');
+            }),
+          ]);
+        };
+        await Promise.all([store.withBlobLock(hashOf(uid()), holder), store.withBlobLock(hashOf(uid()), holder)]);
+      });
+    });
+
+    describe('api keys', () => {
+      test('insert, find and count', async () => {
+        const before = await store.countApiKeys();
+        const key = {
+          id: uid('key'),
+          secretHash: hashOf('secret'),
+          userId: 'admin',
+          description: 'CI key',
+          createdAt: new Date(T0 + 7),
+          expiresAt: new Date(T0 + 86_400_000 + 3),
+        };
+        await store.insertApiKey(key);
+        const forever = { ...key, id: uid('key'), expiresAt: null };
+        await store.insertApiKey(forever);
+        assert.deepEqual(await store.findApiKey(key.id), key);
+        assert.deepEqual(await store.findApiKey(forever.id), forever);
+        assert.equal(await store.findApiKey(uid('missing')), null);
+        assert.equal(await store.countApiKeys(), before + 2);
+      });
+    });
+
+    describe('settings', () => {
+      test('an unset key is null', async () => {
+        assert.equal(await store.getSetting(uid('setting')), null);
+      });
+
+      test('initSetting: the first writer wins', async () => {
+        const key = uid('setting');
+        assert.equal(await store.initSetting(key, 'first'), 'first');
+        assert.equal(await store.initSetting(key, 'second'), 'first');
+        assert.equal(await store.getSetting(key), 'first');
+      });
+
+      test('concurrent initSetting calls all get the same value', async () => {
+        const key = uid('setting');
+        const values = await Promise.all(['a', 'b', 'c', 'd'].map((value) => store.initSetting(key, value)));
+        assert.equal(new Set(values).size, 1);
+        assert.equal(await store.getSetting(key), values[0]);
+      });
+    });
+  });
+}

@@ -1,0 +1,63 @@
+// A throwaway S3-compatible server for tests: s3rver on a random local port, its objects in a temp
+// dir that stop() removes. s3rver implements the common object API but not every call (notably
+// not UploadPartCopy, AbortMultipartUpload or ListMultipartUploads): tests that need those say so.
+import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+
+interface S3rverOptions {
+  port: number;
+  address: string;
+  silent: boolean;
+  directory: string;
+  configureBuckets: { name: string }[];
+}
+
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+// s3rver ships no type declarations; this is the part of it we use.
+const S3rver = createRequire(import.meta.url)('s3rver') as new (options: S3rverOptions) => S3rverInstance;
+
+/** What s3rver accepts (it checks signatures against these). */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export interface TestS3 {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  stop: () => Promise<void>;
+}
+
+export async function startS3(): Promise<TestS3> {
+  const directory = await fs.mkdtemp(path.join(os.tmpdir(), 's3rver-'));
+  const bucket = 'extrepo-test';
+  const server = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory,
+    configureBuckets: [{ name: bucket }],
+  });
+  try {
+    const { port } = await server.run();
+    return {
+      endpoint: `http://127.0.0.1:${port}`,
+      bucket,
+      region: 'us-east-1',
+      credentials: S3RVER_CREDENTIALS,
+      stop: async () => {
+        await server.close().catch(() => undefined);
+        await fs.rm(directory, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await fs.rm(directory, { recursive: true, force: true });
+    throw error;
+  }
+}
