@@ -4,7 +4,7 @@
 // zlib stops consuming input at the end of the deflate stream, so node's `bytesWritten` (input
 // bytes actually consumed) stops short of what was written, and the remainder is the next record.
 
-import { createInflateRaw, type InflateRaw } from 'node:zlib';
+import { constants, createInflateRaw, inflateRawSync, type InflateRaw } from 'node:zlib';
 
 /** Output piece size: larger pieces mean fewer round trips to the zlib thread pool. */
 const OUTPUT_CHUNK = 64 * 1024;
@@ -93,3 +93,48 @@ export class StreamingInflater {
     reject?.(error);
   }
 }
+
+/** Entries inflating to at most this much may be inflated synchronously, in one piece. */
+export const ONE_PIECE_MAX_OUTPUT = 256 * 1024;
+
+/**
+ * Inflates, synchronously, a deflate stream that starts at `input[0]` if it also ends inside
+ * `input` and inflates to at most `maxOutput` bytes; returns null otherwise (the caller then uses
+ * StreamingInflater). For small entries this avoids the thread-pool round trips of the streaming
+ * inflater, which dominate their cost; the size cap bounds the main-thread work and wasted work.
+ *
+ * With `complete`, `input` must be exactly the whole deflate stream (its compressed size is
+ * known): a stream that is incomplete, or ends early, throws.
+ */
+export function inflateInOnePiece(
+  input: Buffer,
+  maxOutput: number,
+  complete: boolean,
+): { output: Buffer; consumed: number } | null {
+  let result: { buffer: Buffer; engine: { bytesWritten: number } };
+  try {
+    result = inflateRawSync(input, {
+      info: true,
+      maxOutputLength: Math.max(1, maxOutput),
+      // Without a known end, a sync flush accepts a stream that continues past `input`.
+      finishFlush: complete ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+    }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      if (complete) throw new InflatedTooMuchError();
+      return null;
+    }
+    throw error;
+  }
+  const consumed = result.engine.bytesWritten;
+  if (complete) {
+    if (consumed < input.length) throw new EndedEarlyError();
+    return { output: result.buffer, consumed };
+  }
+  // All input consumed: the stream may or may not have ended exactly there; let the streaming
+  // inflater find out.
+  return consumed < input.length ? { output: result.buffer, consumed } : null;
+}
+
+export class InflatedTooMuchError extends Error {}
+export class EndedEarlyError extends Error {}

@@ -51,7 +51,7 @@ export class PluginContentRules implements ContentRules {
   constructor(private readonly expectedVersion: string) {}
 
   onEntry(name: string): boolean {
-    if (name === 'elasticsearch' || name.startsWith('elasticsearch/')) {
+    if (name.startsWith('elasticsearch/')) {
       // Same check and wording as Elasticsearch's InstallPluginAction.
       throw new ArchiveRejectedError(
         'legacy_layout',

@@ -279,11 +279,6 @@ export function decodeName(raw: Buffer, flags: number): string {
   return name;
 }
 
-/** True for the signatures that may start a record after entry data. */
-export function isRecordSignature(sig: number): boolean {
-  return sig === SIG_LOCAL_FILE || sig === SIG_CENTRAL_FILE || sig === SIG_EOCD || sig === SIG_ZIP64_EOCD;
-}
-
 export type DescriptorMatch = 0 | 12 | 20;
 
 /**

@@ -7,6 +7,7 @@
 //
 // Every rule fails at the first byte that proves the violation, with an ArchiveRejectedError.
 
+import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { ArchiveRejectedError, quote } from './errors.js';
@@ -17,7 +18,13 @@ import {
   rejectSymlink,
   rejectUnsupportedMethod,
 } from './entry-rules.js';
-import { StreamingInflater } from './inflater.js';
+import {
+  EndedEarlyError,
+  InflatedTooMuchError,
+  ONE_PIECE_MAX_OUTPUT,
+  StreamingInflater,
+  inflateInOnePiece,
+} from './inflater.js';
 import { MAX_DESCRIPTOR_BYTES, createContentRules, type ContentRules } from './plugin-descriptor.js';
 import { StoredDescriptorScanner } from './stored-descriptor-scanner.js';
 import type { ArchiveExpectations, ArchiveLimits, ArchiveReport } from './types.js';
@@ -77,7 +84,10 @@ const MAX_ZIP64_EXTENSIBLE_DATA = 1024 * 1024;
 
 /** What the archive said about an entry in its local header and what its data turned out to be. */
 interface LocalEntry {
+  /** The full name while the entry is parsed; afterwards shortened to a label for messages. */
   name: string;
+  /** Identifies the name compactly (see nameKey). */
+  key: string;
   offset: number;
   method: number;
   /** Bit 3: CRC and sizes follow the data. */
@@ -97,7 +107,8 @@ type State =
   | { kind: 'local-variable'; header: LocalFileHeader }
   | { kind: 'stored'; remaining: number }
   | { kind: 'stored-scan'; scanner: StoredDescriptorScanner }
-  | { kind: 'deflate'; inflater: StreamingInflater; remaining: number | null }
+  /** `inflater` is created once the entry turns out too big to inflate in one piece. */
+  | { kind: 'deflate'; inflater: StreamingInflater | null; remaining: number | null }
   | { kind: 'data-descriptor' }
   | { kind: 'central-header' }
   | { kind: 'central-variable'; header: CentralFileHeader }
@@ -118,6 +129,18 @@ const SIGNATURE_BYTES_AT_START = [SIG_LOCAL_FILE, SIG_EOCD, SIG_ZIP64_EOCD].map(
 
 function corrupt(message: string, entry?: string): ArchiveRejectedError {
   return new ArchiveRejectedError('corrupt', message, entry);
+}
+
+/**
+ * Entry names can be 64 KiB long; keeping thousands of them would let an archive pin a lot of
+ * memory. Names are remembered (for duplicate and central-directory checks) by this key instead.
+ */
+function nameKey(name: string): string {
+  return name.length <= 64 ? name : `sha256:${createHash('sha256').update(name).digest('base64')}`;
+}
+
+function nameLabel(name: string): string {
+  return name.length <= 200 ? name : `${name.slice(0, 200)}…`;
 }
 
 function hex32(n: number): string {
@@ -151,7 +174,7 @@ export class ZipStreamParser {
   private capture: Buffer[] | null = null;
   private captureLength = 0;
   private readonly byOffset = new Map<number, LocalEntry>();
-  private readonly names = new Set<string>();
+  private readonly nameKeys = new Set<string>();
   private localCount = 0;
   private centralCount = 0;
   private centralStart = 0;
@@ -193,7 +216,7 @@ export class ZipStreamParser {
 
   destroy(): void {
     const state = this.state;
-    if (state.kind === 'deflate') state.inflater.destroy();
+    if (state.kind === 'deflate') state.inflater?.destroy();
   }
 
   // ---- input handling -------------------------------------------------------------------------
@@ -225,7 +248,7 @@ export class ZipStreamParser {
     const piece = chunk.subarray(this.pos, this.pos + take);
     this.pos += take;
     if (this.carryLength + take < n) {
-      this.carry.push(Buffer.from(piece));
+      if (take > 0) this.carry.push(Buffer.from(piece));
       this.carryLength += take;
       return null;
     }
@@ -460,14 +483,15 @@ export class ZipStreamParser {
     if ((header.flags & ENCRYPTION_FLAGS) !== 0) rejectEncrypted(name);
     if (header.method !== METHOD_STORED && header.method !== METHOD_DEFLATE) rejectUnsupportedMethod(name, header.method);
     const capture = this.content.onEntry(name);
-    if (this.names.has(name)) {
+    const key = nameKey(name);
+    if (this.nameKeys.has(key)) {
       throw new ArchiveRejectedError(
         'duplicate_entry',
         `The archive contains entry ${quote(name)} more than once; extractors disagree on which copy wins. Re-create the archive.`,
         name,
       );
     }
-    this.names.add(name);
+    this.nameKeys.add(key);
 
     const hasDescriptor = (header.flags & FLAG_DATA_DESCRIPTOR) !== 0;
     let declared: LocalEntry['declared'] = null;
@@ -490,6 +514,7 @@ export class ZipStreamParser {
 
     const entry: LocalEntry = {
       name,
+      key,
       offset: this.recordStart,
       method: header.method,
       hasDescriptor,
@@ -504,22 +529,19 @@ export class ZipStreamParser {
     this.capture = capture ? [] : null;
     this.captureLength = 0;
 
-    if (header.method === METHOD_STORED) {
+    if (declared?.compressedSize === 0) {
+      // No data at all. (Some writers store empty files as "deflate" with no bytes, which is not
+      // a valid deflate stream but is unambiguous; the header must then declare 0 bytes.)
+      this.endEntryData();
+    } else if (header.method === METHOD_STORED) {
       if (hasDescriptor) {
         const scanner = new StoredDescriptorScanner((data) => this.onEntryData(data));
         this.state = { kind: 'stored-scan', scanner };
-      } else if (declared!.compressedSize === 0) {
-        this.endEntryData();
       } else {
         this.state = { kind: 'stored', remaining: declared!.compressedSize };
       }
     } else {
-      const inflater = new StreamingInflater((piece, compressedConsumed) => {
-        entry.crc32 = crc32(piece, entry.crc32);
-        this.onEntryData(piece);
-        this.limits.checkRatio(name, entry.uncompressedSize, compressedConsumed);
-      });
-      this.state = { kind: 'deflate', inflater, remaining: declared ? declared.compressedSize : null };
+      this.state = { kind: 'deflate', inflater: null, remaining: declared ? declared.compressedSize : null };
     }
   }
 
@@ -565,8 +587,12 @@ export class ZipStreamParser {
 
   private async inflate(state: Extract<State, { kind: 'deflate' }>): Promise<boolean> {
     const entry = this.entry!;
-    const { inflater } = state;
     try {
+      if (state.inflater === null) {
+        if (this.inflateInOnePiece(state)) return true;
+        state.inflater = new StreamingInflater((piece, compressedConsumed) => this.onInflated(piece, compressedConsumed));
+      }
+      const { inflater } = state;
       const input = this.dataInput(state.remaining ?? Infinity);
       if (input.length > 0) {
         const used = await inflater.write(input);
@@ -574,12 +600,7 @@ export class ZipStreamParser {
         if (state.remaining !== null) state.remaining -= used;
         if (used < input.length) {
           // The deflate stream ended inside this input: the rest is the next record.
-          if (state.remaining !== null) {
-            throw corrupt(
-              `Entry ${quote(entry.name)}: its deflate data ends before the ${entry.declared!.compressedSize} compressed bytes its header declares; the archive is corrupt.`,
-              entry.name,
-            );
-          }
+          if (state.remaining !== null) throw new EndedEarlyError();
           await inflater.finish(false);
           entry.compressedSize = inflater.consumed;
           this.endEntryData();
@@ -593,13 +614,58 @@ export class ZipStreamParser {
       }
       return true;
     } catch (error) {
-      inflater.destroy();
+      state.inflater?.destroy();
       if (error instanceof ArchiveRejectedError) throw error;
+      if (error instanceof EndedEarlyError) {
+        throw corrupt(
+          `Entry ${quote(entry.name)}: its deflate data ends before the ${entry.declared!.compressedSize} compressed bytes its header declares; the archive is corrupt.`,
+          entry.name,
+        );
+      }
+      if (error instanceof InflatedTooMuchError) {
+        throw corrupt(
+          `Entry ${quote(entry.name)} inflates to more than the ${entry.declared!.uncompressedSize} bytes its header declares; the archive is corrupt or malicious.`,
+          entry.name,
+        );
+      }
       throw corrupt(
         `Entry ${quote(entry.name)} has invalid deflate data (${(error as Error).message}); the archive is corrupt. Re-create it and upload it again.`,
         entry.name,
       );
     }
+  }
+
+  /** Accounts for inflated bytes, `compressedConsumed` being the entry's input consumed so far. */
+  private onInflated(piece: Buffer, compressedConsumed: number): void {
+    const entry = this.entry!;
+    entry.crc32 = crc32(piece, entry.crc32);
+    this.onEntryData(piece);
+    this.limits.checkRatio(entry.name, entry.uncompressedSize, compressedConsumed);
+  }
+
+  /**
+   * Inflates a small entry synchronously when its whole deflate stream is in the current chunk.
+   * Returns false (nothing consumed) when the streaming inflater is needed.
+   */
+  private inflateInOnePiece(state: Extract<State, { kind: 'deflate' }>): boolean {
+    const entry = this.entry!;
+    const available = this.chunk.length - this.pos;
+    let result: { output: Buffer; consumed: number } | null;
+    if (state.remaining !== null) {
+      const declared = entry.declared!.uncompressedSize;
+      if (declared > ONE_PIECE_MAX_OUTPUT || state.remaining > available) return false;
+      result = inflateInOnePiece(this.dataInput(state.remaining), declared, true);
+      state.remaining = 0;
+    } else {
+      if (available === 0) return false;
+      result = inflateInOnePiece(this.dataInput(Infinity), ONE_PIECE_MAX_OUTPUT, false);
+    }
+    if (result === null) return false;
+    this.pos += result.consumed;
+    entry.compressedSize = result.consumed;
+    this.onInflated(result.output, result.consumed);
+    this.endEntryData();
+    return true;
   }
 
   /** The entry's data ended: check it against the header, or read the descriptor that follows. */
@@ -660,6 +726,7 @@ export class ZipStreamParser {
       this.capture = null;
       this.content.onCapturedEntry(entry.name, content);
     }
+    entry.name = nameLabel(entry.name);
     this.state = { kind: 'signature' };
   }
 
@@ -705,7 +772,7 @@ export class ZipStreamParser {
     const entry = local!;
     if (entry.listedInCentral) mismatch(`the central directory lists the entry at byte ${values.localHeaderOffset} twice`);
     entry.listedInCentral = true;
-    if (entry.name !== name) mismatch(`the local header names it ${quote(entry.name)}`);
+    if (entry.key !== nameKey(name)) mismatch(`the local header names it ${quote(entry.name)}`);
     if (entry.method !== header.method) mismatch(`compression method ${header.method} vs ${entry.method}`);
     if (entry.crc32 >>> 0 !== header.crc32 >>> 0) mismatch(`CRC-32 ${hex32(header.crc32)} vs ${hex32(entry.crc32)} of the data`);
     if (entry.compressedSize !== values.compressedSize) {

@@ -29,6 +29,10 @@ export function uploadFormOf(contentType: string | undefined): UploadForm {
  */
 export function multipartFileStream(request: IncomingMessage, maxFileBytes: number): Readable {
   const file = new PassThrough({ highWaterMark: 1024 * 1024 });
+  // The form may fail before the consumer's pipeline is attached (the service checks permissions
+  // first): the pipeline then still sees the error through `file.errored`, so an early failure must
+  // not become an uncaught exception meanwhile.
+  file.on('error', () => {});
   let parser: busboy.Busboy;
   try {
     parser = busboy({ headers: request.headers, limits: { files: 16, fields: 64, fileSize: maxFileBytes + 1 } });

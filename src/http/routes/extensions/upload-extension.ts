@@ -40,6 +40,9 @@ export async function registerUploadExtension(app: FastifyInstance, deps: RouteD
           const id = request.params.extension_id;
           // Fail fast (404/401) before reading a byte of the body.
           await deps.service.get(id, principal);
+          // A client that goes away before the pipeline is attached must not crash the process; the
+          // pipeline notices the destroyed request on its own.
+          request.raw.on('error', () => {});
           const source = form === 'multipart' ? multipartFileStream(request.raw, deps.config.maxFileBytes) : request.raw;
           const record = await deps.service.upload(id, source, principal, abortOnClientGone(reply));
           reply.headers(resourceHeaders(record));
