@@ -3,8 +3,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Authenticator } from './auth/authenticator.js';
-import { ApiKeyVerifier } from './auth/api-keys.js';
-import { apiKeyAuthenticator } from './auth/api-key-authenticator.js';
+import { ApiKeyService } from './auth/api-key-service.js';
+import { AuditLog } from './auth/audit-log.js';
+import { AuthService } from './auth/auth-service.js';
+import { UserService, ensureAdminUser } from './auth/user-service.js';
 import type { Config } from './config.js';
 import { ExtensionService } from './domain/extension-service.js';
 import { createFileLinkSigner } from './domain/file-links.js';
@@ -20,15 +22,25 @@ import { registerUpdateExtension } from './http/routes/extensions/update-extensi
 import { registerUploadExtension } from './http/routes/extensions/upload-extension.js';
 import { registerDownloadFile } from './http/routes/files/download-file.js';
 import { registerOperations } from './http/routes/operations.js';
+import { registerAuditTrail } from './http/routes/audit/audit-trail.js';
+import { registerListAudit } from './http/routes/audit/list-audit.js';
+import { registerOwnApiKeyRoutes } from './http/routes/auth/api-keys.js';
+import type { AuthRouteDeps } from './http/routes/auth/deps.js';
+import { registerSessionRoutes } from './http/routes/auth/sessions.js';
+import { registerUsersApiKeyRoutes } from './http/routes/auth/users-api-keys.js';
+import { registerCurrentUserRoutes } from './http/routes/users/current-user.js';
+import { registerUserRoutes } from './http/routes/users/users.js';
 import type { RouteDeps } from './http/route-deps.js';
 import type { BlobStore } from './stores/blob-store.js';
 import type { MetadataStore } from './stores/metadata-store.js';
+import { storeOptionsFromConfig } from './stores/open-stores.js';
+import { createS3Presigner } from './stores/s3/s3-presign.js';
 
 export interface AppOptions {
   config: Config;
   store: MetadataStore;
   blobs: BlobStore;
-  /** Defaults to API keys (EXTREPO_ADMIN_API_KEY and stored keys). */
+  /** Defaults to ApiKey, Basic and Bearer credentials of stored users (src/auth/auth-service.ts). */
   authenticator?: Authenticator;
   /** pino options, or false for no logs. */
   logger?: boolean | Record<string, unknown>;
@@ -38,9 +50,12 @@ export interface App {
   fastify: FastifyInstance;
   /** Call after listen() so links default to the listening address. */
   setListeningAddress(origin: string): void;
+  /** The built-in admin's password when this start created it with a generated one (print it once). */
+  generatedAdminPassword: string | null;
 }
 
 const LINK_SECRET_SETTING = 'file_link_secret';
+const TOKEN_SECRET_SETTING = 'bearer_token_secret';
 
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config, store, blobs } = options;
@@ -100,18 +115,40 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
 
   let origin = config.publicUrl ?? `http://${config.host}:${config.port}`;
-  const deps: RouteDeps = { config, service, store, blobs, links, metrics, publicBaseUrl: () => origin };
-  const authenticator = options.authenticator ?? apiKeyAuthenticator(new ApiKeyVerifier(store, config.adminApiKey));
+  // EXTREPO_FILE_LINKS=presigned: file_metadata.url is a presigned S3 GET (config.ts requires S3 for it).
+  const s3Options = config.fileLinks === 'presigned' ? (await storeOptionsFromConfig(config)).s3 : null;
+  const presigner = s3Options ? await createS3Presigner(s3Options) : null;
+  if (presigner) fastify.addHook('onClose', async () => presigner.close());
+  const deps: RouteDeps = { config, service, store, blobs, links, presigner, metrics, publicBaseUrl: () => origin };
+  // Users and credentials: the HMAC secret of bearer tokens is kept in the database, so tokens
+  // survive restarts and work on every instance; the first start creates the built-in admin.
+  const tokenSecret = await store.initSetting(TOKEN_SECRET_SETTING, randomBytes(32).toString('base64url'));
+  const generatedAdminPassword = await ensureAdminUser(store, config.adminPassword, new Date());
+  const auth = new AuthService({ store, tokenSecret, tokenTtlSeconds: config.tokenTtlSeconds, configuredAdminKey: config.adminApiKey });
+  const authDeps: AuthRouteDeps = {
+    auth,
+    users: new UserService({ store, revokeSessions: (userName) => auth.revokeSessions(userName) }),
+    keys: new ApiKeyService(store),
+    audit: new AuditLog(store, (error, entry) => fastify.log.error({ err: error, action: entry.action }, 'audit record not written')),
+  };
+  const authenticator = options.authenticator ?? auth;
 
   registerErrorReplies(fastify);
   registerRequestLog(fastify, metrics);
   registerAuthentication(fastify, authenticator);
+  registerAuditTrail(fastify, authDeps.audit);
   fastify.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     return payload;
   });
 
   registerOperations(fastify, deps);
+  registerSessionRoutes(fastify, authDeps);
+  registerOwnApiKeyRoutes(fastify, authDeps);
+  registerUsersApiKeyRoutes(fastify, authDeps);
+  registerUserRoutes(fastify, authDeps);
+  registerCurrentUserRoutes(fastify, authDeps);
+  registerListAudit(fastify, authDeps);
   registerListExtensions(fastify, deps);
   registerCreateExtension(fastify, deps);
   registerGetExtension(fastify, deps);
@@ -124,6 +161,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   return {
     fastify,
+    generatedAdminPassword,
     setListeningAddress(listening: string) {
       if (config.publicUrl === null) origin = listening;
     },

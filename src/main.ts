@@ -1,11 +1,8 @@
 // Runs the server: configuration, stores, start-up housekeeping, listening and graceful shutdown.
-import path from 'node:path';
 import { buildApp } from './app.js';
-import { bootstrapAdminKey } from './auth/api-keys.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { collectUnreferencedBlobs } from './domain/garbage-collector.js';
-import { openFsBlobStore } from './stores/fs/fs-blob-store.js';
-import { openSqliteMetadataStore } from './stores/sqlite/sqlite-metadata-store.js';
+import { collectGarbage, scheduleGarbageCollection } from './domain/garbage-collector.js';
+import { isEmbedded, openStores, storeOptionsFromConfig } from './stores/open-stores.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -19,28 +16,49 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const store = await openSqliteMetadataStore(path.join(config.dataDir, 'extrepo.sqlite3'));
-  const blobs = await openFsBlobStore(path.join(config.dataDir, 'blobs'));
-  // One process owns the embedded stores, so anything left half-written is a crash leftover.
-  const swept = await blobs.sweepIncomplete(0);
-  const collected = await collectUnreferencedBlobs(store, blobs);
+  const storeOptions = await storeOptionsFromConfig(config);
+  const { metadata: store, blobs } = await openStores(storeOptions);
+  // One process owns the embedded stores, so anything left half-written is a crash leftover. Shared
+  // stores may hold uploads other instances are writing right now: only leftovers older than the
+  // grace period go, at start and then periodically (every instance may collect; see garbage-collector.ts).
+  const embedded = isEmbedded(storeOptions);
+  const graceMs = embedded ? 0 : config.gcGraceSeconds * 1000;
+  const { swept, collected } = await collectGarbage(store, blobs, graceMs);
 
   const app = await buildApp({ config, store, blobs });
   const log = app.fastify.log;
   if (swept > 0 || collected > 0) log.info({ swept, collected }, 'removed leftovers of an earlier run');
+  const gc = scheduleGarbageCollection(store, blobs, {
+    intervalMs: config.gcIntervalSeconds * 1000,
+    graceMs: config.gcGraceSeconds * 1000,
+    onResult: (result) => {
+      if (result.swept > 0 || result.collected > 0) log.info(result, 'garbage collected');
+    },
+    onError: (error) => log.warn({ err: error }, 'garbage collection failed; retrying at the next interval'),
+  });
 
-  const generatedKey = await bootstrapAdminKey(store, config.adminApiKey, new Date());
-  if (generatedKey !== null) {
-    // Printed once, on the first start only: the key is stored hashed and cannot be shown again.
+  if (app.generatedAdminPassword !== null) {
+    // Printed once, on the first start only: the password is stored hashed and cannot be shown again.
     process.stdout.write(
-      `\nextrepo: created the admin API key (shown only this once; store it safely):\n\n  ${generatedKey}\n\n` +
-        `Use it as: curl -H "Authorization: ApiKey ${generatedKey}" http://${config.host}:${config.port}/api/v1/deployments/extensions\n\n`,
+      `\nextrepo: created the built-in user "admin" (ece_platform_admin) with this password, shown only this once:\n\n` +
+        `  ${app.generatedAdminPassword}\n\n` +
+        `Log in with: curl -X POST -H 'Content-Type: application/json' -d '{"username":"admin","password":"…"}' ` +
+        `http://${config.host}:${config.port}/api/v1/users/auth/_login\n` +
+        `Set EXTREPO_ADMIN_PASSWORD before the first start to choose the password instead.\n\n`,
     );
   }
 
   const address = await app.fastify.listen({ host: config.host, port: config.port });
   app.setListeningAddress(address);
-  log.info({ address, dataDir: config.dataDir }, 'server listening');
+  log.info(
+    {
+      address,
+      metadata: config.database ? 'postgresql' : 'sqlite',
+      blobs: config.s3 ? `s3://${config.s3.bucket}/${config.s3.prefix}` : 'disk',
+      dataDir: config.dataDir,
+    },
+    'server listening',
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -54,6 +72,7 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await app.fastify.close();
+      await gc.stop();
     } finally {
       clearTimeout(force);
       await Promise.allSettled([store.close(), blobs.close()]);

@@ -46,6 +46,16 @@ before(async () => {
         return; // never ends
       case '/endless.zip': {
         response.writeHead(200, { 'content-type': 'application/zip' });
+        // A zip that starts well (a stored entry whose size comes in a data descriptor) and never
+        // ends, so only the size limit can stop it, whichever store is slower to take the bytes.
+        const header = Buffer.alloc(30 + 5);
+        header.writeUInt32LE(0x04034b50, 0);
+        header.writeUInt16LE(20, 4);
+        header.writeUInt16LE(0x0008, 6);
+        header.writeUInt16LE(0x21, 12);
+        header.writeUInt16LE(5, 26);
+        header.write('a.bin', 30, 'latin1');
+        response.write(header);
         const block = Buffer.alloc(64 * 1024, 1);
         const pump = () => {
           while (response.write(block)) {

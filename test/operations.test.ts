@@ -98,11 +98,11 @@ describe('npm start', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  test('the first start prints an admin key once; it works, survives a restart, and is never logged again', async () => {
+  test('the first start prints the admin password once; it works, survives a restart, and is never logged again', async () => {
     const first = await run({ EXTREPO_DATA_DIR: dataDir });
-    const key = /created the admin API key[^\n]*\n\n\s+(\S+)/.exec(first.output())?.[1];
+    const key = /created the built-in user "admin"[^\n]*\n\n\s+(\S+)/.exec(first.output())?.[1];
     assert.ok(key, first.output());
-    const headers = { authorization: `ApiKey ${key}` };
+    const headers = { authorization: `Basic ${Buffer.from(`admin:${key}`).toString('base64')}` };
     const created = await fetch(`${first.url}/api/v1/deployments/extensions`, {
       method: 'POST',
       headers: { ...headers, 'content-type': 'application/json' },
@@ -118,13 +118,13 @@ describe('npm start', () => {
     const link = ((await upload.json()) as { file_metadata: { url: string } }).file_metadata.url;
     assert.equal(await fetch(link).then((r) => r.status), 200);
     assert.equal(await stop(first), 0);
-    const firstLog = first.output().replace(/created the admin API key[\s\S]*?Use it as:[^\n]*\n/, '');
+    const firstLog = first.output().replace(/created the built-in user "admin"[\s\S]*?Log in with:[^\n]*\n/, '');
     assert.ok(!firstLog.includes(key), 'the key appears only in the one-time message');
     assert.ok(!firstLog.includes(new URL(link).searchParams.get('signature')!), 'no signature in the logs');
 
     const second = await run({ EXTREPO_DATA_DIR: dataDir });
     try {
-      assert.doesNotMatch(second.output(), /created the admin API key/);
+      assert.doesNotMatch(second.output(), /created the built-in user/);
       const listed = await fetch(`${second.url}/api/v1/deployments/extensions`, { headers });
       assert.equal(listed.status, 200);
       assert.equal(((await listed.json()) as { extensions: unknown[] }).extensions.length, 1);

@@ -2,7 +2,7 @@
 // archive rejections, atomic replacement and content-addressed storage.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -39,17 +39,7 @@ async function fetchFile(url: string): Promise<Buffer> {
 }
 
 async function blobFiles(): Promise<string[]> {
-  const root = path.join(server.dataDir, 'blobs');
-  const found: string[] = [];
-  async function walk(dir: string) {
-    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else found.push(path.relative(root, full));
-    }
-  }
-  await walk(root);
-  return found.sort();
+  return server.storedFiles(); // backend-neutral: the blob directory or the bucket
 }
 
 function committedBlobs(files: string[]): string[] {

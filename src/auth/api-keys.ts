@@ -1,9 +1,10 @@
-// First-cut API keys. A key is "<id>.<secret>": the id is not secret, so a key can be named in logs
-// and audit records without being usable; only sha256(secret) is stored, and comparisons are
-// constant-time. A hash without salt is enough here because the secret is 256 random bits.
+// API keys. A key is "<id>.<secret>": the id is not secret, so a key can be named in logs and audit
+// records without being usable; only sha256(secret) is stored, and comparisons are constant-time.
+// A hash without salt is enough here because the secret is 256 random bits.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ApiKeyRecord, ApiKeyStore } from '../stores/metadata-store.js';
+import type { ApiKeyRecord } from '../stores/metadata-store.js';
 
+/** The built-in platform admin created at first start. */
 export const ADMIN_USER_ID = 'admin';
 /** Key id under which the operator's EXTREPO_ADMIN_API_KEY is known (it is never stored). */
 export const CONFIGURED_ADMIN_KEY_ID = 'env-admin-key';
@@ -23,12 +24,18 @@ export function sameHash(aHex: string, bHex: string): boolean {
   return a.length === b.length && a.length > 0 && timingSafeEqual(a, b);
 }
 
-export function issueApiKey(userId: string, description: string, now: Date, expiresAt: Date | null = null): IssuedApiKey {
+export function issueApiKey(
+  userId: string,
+  description: string,
+  now: Date,
+  expiresAt: Date | null = null,
+  roles: string[] | null = null,
+): IssuedApiKey {
   const id = randomBytes(9).toString('base64url');
   const secret = randomBytes(32).toString('base64url');
   return {
     key: `${id}.${secret}`,
-    record: { id, secretHash: hashSecret(secret), userId, description, createdAt: now, expiresAt },
+    record: { id, secretHash: hashSecret(secret), userId, description, createdAt: now, expiresAt, roles },
   };
 }
 
@@ -38,42 +45,25 @@ export function splitApiKey(key: string): { id: string; secret: string } | null 
   return { id: key.slice(0, dot), secret: key.slice(dot + 1) };
 }
 
-export interface VerifiedKey {
-  keyId: string;
-  userId: string;
+/** The non-secret id of whatever was sent as a key, for log lines; null if it has none. */
+export function keyIdOf(key: string): string | null {
+  return splitApiKey(key)?.id ?? null;
 }
 
-export class ApiKeyVerifier {
-  private readonly configuredHash: string | null;
+const DURATION = /^(\d{1,6})([smhdwy])$/;
+const UNIT_MS: Record<string, number> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+  y: 365 * 86_400_000,
+};
 
-  constructor(
-    private readonly store: ApiKeyStore,
-    configuredAdminKey: string | null,
-  ) {
-    this.configuredHash = configuredAdminKey === null ? null : hashSecret(configuredAdminKey);
-  }
-
-  async verify(key: string, now: Date): Promise<VerifiedKey | null> {
-    if (this.configuredHash !== null && sameHash(hashSecret(key), this.configuredHash)) {
-      return { keyId: CONFIGURED_ADMIN_KEY_ID, userId: ADMIN_USER_ID };
-    }
-    const parts = splitApiKey(key);
-    if (parts === null) return null;
-    const record = await this.store.findApiKey(parts.id);
-    if (record === null || !sameHash(hashSecret(parts.secret), record.secretHash)) return null;
-    if (record.expiresAt !== null && record.expiresAt.getTime() <= now.getTime()) return null;
-    return { keyId: record.id, userId: record.userId };
-  }
-}
-
-/**
- * On the very first start without EXTREPO_ADMIN_API_KEY, creates an admin key and returns it so the
- * caller can print it once; returns null when keys exist already or the operator configured one.
- */
-export async function bootstrapAdminKey(store: ApiKeyStore, configuredAdminKey: string | null, now: Date): Promise<string | null> {
-  if (configuredAdminKey !== null) return null;
-  if ((await store.countApiKeys()) > 0) return null;
-  const issued = issueApiKey(ADMIN_USER_ID, 'generated at first start', now);
-  await store.insertApiKey(issued.record);
-  return issued.key;
+/** ECE's key expiration: a duration such as "30m", "3h", "1d", "2w", "1y"; null if malformed. */
+export function parseExpiration(text: string): number | null {
+  const match = DURATION.exec(text.trim());
+  if (!match) return null;
+  const value = Number(match[1]) * UNIT_MS[match[2]!]!;
+  return value > 0 && value <= 100 * UNIT_MS.y! ? value : null;
 }

@@ -4,9 +4,14 @@ import type { Principal } from '../domain/principal.js';
 export interface RequestContext {
   clientAddress: string;
   requestId: string;
+  /** Filled in by the authenticator with who the caller claimed to be (for the audit of failures). */
+  attempt?: { userName?: string; keyId?: string | null };
 }
 
 export interface Authenticator {
-  /** The principal for an Authorization header value, or null if it proves nothing. */
+  /**
+   * The principal for an Authorization header value, or null if it proves nothing. May throw an
+   * ApiError instead (429 while password attempts are throttled).
+   */
   authenticate(authorization: string, context: RequestContext): Promise<Principal | null>;
 }

@@ -16,7 +16,7 @@ import {
 } from '../stores/metadata-store.js';
 import { newExtensionId } from './extension-ids.js';
 import { FileTooLargeError, ingestArchive, type IngestedArchive } from './ingest-archive.js';
-import { mayChangeExtensions, seesAllExtensions, type Principal } from './principal.js';
+import { mayChangeExtension, mayChangeExtensions, seesAllExtensions, type Principal } from './principal.js';
 import { checkExtensionRequest, type ExtensionMetadata, type ExtensionRequestBody } from './request-rules.js';
 
 export interface ExtensionEvents {
@@ -165,7 +165,8 @@ export class ExtensionService {
     const record = await this.get(id, principal);
     // A caller who may see the extension but not change it gets the spec's 401; one who may not
     // see it already got extensions.not_found, so its existence is never revealed.
-    if (!mayChangeExtensions(principal)) {
+    // Platform admins change any extension, deployment managers only their own.
+    if (!mayChangeExtension(principal, record.ownerId)) {
       throw apiError('unauthorised', `You may read extension [${id}] but not change it.`);
     }
     return record;

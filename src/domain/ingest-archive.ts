@@ -51,14 +51,31 @@ class HashingMeter extends Transform {
 }
 
 export async function ingestArchive(source: Readable, blobs: BlobStore, options: IngestOptions): Promise<IngestedArchive> {
-  const upload = await blobs.beginUpload();
+  // The source may fail (a download_url over the size limit) while the upload is being opened,
+  // before the pipeline listens: without a listener that error would be an uncaught exception.
+  let earlyError: unknown = null;
+  const onEarlyError = (error: unknown) => {
+    earlyError ??= error;
+  };
+  source.on('error', onEarlyError);
+  let upload: BlobUpload;
+  try {
+    upload = await blobs.beginUpload();
+  } catch (error) {
+    source.destroy();
+    source.off('error', onEarlyError);
+    throw error;
+  }
   const meter = new HashingMeter(options.maxFileBytes);
   const validator = createArchiveValidator({ limits: options.archiveLimits, expect: options.expect });
   try {
+    if (earlyError !== null || source.errored) throw earlyError ?? source.errored;
     await pipeline(source, meter, validator, upload.writable, options.signal ? { signal: options.signal } : {});
   } catch (error) {
     await upload.abort();
     throw error;
+  } finally {
+    source.off('error', onEarlyError);
   }
   const report = validator.report;
   if (report === null) {

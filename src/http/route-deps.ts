@@ -4,6 +4,7 @@ import type { FileLinkSigner } from '../domain/file-links.js';
 import type { ExtensionRecord } from '../stores/metadata-store.js';
 import type { MetadataStore } from '../stores/metadata-store.js';
 import type { BlobStore } from '../stores/blob-store.js';
+import type { S3Presigner } from '../stores/s3/s3-presign.js';
 import type { Metrics } from './plugins/metrics.js';
 
 export interface RouteDeps {
@@ -12,6 +13,8 @@ export interface RouteDeps {
   store: MetadataStore;
   blobs: BlobStore;
   links: FileLinkSigner;
+  /** Set when file links are presigned S3 URLs (EXTREPO_FILE_LINKS=presigned) rather than extrepo's own. */
+  presigner?: S3Presigner | null;
   metrics: Metrics;
   /** Origin for absolute links (EXTREPO_PUBLIC_URL, else the listening address). */
   publicBaseUrl(): string;
@@ -20,5 +23,12 @@ export interface RouteDeps {
 /** The absolute, signed file link of an extension, or null if it has no file. */
 export function fileUrlOf(deps: RouteDeps, record: ExtensionRecord): string | null {
   if (record.file === null) return null;
+  if (deps.presigner) {
+    return deps.presigner.blobUrl(record.file.sha256, {
+      expiresInSeconds: deps.config.linkTtlSeconds,
+      contentType: 'application/zip',
+      contentDisposition: `attachment; filename="${record.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.zip"`,
+    });
+  }
   return deps.publicBaseUrl() + deps.links.sign(record.id, record.file.sha256, new Date());
 }

@@ -7,7 +7,39 @@ export const SPEC_PATH = new URL('../../spec/ece-extensions.swagger.json', impor
 
 type JsonObject = { [key: string]: unknown };
 
-export const swaggerDocument: JsonObject = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as JsonObject;
+/** Further parts of the served document: Elastic's users/auth extract, and our own /audit. */
+export const SPEC_PARTS = [
+  new URL('../../spec/ece-users.swagger.json', import.meta.url),
+  new URL('../../spec/extrepo-audit.swagger.json', import.meta.url),
+];
+
+/** The served document: the extensions extract with the paths, tags and definitions of SPEC_PARTS. */
+export const swaggerDocument: JsonObject = mergeSpecs(
+  [SPEC_PATH, ...SPEC_PARTS].map((url) => JSON.parse(readFileSync(url, 'utf8')) as JsonObject),
+);
+
+function mergeSpecs([base, ...parts]: JsonObject[]): JsonObject {
+  const merged = structuredClone(base!);
+  const tags = merged.tags as Array<{ name: string }>;
+  const paths = merged.paths as JsonObject;
+  const defs = merged.definitions as JsonObject;
+  for (const part of parts) {
+    for (const tag of (part.tags ?? []) as Array<{ name: string }>) {
+      if (!tags.some((known) => known.name === tag.name)) tags.push(tag);
+    }
+    for (const [path, item] of Object.entries(part.paths as JsonObject)) {
+      if (path in paths) throw new Error(`spec path ${path} is defined twice`);
+      paths[path] = item;
+    }
+    for (const [name, definition] of Object.entries(part.definitions as JsonObject)) {
+      if (name in defs && JSON.stringify(defs[name]) !== JSON.stringify(definition)) {
+        throw new Error(`spec definition ${name} differs between the extracts`);
+      }
+      defs[name] = definition;
+    }
+  }
+  return merged;
+}
 
 const definitions = swaggerDocument.definitions as Record<string, JsonObject>;
 

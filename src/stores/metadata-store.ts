@@ -105,7 +105,7 @@ export interface ExtensionStore {
   withBlobLock<T>(sha256: string, fn: () => Promise<T>): Promise<T>;
 }
 
-/** API keys of the first-cut authentication: only the hash of a key is ever stored. */
+/** API keys: only the hash of a key's secret is ever stored. */
 export interface ApiKeyRecord {
   id: string;
   /** hex sha256 of the secret */
@@ -114,12 +114,153 @@ export interface ApiKeyRecord {
   description: string;
   createdAt: Date;
   expiresAt: Date | null;
+  /** Roles the key is limited to (always within its user's); null carries all of the user's roles. */
+  roles: string[] | null;
 }
 
 export interface ApiKeyStore {
+  /** Throws IdCollisionError if the id exists. */
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   findApiKey(id: string): Promise<ApiKeyRecord | null>;
   countApiKeys(): Promise<number>;
+  /** The keys of one user, or of everyone; ordered by creation time, then id. */
+  listApiKeys(userId?: string): Promise<ApiKeyRecord[]>;
+  /** Deletes those of `ids` that exist (and belong to `userId` when given); returns the ids deleted. */
+  deleteApiKeys(ids: readonly string[], userId?: string): Promise<string[]>;
+  /** Deletes every key of a user; returns how many. */
+  deleteApiKeysOfUser(userId: string): Promise<number>;
+}
+
+/** A user of the platform. Roles are ECE role ids; the password is stored only as a scrypt hash. */
+export interface UserRecord {
+  userName: string;
+  fullName: string | null;
+  email: string | null;
+  roles: string[];
+  enabled: boolean;
+  builtin: boolean;
+  passwordHash: string | null;
+  createdAt: Date;
+  createdBy: string | null;
+  updatedAt: Date;
+  updatedBy: string | null;
+  lastLoginAt: Date | null;
+}
+
+/** A change of a user: each field given replaces the stored one. */
+export interface UserChanges {
+  fullName?: string | null;
+  email?: string | null;
+  roles?: string[];
+  enabled?: boolean;
+  passwordHash?: string;
+  updatedAt: Date;
+  updatedBy: string | null;
+}
+
+/** The role whose last enabled holder the store protects. */
+export const PLATFORM_ADMIN_ROLE = 'ece_platform_admin';
+
+/** The change would leave no enabled user with PLATFORM_ADMIN_ROLE; nothing was changed. */
+export class LastAdminError extends Error {
+  override name = 'LastAdminError';
+}
+
+/** The user still owns extensions and no reassignment was asked for; nothing was changed. */
+export class UserOwnsExtensionsError extends Error {
+  override name = 'UserOwnsExtensionsError';
+  constructor(readonly count: number) {
+    super(`the user owns ${count} extension(s)`);
+  }
+}
+
+export interface DeleteUserOptions {
+  /** Hand the user's extensions to this user instead of refusing the deletion. */
+  reassignExtensionsTo?: string;
+}
+
+export interface UserStore {
+  /** Throws IdCollisionError if the user name exists. */
+  insertUser(user: UserRecord): Promise<void>;
+  getUser(userName: string): Promise<UserRecord | null>;
+  /** Ordered by user name. */
+  listUsers(): Promise<UserRecord[]>;
+  /**
+   * Applies the changes atomically. NotFoundError if the user does not exist; LastAdminError if the
+   * change would leave no enabled platform admin (checked under a lock shared by every instance).
+   */
+  updateUser(userName: string, changes: UserChanges): Promise<UserRecord>;
+  /**
+   * Deletes the user with its API keys and sessions, atomically. NotFoundError, LastAdminError, and
+   * UserOwnsExtensionsError when it owns extensions and `reassignExtensionsTo` is not given (with it,
+   * they are handed over in the same transaction). Returns how many extensions were reassigned.
+   */
+  deleteUser(userName: string, options?: DeleteUserOptions): Promise<{ reassigned: number }>;
+  /** Stamps a successful login (no resource-version change). */
+  recordLogin(userName: string, at: Date): Promise<void>;
+}
+
+/** A signed-in session behind a bearer token; revoking it stops the token at once. */
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+}
+
+export interface SessionStore {
+  insertSession(session: SessionRecord): Promise<void>;
+  getSession(id: string): Promise<SessionRecord | null>;
+  /** Revokes a live session; false if it was already revoked or does not exist. */
+  revokeSession(id: string, at: Date): Promise<boolean>;
+  /** Revokes every live session of a user; returns how many. */
+  revokeSessionsOfUser(userId: string, at: Date): Promise<number>;
+  /** Deletes sessions that expired before `before`; returns how many. */
+  deleteExpiredSessions(before: Date): Promise<number>;
+}
+
+export type AuditOutcome = 'success' | 'failure';
+
+/** One audit record: never holds a secret, never changes once written. */
+export interface AuditEntry {
+  at: Date;
+  /** Who acted (or, for a failed login, the user name that was tried); null if unknown. */
+  userId: string | null;
+  keyId: string | null;
+  action: string;
+  target: string | null;
+  outcome: AuditOutcome;
+  /** HTTP status of the answer. */
+  status: number;
+  /** The error code, on failure. */
+  errorCode: string | null;
+  clientAddress: string | null;
+  requestId: string | null;
+}
+
+export interface AuditRecord extends AuditEntry {
+  id: number;
+}
+
+export interface AuditQuery {
+  userId?: string;
+  action?: string;
+  target?: string;
+  outcome?: AuditOutcome;
+  /** Inclusive. */
+  since?: Date;
+  /** Exclusive. */
+  until?: Date;
+  /** Records to skip (newest first). */
+  from: number;
+  size: number;
+}
+
+export interface AuditStore {
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Newest first; `total` counts every record that matches the filters. */
+  listAudit(query: AuditQuery): Promise<{ total: number; records: AuditRecord[] }>;
 }
 
 /** Small key/value settings that must survive restarts (e.g. the generated link secret). */
@@ -129,7 +270,7 @@ export interface SettingsStore {
   initSetting(key: string, value: string): Promise<string>;
 }
 
-export interface MetadataStore extends ExtensionStore, ApiKeyStore, SettingsStore {
+export interface MetadataStore extends ExtensionStore, ApiKeyStore, UserStore, SessionStore, AuditStore, SettingsStore {
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -6,9 +6,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
   IdCollisionError,
+  LastAdminError,
   NotFoundError,
+  UserOwnsExtensionsError,
   VersionConflictError,
+  type ApiKeyRecord,
   type ExtensionChanges,
+  type UserRecord,
   type ExtensionFile,
   type MetadataStore,
   type NewExtension,
@@ -401,14 +405,199 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
           description: 'CI key',
           createdAt: new Date(T0 + 7),
           expiresAt: new Date(T0 + 86_400_000 + 3),
+          roles: ['ece_deployment_viewer'],
         };
         await store.insertApiKey(key);
-        const forever = { ...key, id: uid('key'), expiresAt: null };
+        const forever = { ...key, id: uid('key'), expiresAt: null, roles: null };
         await store.insertApiKey(forever);
         assert.deepEqual(await store.findApiKey(key.id), key);
         assert.deepEqual(await store.findApiKey(forever.id), forever);
         assert.equal(await store.findApiKey(uid('missing')), null);
         assert.equal(await store.countApiKeys(), before + 2);
+      });
+
+      test('list per user in creation order, and delete only what the user owns', async () => {
+        const alice = uid('alice');
+        const bob = uid('bob');
+        const keyOf = (userId: string, at: number): ApiKeyRecord => ({
+          id: uid('key'),
+          secretHash: hashOf(uid()),
+          userId,
+          description: 'k',
+          createdAt: new Date(T0 + at),
+          expiresAt: null,
+          roles: null,
+        });
+        const a2 = keyOf(alice, 2);
+        const a1 = keyOf(alice, 1);
+        const b1 = keyOf(bob, 1);
+        for (const key of [a2, a1, b1]) await store.insertApiKey(key);
+        await assert.rejects(store.insertApiKey(a1), IdCollisionError);
+        assert.deepEqual((await store.listApiKeys(alice)).map((k) => k.id), [a1.id, a2.id]);
+        const all = (await store.listApiKeys()).map((k) => k.id);
+        for (const key of [a1, a2, b1]) assert.ok(all.includes(key.id));
+        // Bob's key is not deleted on Alice's behalf; unknown ids are ignored.
+        assert.deepEqual(await store.deleteApiKeys([b1.id, a1.id, uid('missing')], alice), [a1.id]);
+        assert.notEqual(await store.findApiKey(b1.id), null);
+        assert.deepEqual(await store.deleteApiKeys([b1.id]), [b1.id]);
+        assert.equal(await store.deleteApiKeysOfUser(alice), 1);
+        assert.deepEqual(await store.listApiKeys(alice), []);
+      });
+    });
+
+    describe('users', () => {
+      function userOf(overrides: Partial<UserRecord> = {}): UserRecord {
+        return {
+          userName: uid('user'),
+          fullName: 'Ada Lovelace',
+          email: 'ada@example.com',
+          roles: ['ece_deployment_manager'],
+          enabled: true,
+          builtin: false,
+          passwordHash: 'scrypt$1$1$1$c2FsdA$aGFzaA',
+          createdAt: new Date(T0),
+          createdBy: 'admin',
+          updatedAt: new Date(T0),
+          updatedBy: 'admin',
+          lastLoginAt: null,
+          ...overrides,
+        };
+      }
+
+      test('insert, get, list, and a duplicate name is IdCollisionError', async () => {
+        const user = userOf();
+        await store.insertUser(user);
+        assert.deepEqual(await store.getUser(user.userName), user);
+        assert.equal(await store.getUser(uid('nobody')), null);
+        await assert.rejects(store.insertUser(user), IdCollisionError);
+        const names = (await store.listUsers()).map((u) => u.userName);
+        assert.ok(names.includes(user.userName));
+        assert.deepEqual(names, [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+      });
+
+      test('update applies only the given fields; recordLogin stamps the login', async () => {
+        const user = userOf();
+        await store.insertUser(user);
+        const updated = await store.updateUser(user.userName, {
+          fullName: null,
+          roles: ['ece_deployment_viewer', 'ece_platform_viewer'],
+          updatedAt: new Date(T0 + 5),
+          updatedBy: 'someone',
+        });
+        assert.deepEqual(updated, {
+          ...user,
+          fullName: null,
+          roles: ['ece_deployment_viewer', 'ece_platform_viewer'],
+          updatedAt: new Date(T0 + 5),
+          updatedBy: 'someone',
+        });
+        await store.recordLogin(user.userName, new Date(T0 + 9));
+        assert.deepEqual((await store.getUser(user.userName))?.lastLoginAt, new Date(T0 + 9));
+        await assert.rejects(store.updateUser(uid('nobody'), { updatedAt: new Date(T0), updatedBy: null }), NotFoundError);
+      });
+
+      test('the last enabled platform admin cannot be disabled, demoted or deleted', async () => {
+        // Other suites' admins may exist in a shared store: make this one the only enabled admin.
+        for (const other of await store.listUsers()) {
+          if (other.enabled && other.roles.includes('ece_platform_admin')) {
+            await store.updateUser(other.userName, { enabled: false, updatedAt: new Date(T0), updatedBy: null }).catch(() => undefined);
+          }
+        }
+        const first = userOf({ roles: ['ece_platform_admin'] });
+        const second = userOf({ roles: ['ece_platform_admin'] });
+        await store.insertUser(first);
+        await store.insertUser(second);
+        await store.updateUser(first.userName, { enabled: false, updatedAt: new Date(T0), updatedBy: null });
+        const change = { updatedAt: new Date(T0), updatedBy: null };
+        await assert.rejects(store.updateUser(second.userName, { ...change, enabled: false }), LastAdminError);
+        await assert.rejects(store.updateUser(second.userName, { ...change, roles: ['ece_platform_viewer'] }), LastAdminError);
+        await assert.rejects(store.deleteUser(second.userName), LastAdminError);
+        assert.equal((await store.getUser(second.userName))?.enabled, true);
+        // Concurrent demotions of two admins: exactly one wins.
+        await store.updateUser(first.userName, { ...change, enabled: true });
+        const results = await Promise.allSettled([
+          store.updateUser(first.userName, { ...change, enabled: false }),
+          store.updateUser(second.userName, { ...change, enabled: false }),
+        ]);
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        assert.ok(results.some((r) => r.status === 'rejected' && r.reason instanceof LastAdminError));
+      });
+
+      test('delete refuses an owner of extensions unless they are reassigned, and removes keys and sessions', async () => {
+        const owner = userOf();
+        const heir = userOf();
+        await store.insertUser(owner);
+        await store.insertUser(heir);
+        const a = await store.insertExtension(newExtension({ ownerId: owner.userName }));
+        const b = await store.insertExtension(newExtension({ ownerId: owner.userName }));
+        await store.insertApiKey({
+          id: uid('key'), secretHash: hashOf('s'), userId: owner.userName, description: 'd', createdAt: new Date(T0), expiresAt: null, roles: null,
+        });
+        const session = { id: uid('sid'), userId: owner.userName, createdAt: new Date(T0), expiresAt: new Date(T0 + 1000), revokedAt: null };
+        await store.insertSession(session);
+        await assert.rejects(store.deleteUser(owner.userName), (error: unknown) => error instanceof UserOwnsExtensionsError && error.count === 2);
+        assert.notEqual(await store.getUser(owner.userName), null);
+        await assert.rejects(store.deleteUser(owner.userName, { reassignExtensionsTo: uid('nobody') }), NotFoundError);
+        assert.deepEqual(await store.deleteUser(owner.userName, { reassignExtensionsTo: heir.userName }), { reassigned: 2 });
+        assert.equal(await store.getUser(owner.userName), null);
+        assert.equal((await store.getExtension(a.id))?.ownerId, heir.userName);
+        assert.equal((await store.getExtension(b.id))?.ownerId, heir.userName);
+        assert.deepEqual(await store.listApiKeys(owner.userName), []);
+        assert.equal(await store.getSession(session.id), null);
+        await assert.rejects(store.deleteUser(owner.userName), NotFoundError);
+        assert.deepEqual(await store.deleteUser(userOf().userName).catch((e: unknown) => e instanceof NotFoundError), true);
+      });
+    });
+
+    describe('sessions', () => {
+      test('insert, get, revoke once, revoke all of a user, purge expired', async () => {
+        const userId = uid('user');
+        const s1 = { id: uid('sid'), userId, createdAt: new Date(T0), expiresAt: new Date(T0 + 60_000), revokedAt: null };
+        const s2 = { ...s1, id: uid('sid') };
+        const s3 = { ...s1, id: uid('sid'), userId: uid('other') };
+        for (const s of [s1, s2, s3]) await store.insertSession(s);
+        await assert.rejects(store.insertSession(s1), IdCollisionError);
+        assert.deepEqual(await store.getSession(s1.id), s1);
+        assert.equal(await store.revokeSession(s1.id, new Date(T0 + 1)), true);
+        assert.equal(await store.revokeSession(s1.id, new Date(T0 + 2)), false);
+        assert.deepEqual((await store.getSession(s1.id))?.revokedAt, new Date(T0 + 1));
+        assert.equal(await store.revokeSessionsOfUser(userId, new Date(T0 + 3)), 1);
+        assert.deepEqual((await store.getSession(s2.id))?.revokedAt, new Date(T0 + 3));
+        assert.equal((await store.getSession(s3.id))?.revokedAt, null);
+        assert.ok((await store.deleteExpiredSessions(new Date(T0 + 60_001))) >= 3);
+        assert.equal(await store.getSession(s3.id), null);
+      });
+    });
+
+    describe('audit', () => {
+      test('append, then list newest first with filters, paging and a total', async () => {
+        const actor = uid('actor');
+        const base = {
+          userId: actor,
+          keyId: 'key-1',
+          target: 'ext-1',
+          status: 200,
+          errorCode: null,
+          clientAddress: '127.0.0.1',
+          requestId: 'req',
+        };
+        await store.appendAudit({ ...base, at: new Date(T0 + 1), action: 'create-extension', outcome: 'success' });
+        await store.appendAudit({ ...base, at: new Date(T0 + 2), action: 'delete-extension', outcome: 'failure', status: 401, errorCode: 'extensions.unauthorised' });
+        await store.appendAudit({ ...base, at: new Date(T0 + 3), action: 'delete-extension', outcome: 'success' });
+        const all = await store.listAudit({ userId: actor, from: 0, size: 10 });
+        assert.equal(all.total, 3);
+        assert.deepEqual(all.records.map((r) => r.at.getTime()), [T0 + 3, T0 + 2, T0 + 1]);
+        const failed = all.records[1]!;
+        assert.equal(typeof failed.id, 'number');
+        assert.deepEqual({ ...failed, id: 0 }, {
+          ...base, id: 0, at: new Date(T0 + 2), action: 'delete-extension', outcome: 'failure', status: 401, errorCode: 'extensions.unauthorised',
+        });
+        const page = await store.listAudit({ userId: actor, action: 'delete-extension', from: 1, size: 1 });
+        assert.equal(page.total, 2);
+        assert.deepEqual(page.records.map((r) => r.at.getTime()), [T0 + 2]);
+        const window = await store.listAudit({ userId: actor, since: new Date(T0 + 2), until: new Date(T0 + 3), from: 0, size: 10 });
+        assert.deepEqual(window.records.map((r) => r.at.getTime()), [T0 + 2]);
+        assert.equal((await store.listAudit({ userId: actor, outcome: 'failure', target: 'ext-1', from: 0, size: 10 })).total, 1);
       });
     });
 

@@ -1,17 +1,37 @@
-// A real extrepo server for a test: real SQLite and a real blob directory in a temporary data dir,
-// listening on a loopback port; every API response is checked against Elastic's spec.
-import { mkdtemp, rm } from 'node:fs/promises';
+// A real extrepo server for a test, listening on a loopback port; every API response is checked
+// against Elastic's spec. The backend comes from EXTREPO_TEST_BACKEND:
+//   sqlite-fs (default)  real SQLite and a real blob directory in a temporary data dir
+//   postgres-s3          a fresh PostgreSQL database and a fresh S3 bucket for each server, on the
+//                        servers named by EXTREPO_TEST_DATABASE_URL / EXTREPO_TEST_S3_ENDPOINT (which
+//                        scripts/run-tests.mjs starts once for the whole run), or else on a PostgreSQL
+//                        cluster and an s3rver this process starts on first use and stops before it exits.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import pg from 'pg';
 import { buildApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { BlobStore } from '../../src/stores/blob-store.js';
-import { openFsBlobStore } from '../../src/stores/fs/fs-blob-store.js';
 import type { MetadataStore } from '../../src/stores/metadata-store.js';
-import { openSqliteMetadataStore } from '../../src/stores/sqlite/sqlite-metadata-store.js';
+import { openStores, storeOptionsFromConfig } from '../../src/stores/open-stores.js';
+import { S3RVER_CREDENTIALS } from './s3.js';
 import { assertMatchesSpec } from './spec-validator.js';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+
+export type TestBackend = 'sqlite-fs' | 'postgres-s3';
+
+export function testBackend(): TestBackend {
+  const value = process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs';
+  if (value !== 'sqlite-fs' && value !== 'postgres-s3') {
+    throw new Error(`EXTREPO_TEST_BACKEND must be sqlite-fs or postgres-s3, got "${value}"`);
+  }
+  return value;
+}
 
 export interface TestServer {
   url: string;
@@ -20,8 +40,14 @@ export interface TestServer {
   blobs: BlobStore;
   dataDir: string;
   app: App;
+  backend: TestBackend;
   /** Calls the API as the admin (unless headers override it) and checks the response against the spec. */
   api(method: string, apiPath: string, options?: ApiOptions): Promise<ApiResponse>;
+  /**
+   * Everything the blob store holds, committed or not, sorted: "sha256/…" paths for committed blobs
+   * (the hash is the last segment), others (e.g. "incoming/…") for uploads in progress or left behind.
+   */
+  storedFiles(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -40,17 +66,129 @@ export interface ApiResponse {
   text: string;
 }
 
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'extrepo-test-'));
-  const config = loadConfig({
-    EXTREPO_DATA_DIR: dataDir,
-    EXTREPO_PORT: '0',
-    EXTREPO_ADMIN_API_KEY: ADMIN_KEY,
-    EXTREPO_LOG_LEVEL: 'silent',
-    ...env,
+/** The settings of a fresh database and bucket (postgres-s3), as extrepo's environment variables. */
+export interface SharedStorage {
+  env: Record<string, string>;
+  /** Drops the database (the bucket goes with the S3 server). */
+  release(): Promise<void>;
+}
+
+let ownServers: Promise<{ databaseUrl: string; s3Endpoint: string }> | null = null;
+
+/**
+ * This process's own PostgreSQL and s3rver, in a child process (services.ts) started on first use:
+ * it does not keep this process alive, and removes everything once this process is gone.
+ */
+function ownStorageServers(): Promise<{ databaseUrl: string; s3Endpoint: string }> {
+  ownServers ??= new Promise((resolve, reject) => {
+    const script = fileURLToPath(new URL('./services.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let output = '';
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`test storage servers exited with ${code} before starting`)));
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const newline = output.indexOf('\n');
+      if (newline < 0) return;
+      child.stdout.destroy();
+      child.unref();
+      (child.stdin as unknown as { unref(): void }).unref();
+      resolve(JSON.parse(output.slice(0, newline)) as { databaseUrl: string; s3Endpoint: string });
+    });
   });
-  const store = await openSqliteMetadataStore(path.join(dataDir, 'extrepo.sqlite3'));
-  const blobs = await openFsBlobStore(path.join(dataDir, 'blobs'));
+  return ownServers;
+}
+
+/** A fresh database + bucket for a postgres-s3 server (or for extrepo processes a test spawns). */
+export async function freshSharedStorage(): Promise<SharedStorage> {
+  const externalDb = process.env.EXTREPO_TEST_DATABASE_URL;
+  const externalS3 = process.env.EXTREPO_TEST_S3_ENDPOINT;
+  let serverUrl: string;
+  let endpoint: string;
+  if (externalDb && externalS3) {
+    serverUrl = externalDb;
+    endpoint = externalS3;
+  } else {
+    const own = await ownStorageServers();
+    serverUrl = externalDb || own.databaseUrl;
+    endpoint = externalS3 || own.s3Endpoint;
+  }
+  const suffix = randomBytes(6).toString('hex');
+  const database = `extrepo_t_${suffix}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${database}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  const bucket = `extrepo-t-${suffix}`;
+  const client = new S3Client({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials: S3RVER_CREDENTIALS,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  } finally {
+    client.destroy();
+  }
+  let released = false;
+  return {
+    env: {
+      EXTREPO_DATABASE_URL: url.toString(),
+      EXTREPO_DATABASE_POOL_SIZE: '4',
+      EXTREPO_S3_BUCKET: bucket,
+      EXTREPO_S3_ENDPOINT: endpoint,
+      EXTREPO_S3_REGION: 'us-east-1',
+      EXTREPO_S3_FORCE_PATH_STYLE: 'true',
+      EXTREPO_S3_PREFIX: 'extrepo/',
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+    },
+  };
+}
+
+export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const backend = testBackend();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'extrepo-test-'));
+  const shared = backend === 'postgres-s3' ? await freshSharedStorage() : null;
+  let config: Config;
+  let stores: Awaited<ReturnType<typeof openStores>>;
+  try {
+    config = loadConfig({
+      EXTREPO_DATA_DIR: dataDir,
+      EXTREPO_PORT: '0',
+      EXTREPO_ADMIN_API_KEY: ADMIN_KEY,
+      EXTREPO_LOG_LEVEL: 'silent',
+      ...shared?.env,
+      ...env,
+    });
+    // The SDK's credential chain reads the process environment.
+    if (shared) {
+      process.env.AWS_ACCESS_KEY_ID ??= shared.env.AWS_ACCESS_KEY_ID;
+      process.env.AWS_SECRET_ACCESS_KEY ??= shared.env.AWS_SECRET_ACCESS_KEY;
+    }
+    stores = await openStores(await storeOptionsFromConfig(config));
+  } catch (error) {
+    await shared?.release();
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const { metadata: store, blobs } = stores;
   const app = await buildApp({ config, store, blobs, logger: false });
   const address = await app.fastify.listen({ host: '127.0.0.1', port: 0 });
   app.setListeningAddress(address);
@@ -76,18 +214,50 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     return { status: response.status, headers: response.headers, body: parsed, text };
   };
 
+  const storedFiles = async (): Promise<string[]> => {
+    const found: string[] = [];
+    if (config.s3 === null) {
+      const root = path.join(dataDir, 'blobs');
+      const walk = async (dir: string) => {
+        for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+          const full = path.join(dir, entry.name);
+          if (entry.isDirectory()) await walk(full);
+          else found.push(path.relative(root, full));
+        }
+      };
+      await walk(root);
+    } else {
+      const { bucket, prefix, endpoint, region } = config.s3;
+      const client = new S3Client({ region, endpoint: endpoint ?? undefined, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+      try {
+        let token: string | undefined;
+        do {
+          const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+          for (const object of page.Contents ?? []) found.push((object.Key ?? '').slice(prefix.length));
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+      } finally {
+        client.destroy();
+      }
+    }
+    return found.sort();
+  };
+
   return {
     url: address,
+    storedFiles,
     config,
     store,
     blobs,
     dataDir,
     app,
+    backend,
     api,
     async close() {
       await app.fastify.close();
       await store.close();
       await blobs.close();
+      await shared?.release();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

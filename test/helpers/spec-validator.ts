@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { SPEC_PATH } from '../../src/http/spec.js';
+import { swaggerDocument } from '../../src/http/spec.js';
 
 type Json = Record<string, any>;
 
@@ -26,7 +26,8 @@ let loaded: Promise<LoadedSpec> | undefined;
 
 function load(): Promise<LoadedSpec> {
   loaded ??= (async (): Promise<LoadedSpec> => {
-    const spec = (await SwaggerParser.validate(SPEC_PATH.pathname)) as Json;
+    // The merged document the server serves (extensions + users/auth + /audit); validate() dereferences in place.
+    const spec = (await SwaggerParser.validate(structuredClone(swaggerDocument) as never)) as Json;
     const dereferenced = spec as Json;
     const ajv = new Ajv({ strict: false, allErrors: true });
     // ajv-formats is CommonJS: its function is the default export at run time, `.default` for tsc.
@@ -49,6 +50,8 @@ function load(): Promise<LoadedSpec> {
         operations.push({ method: method.toUpperCase(), template, pattern: new RegExp(regex), responses: (op as Json).responses });
       }
     }
+    // Literal paths before templated ones: /users/auth is not /users/{user_name}.
+    operations.sort((a, b) => (a.template.match(/\{/g)?.length ?? 0) - (b.template.match(/\{/g)?.length ?? 0));
     return { operations, basicFailed: compile(dereferenced.definitions.BasicFailedReply), compile };
   })();
   return loaded;

@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 export const LOCK_NAMESPACE = {
   migrations: 0x65787401,
   blobReferences: 0x65787402,
+  /** One key (0): changes that could remove the last enabled platform admin take it in turn. */
+  users: 0x65787403,
 } as const;
 
 function digest(text: string): Buffer {

@@ -51,6 +51,56 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Users, roles on API keys, sessions behind bearer tokens, and the audit log.
+    version: 2,
+    sql: `
+      ALTER TABLE api_keys ADD COLUMN roles text;
+      CREATE INDEX api_keys_by_user ON api_keys (user_id, created_at, id);
+
+      CREATE TABLE users (
+        user_name text COLLATE "C" PRIMARY KEY,
+        full_name text,
+        email text,
+        roles text NOT NULL,
+        enabled boolean NOT NULL,
+        builtin boolean NOT NULL,
+        password_hash text,
+        created_at timestamptz NOT NULL,
+        created_by text,
+        updated_at timestamptz NOT NULL,
+        updated_by text,
+        last_login_at timestamptz
+      );
+
+      CREATE TABLE sessions (
+        id text PRIMARY KEY,
+        user_id text NOT NULL,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        revoked_at timestamptz
+      );
+      CREATE INDEX sessions_by_user ON sessions (user_id);
+      CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+
+      CREATE TABLE audit (
+        id bigserial PRIMARY KEY,
+        at timestamptz NOT NULL,
+        user_id text,
+        key_id text,
+        action text NOT NULL,
+        target text,
+        outcome text NOT NULL CHECK (outcome IN ('success', 'failure')),
+        status integer NOT NULL,
+        error_code text,
+        client_address text,
+        request_id text
+      );
+      CREATE INDEX audit_by_at ON audit (at, id);
+      CREATE INDEX audit_by_user ON audit (user_id, at, id);
+      CREATE INDEX audit_by_action ON audit (action, at, id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

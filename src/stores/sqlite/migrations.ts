@@ -50,6 +50,56 @@ const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    // Users, roles on API keys, sessions behind bearer tokens, and the audit log.
+    version: 2,
+    sql: `
+      ALTER TABLE api_keys ADD COLUMN roles TEXT;
+      CREATE INDEX api_keys_by_user ON api_keys (user_id, created_at, id);
+
+      CREATE TABLE users (
+        user_name TEXT PRIMARY KEY,
+        full_name TEXT,
+        email TEXT,
+        roles TEXT NOT NULL,
+        enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        builtin INTEGER NOT NULL CHECK (builtin IN (0, 1)),
+        password_hash TEXT,
+        created_at INTEGER NOT NULL,
+        created_by TEXT,
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT,
+        last_login_at INTEGER
+      ) STRICT;
+
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      ) STRICT;
+      CREATE INDEX sessions_by_user ON sessions (user_id);
+      CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        user_id TEXT,
+        key_id TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN ('success', 'failure')),
+        status INTEGER NOT NULL,
+        error_code TEXT,
+        client_address TEXT,
+        request_id TEXT
+      ) STRICT;
+      CREATE INDEX audit_by_at ON audit (at, id);
+      CREATE INDEX audit_by_user ON audit (user_id, at, id);
+      CREATE INDEX audit_by_action ON audit (action, at, id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

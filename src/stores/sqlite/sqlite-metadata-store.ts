@@ -7,9 +7,19 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
   IdCollisionError,
+  LastAdminError,
   NotFoundError,
+  PLATFORM_ADMIN_ROLE,
+  UserOwnsExtensionsError,
   VersionConflictError,
   type ApiKeyRecord,
+  type AuditEntry,
+  type AuditQuery,
+  type AuditRecord,
+  type DeleteUserOptions,
+  type SessionRecord,
+  type UserChanges,
+  type UserRecord,
   type ChangeResult,
   type ExtensionChanges,
   type ExtensionRecord,
@@ -44,6 +54,91 @@ interface ApiKeyRow {
   description: string;
   created_at: number;
   expires_at: number | null;
+  roles: string | null;
+}
+
+interface UserRow {
+  user_name: string;
+  full_name: string | null;
+  email: string | null;
+  roles: string;
+  enabled: number;
+  builtin: number;
+  password_hash: string | null;
+  created_at: number;
+  created_by: string | null;
+  updated_at: number;
+  updated_by: string | null;
+  last_login_at: number | null;
+}
+
+interface SessionRow {
+  id: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+interface AuditRow {
+  id: number;
+  at: number;
+  user_id: string | null;
+  key_id: string | null;
+  action: string;
+  target: string | null;
+  outcome: string;
+  status: number;
+  error_code: string | null;
+  client_address: string | null;
+  request_id: string | null;
+}
+
+function toUser(row: UserRow): UserRecord {
+  return {
+    userName: row.user_name,
+    fullName: row.full_name,
+    email: row.email,
+    roles: JSON.parse(row.roles) as string[],
+    enabled: row.enabled === 1,
+    builtin: row.builtin === 1,
+    passwordHash: row.password_hash,
+    createdAt: new Date(row.created_at),
+    createdBy: row.created_by,
+    updatedAt: new Date(row.updated_at),
+    updatedBy: row.updated_by,
+    lastLoginAt: row.last_login_at === null ? null : new Date(row.last_login_at),
+  };
+}
+
+function toSession(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    createdAt: new Date(row.created_at),
+    expiresAt: new Date(row.expires_at),
+    revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
+  };
+}
+
+function toAudit(row: AuditRow): AuditRecord {
+  return {
+    id: row.id,
+    at: new Date(row.at),
+    userId: row.user_id,
+    keyId: row.key_id,
+    action: row.action,
+    target: row.target,
+    outcome: row.outcome as AuditRecord['outcome'],
+    status: row.status,
+    errorCode: row.error_code,
+    clientAddress: row.client_address,
+    requestId: row.request_id,
+  };
+}
+
+function isEnabledAdmin(row: { enabled: number; roles: string }): boolean {
+  return row.enabled === 1 && (JSON.parse(row.roles) as string[]).includes(PLATFORM_ADMIN_ROLE);
 }
 
 const EXTENSION_COLUMNS = `id, name, version, extension_type, description, download_url, file_sha256, file_size,
@@ -112,6 +207,7 @@ function toApiKey(row: ApiKeyRow): ApiKeyRecord {
     description: row.description,
     createdAt: new Date(row.created_at),
     expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
+    roles: row.roles === null ? null : (JSON.parse(row.roles) as string[]),
   };
 }
 
@@ -172,8 +268,38 @@ class SqliteMetadataStore implements MetadataStore {
       referencedBlobs: db
         .prepare('SELECT DISTINCT file_sha256 FROM extensions WHERE file_sha256 IS NOT NULL')
         .pluck(),
-      insertApiKey: db.prepare(`INSERT INTO api_keys (id, secret_hash, user_id, description, created_at, expires_at)
-        VALUES (?, ?, ?, ?, ?, ?)`),
+      insertApiKey: db.prepare(`INSERT INTO api_keys (id, secret_hash, user_id, description, created_at, expires_at, roles)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      listApiKeys: db.prepare('SELECT * FROM api_keys ORDER BY created_at, id'),
+      listApiKeysOfUser: db.prepare('SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at, id'),
+      deleteApiKey: db.prepare('DELETE FROM api_keys WHERE id = ? RETURNING id'),
+      deleteApiKeyOfUser: db.prepare('DELETE FROM api_keys WHERE id = ? AND user_id = ? RETURNING id'),
+      deleteApiKeysOfUser: db.prepare('DELETE FROM api_keys WHERE user_id = ?'),
+      insertUser: db.prepare(`INSERT INTO users (user_name, full_name, email, roles, enabled, builtin, password_hash,
+          created_at, created_by, updated_at, updated_by, last_login_at)
+        VALUES (@user_name, @full_name, @email, @roles, @enabled, @builtin, @password_hash,
+          @created_at, @created_by, @updated_at, @updated_by, @last_login_at)`),
+      getUser: db.prepare('SELECT * FROM users WHERE user_name = ?'),
+      listUsers: db.prepare('SELECT * FROM users ORDER BY user_name'),
+      updateUser: db.prepare(`UPDATE users SET full_name = @full_name, email = @email, roles = @roles, enabled = @enabled,
+          password_hash = @password_hash, updated_at = @updated_at, updated_by = @updated_by
+        WHERE user_name = @user_name`),
+      deleteUser: db.prepare('DELETE FROM users WHERE user_name = ?'),
+      enabledAdmins: db.prepare('SELECT enabled, roles FROM users WHERE enabled = 1'),
+      recordLogin: db.prepare('UPDATE users SET last_login_at = ? WHERE user_name = ?'),
+      countOwned: db.prepare('SELECT count(*) FROM extensions WHERE owner_id = ?').pluck(),
+      reassignOwned: db.prepare('UPDATE extensions SET owner_id = ? WHERE owner_id = ?'),
+      insertSession: db.prepare(
+        'INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      getSession: db.prepare('SELECT * FROM sessions WHERE id = ?'),
+      revokeSession: db.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      revokeSessionsOfUser: db.prepare('UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL'),
+      deleteSessionsOfUser: db.prepare('DELETE FROM sessions WHERE user_id = ?'),
+      deleteExpiredSessions: db.prepare('DELETE FROM sessions WHERE expires_at < ?'),
+      appendAudit: db.prepare(`INSERT INTO audit (at, user_id, key_id, action, target, outcome, status, error_code,
+          client_address, request_id)
+        VALUES (@at, @user_id, @key_id, @action, @target, @outcome, @status, @error_code, @client_address, @request_id)`),
       findApiKey: db.prepare('SELECT * FROM api_keys WHERE id = ?'),
       countApiKeys: db.prepare('SELECT count(*) FROM api_keys').pluck(),
       getSetting: db.prepare('SELECT value FROM settings WHERE key = ?').pluck(),
@@ -300,6 +426,7 @@ class SqliteMetadataStore implements MetadataStore {
         key.description,
         ms(key.createdAt),
         key.expiresAt === null ? null : ms(key.expiresAt),
+        key.roles === null ? null : JSON.stringify(key.roles),
       );
     } catch (error) {
       if (isPrimaryKeyViolation(error)) throw new IdCollisionError(`API key ${key.id} already exists`);
@@ -314,6 +441,186 @@ class SqliteMetadataStore implements MetadataStore {
 
   async countApiKeys(): Promise<number> {
     return this.statements.countApiKeys.get() as number;
+  }
+
+  async listApiKeys(userId?: string): Promise<ApiKeyRecord[]> {
+    const rows = (
+      userId === undefined ? this.statements.listApiKeys.all() : this.statements.listApiKeysOfUser.all(userId)
+    ) as ApiKeyRow[];
+    return rows.map(toApiKey);
+  }
+
+  async deleteApiKeys(ids: readonly string[], userId?: string): Promise<string[]> {
+    return this.db
+      .transaction(() => {
+        const deleted: string[] = [];
+        for (const id of new Set(ids)) {
+          const row = (
+            userId === undefined
+              ? this.statements.deleteApiKey.get(id)
+              : this.statements.deleteApiKeyOfUser.get(id, userId)
+          ) as { id: string } | undefined;
+          if (row) deleted.push(row.id);
+        }
+        return deleted;
+      })
+      .immediate();
+  }
+
+  async deleteApiKeysOfUser(userId: string): Promise<number> {
+    return this.statements.deleteApiKeysOfUser.run(userId).changes;
+  }
+
+  async insertUser(user: UserRecord): Promise<void> {
+    try {
+      this.statements.insertUser.run({
+        user_name: user.userName,
+        full_name: user.fullName,
+        email: user.email,
+        roles: JSON.stringify(user.roles),
+        enabled: user.enabled ? 1 : 0,
+        builtin: user.builtin ? 1 : 0,
+        password_hash: user.passwordHash,
+        created_at: ms(user.createdAt),
+        created_by: user.createdBy,
+        updated_at: ms(user.updatedAt),
+        updated_by: user.updatedBy,
+        last_login_at: user.lastLoginAt === null ? null : ms(user.lastLoginAt),
+      });
+    } catch (error) {
+      if (isPrimaryKeyViolation(error)) throw new IdCollisionError(`user ${user.userName} already exists`);
+      throw error;
+    }
+  }
+
+  async getUser(userName: string): Promise<UserRecord | null> {
+    const row = this.statements.getUser.get(userName) as UserRow | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (this.statements.listUsers.all() as UserRow[]).map(toUser);
+  }
+
+  async updateUser(userName: string, changes: UserChanges): Promise<UserRecord> {
+    const updatedAt = ms(changes.updatedAt);
+    return this.db
+      .transaction((): UserRecord => {
+        const current = this.statements.getUser.get(userName) as UserRow | undefined;
+        if (!current) throw new NotFoundError(`user ${userName} does not exist`);
+        const next: UserRow = {
+          ...current,
+          full_name: changes.fullName === undefined ? current.full_name : changes.fullName,
+          email: changes.email === undefined ? current.email : changes.email,
+          roles: changes.roles === undefined ? current.roles : JSON.stringify(changes.roles),
+          enabled: changes.enabled === undefined ? current.enabled : changes.enabled ? 1 : 0,
+          password_hash: changes.passwordHash ?? current.password_hash,
+          updated_at: updatedAt,
+          updated_by: changes.updatedBy,
+        };
+        this.statements.updateUser.run(next);
+        if (isEnabledAdmin(current) && !isEnabledAdmin(next)) this.requireAnEnabledAdmin();
+        return toUser(next);
+      })
+      .immediate();
+  }
+
+  async deleteUser(userName: string, options: DeleteUserOptions = {}): Promise<{ reassigned: number }> {
+    return this.db
+      .transaction(() => {
+        const current = this.statements.getUser.get(userName) as UserRow | undefined;
+        if (!current) throw new NotFoundError(`user ${userName} does not exist`);
+        const owned = this.statements.countOwned.get(userName) as number;
+        if (owned > 0 && options.reassignExtensionsTo === undefined) throw new UserOwnsExtensionsError(owned);
+        let reassigned = 0;
+        if (owned > 0 && options.reassignExtensionsTo !== undefined) {
+          if (!this.statements.getUser.get(options.reassignExtensionsTo)) {
+            throw new NotFoundError(`user ${options.reassignExtensionsTo} does not exist`);
+          }
+          reassigned = this.statements.reassignOwned.run(options.reassignExtensionsTo, userName).changes;
+        }
+        this.statements.deleteUser.run(userName);
+        this.statements.deleteApiKeysOfUser.run(userName);
+        this.statements.deleteSessionsOfUser.run(userName);
+        if (isEnabledAdmin(current)) this.requireAnEnabledAdmin();
+        return { reassigned };
+      })
+      .immediate();
+  }
+
+  /** Throws (rolling the transaction back) when no enabled platform admin is left. */
+  private requireAnEnabledAdmin(): void {
+    const rows = this.statements.enabledAdmins.all() as Array<{ enabled: number; roles: string }>;
+    if (!rows.some(isEnabledAdmin)) throw new LastAdminError('the change would leave no enabled platform admin');
+  }
+
+  async recordLogin(userName: string, at: Date): Promise<void> {
+    this.statements.recordLogin.run(ms(at), userName);
+  }
+
+  async insertSession(session: SessionRecord): Promise<void> {
+    try {
+      this.statements.insertSession.run(
+        session.id,
+        session.userId,
+        ms(session.createdAt),
+        ms(session.expiresAt),
+        session.revokedAt === null ? null : ms(session.revokedAt),
+      );
+    } catch (error) {
+      if (isPrimaryKeyViolation(error)) throw new IdCollisionError(`session ${session.id} already exists`);
+      throw error;
+    }
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    const row = this.statements.getSession.get(id) as SessionRow | undefined;
+    return row ? toSession(row) : null;
+  }
+
+  async revokeSession(id: string, at: Date): Promise<boolean> {
+    return this.statements.revokeSession.run(ms(at), id).changes > 0;
+  }
+
+  async revokeSessionsOfUser(userId: string, at: Date): Promise<number> {
+    return this.statements.revokeSessionsOfUser.run(ms(at), userId).changes;
+  }
+
+  async deleteExpiredSessions(before: Date): Promise<number> {
+    return this.statements.deleteExpiredSessions.run(ms(before)).changes;
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    this.statements.appendAudit.run({
+      at: ms(entry.at),
+      user_id: entry.userId,
+      key_id: entry.keyId,
+      action: entry.action,
+      target: entry.target,
+      outcome: entry.outcome,
+      status: entry.status,
+      error_code: entry.errorCode,
+      client_address: entry.clientAddress,
+      request_id: entry.requestId,
+    });
+  }
+
+  async listAudit(query: AuditQuery): Promise<{ total: number; records: AuditRecord[] }> {
+    const clauses: string[] = [];
+    const values: Array<string | number> = [];
+    if (query.userId !== undefined) (clauses.push('user_id = ?'), values.push(query.userId));
+    if (query.action !== undefined) (clauses.push('action = ?'), values.push(query.action));
+    if (query.target !== undefined) (clauses.push('target = ?'), values.push(query.target));
+    if (query.outcome !== undefined) (clauses.push('outcome = ?'), values.push(query.outcome));
+    if (query.since !== undefined) (clauses.push('at >= ?'), values.push(ms(query.since)));
+    if (query.until !== undefined) (clauses.push('at < ?'), values.push(ms(query.until)));
+    const where = clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`;
+    // Filters vary per call, so these statements are prepared per call (audit reads are rare).
+    const total = this.db.prepare(`SELECT count(*) FROM audit ${where}`).pluck().get(...values) as number;
+    const rows = this.db
+      .prepare(`SELECT * FROM audit ${where} ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`)
+      .all(...values, query.size, query.from) as AuditRow[];
+    return { total, records: rows.map(toAudit) };
   }
 
   async getSetting(key: string): Promise<string | null> {

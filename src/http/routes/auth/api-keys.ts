@@ -1,0 +1,36 @@
+// The caller's own API keys: GET|POST|DELETE /users/auth/keys and GET|DELETE
+// /users/auth/keys/{api_key_id} (ECE's get-api-keys, create-api-key, delete-api-keys, get-api-key,
+// delete-api-key).
+import type { FastifyInstance } from 'fastify';
+import { apiKeyView } from '../../../auth/api-key-service.js';
+import { noteForAudit, requirePrincipal } from '../../plugins/authenticate.js';
+import type { AuthRouteDeps } from './deps.js';
+
+export function registerOwnApiKeyRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
+  app.get('/api/v1/users/auth/keys', async (request) => {
+    const keys = await deps.keys.listOwn(requirePrincipal(request));
+    return { keys: keys.map((record) => apiKeyView(record)) };
+  });
+
+  app.post('/api/v1/users/auth/keys', async (request, reply) => {
+    const { record, key } = await deps.keys.create(requirePrincipal(request), request.body);
+    noteForAudit(request, { target: record.id });
+    reply.code(201);
+    return apiKeyView(record, key);
+  });
+
+  app.delete('/api/v1/users/auth/keys', async (request) => {
+    const deleted = await deps.keys.deleteManyOwn(requirePrincipal(request), request.body);
+    noteForAudit(request, { target: deleted.join(',') });
+    return {};
+  });
+
+  app.get<{ Params: { api_key_id: string } }>('/api/v1/users/auth/keys/:api_key_id', async (request) =>
+    apiKeyView(await deps.keys.getOwn(requirePrincipal(request), request.params.api_key_id)),
+  );
+
+  app.delete<{ Params: { api_key_id: string } }>('/api/v1/users/auth/keys/:api_key_id', async (request) => {
+    await deps.keys.deleteOwn(requirePrincipal(request), request.params.api_key_id);
+    return {};
+  });
+}

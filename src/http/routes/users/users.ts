@@ -1,0 +1,38 @@
+// GET|POST /users and GET|PATCH|DELETE /users/{user_name} (ECE's get-users, create-user, get-user,
+// update-user, delete-user). DELETE takes our `reassign_extensions_to` query parameter.
+import type { FastifyInstance } from 'fastify';
+import { userView } from '../../../auth/user-service.js';
+import { noteForAudit, requirePrincipal } from '../../plugins/authenticate.js';
+import { booleanQuery } from '../../query.js';
+import type { AuthRouteDeps } from '../auth/deps.js';
+
+type NameParams = { Params: { user_name: string } };
+
+export function registerUserRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
+  app.get('/api/v1/users', async (request) => {
+    const users = await deps.users.list(requirePrincipal(request), booleanQuery(request.query, 'include_disabled') ?? false);
+    return { users: users.map(userView) };
+  });
+
+  app.post('/api/v1/users', async (request) => {
+    const body = request.body as { user_name?: unknown } | undefined;
+    if (typeof body?.user_name === 'string') noteForAudit(request, { target: body.user_name });
+    // ECE answers 200 (not 201) for a created user.
+    return userView(await deps.users.create(requirePrincipal(request), request.body));
+  });
+
+  app.get<NameParams>('/api/v1/users/:user_name', async (request) =>
+    userView(await deps.users.get(requirePrincipal(request), request.params.user_name)),
+  );
+
+  app.patch<NameParams>('/api/v1/users/:user_name', async (request) =>
+    userView(await deps.users.update(requirePrincipal(request), request.params.user_name, request.body, false)),
+  );
+
+  app.delete<NameParams>('/api/v1/users/:user_name', async (request) => {
+    const raw = (request.query as Record<string, unknown>).reassign_extensions_to;
+    const reassignTo = typeof raw === 'string' && raw !== '' ? raw : undefined;
+    await deps.users.delete(requirePrincipal(request), request.params.user_name, reassignTo);
+    return {};
+  });
+}
