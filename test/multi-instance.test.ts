@@ -221,3 +221,27 @@ describe('scale-out settings', () => {
     }
   });
 });
+
+describe('presigned URL signing', () => {
+  test("matches AWS's documented SigV4 query-string example", async () => {
+    const { presignGetUrl } = await import('../src/stores/s3/s3-presign.js');
+    // "Authenticating Requests: Using Query Parameters (AWS Signature Version 4)", example GET.
+    const url = presignGetUrl({
+      endpoint: new URL('https://s3.amazonaws.com'),
+      pathStyle: false,
+      bucket: 'examplebucket',
+      key: 'test.txt',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+      signedAt: new Date('2013-05-24T00:00:00Z'),
+      expiresInSeconds: 86400,
+    });
+    assert.equal(
+      url,
+      'https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256' +
+        '&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z' +
+        '&X-Amz-Expires=86400&X-Amz-SignedHeaders=host' +
+        '&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404',
+    );
+  });
+});
