@@ -3,12 +3,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { bundleZip } from './helpers/archives.js';
+import { bundleZip, zipOf } from './helpers/archives.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 async function freePort(): Promise<number> {
@@ -28,11 +29,19 @@ interface Running {
   url: string;
 }
 
+// Every server this file starts; a failed assertion must not leave one running (it would hang the run).
+const children = new Set<ChildProcessWithoutNullStreams>();
+after(() => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
 async function run(env: Record<string, string>): Promise<Running> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: { PATH: process.env.PATH ?? '', EXTREPO_PORT: String(port), ...env },
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
@@ -132,6 +141,42 @@ describe('npm start', () => {
     } finally {
       assert.equal(await stop(second), 0);
     }
+  });
+
+  test('SIGTERM lets an upload in flight finish, refuses new work, then exits 0', async () => {
+    const key = 'operator-key-0123456789';
+    const running = await run({ EXTREPO_DATA_DIR: dataDir, EXTREPO_ADMIN_API_KEY: key });
+    const created = await fetch(`${running.url}/api/v1/deployments/extensions`, {
+      method: 'POST',
+      headers: { authorization: `ApiKey ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'in-flight', version: '*', extension_type: 'bundle' }),
+    });
+    const id = ((await created.json()) as { id: string }).id;
+    const zip = await zipOf({ 'data.bin': Buffer.alloc(512 * 1024, 5) }, { compress: false });
+    const exited = new Promise<number | null>((resolve) => running.child.once('exit', (code) => resolve(code)));
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = http.request(`${running.url}/api/v1/deployments/extensions/${id}`, {
+        method: 'PUT',
+        headers: { authorization: `ApiKey ${key}`, 'content-type': 'application/zip', 'content-length': String(zip.length) },
+      });
+      request.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', reject);
+      request.write(zip.subarray(0, 1000), () => {
+        // Half-way through the upload, the operator stops the server.
+        setTimeout(() => {
+          running.child.kill('SIGTERM');
+          setTimeout(() => request.end(zip.subarray(1000)), 300);
+        }, 200);
+      });
+    });
+    assert.equal(status, 200, running.output());
+    assert.equal(await exited, 0);
+    assert.match(running.output(), /shutting down/);
+    const refused = await fetch(`${running.url}/healthz`).then(() => 'answered', () => 'refused');
+    assert.equal(refused, 'refused');
   });
 
   test('logs one JSON line per request and stops cleanly on SIGTERM', async () => {
