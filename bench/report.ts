@@ -1,0 +1,175 @@
+// Results: one row per figure, rendered as a Markdown table and saved as JSON.
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Summary } from './stats.js';
+
+export interface Row {
+  /** Stable id, e.g. "upload-raw", "list-10000". */
+  id: string;
+  /** Which case produced it (what `--only` selects and the smoke test checks). */
+  group: string;
+  label: string;
+  unit: string;
+  extrepo: Summary | null;
+  baseline: Summary | null;
+  /** What the baseline column is. */
+  baselineLabel: string;
+  /** extrepo / baseline (median of per-run ratios) for throughputs; growth or peak/idle where the row says so. */
+  ratio: number | null;
+  /** Spread of the per-run ratios, when the runs were paired. */
+  ratioRange?: { min: number; max: number } | undefined;
+  target: string;
+  /** null when the row has no target. */
+  pass: boolean | null;
+  notes: string[];
+}
+
+export interface MachineInfo {
+  cores: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  platform: string;
+  kernel: string;
+  date: string;
+  tempDir: string;
+  /** 1/5/15-minute load averages when the run started and ended: other work on the machine shows here. */
+  loadAverageStart: number[];
+  loadAverageEnd?: number[];
+}
+
+export interface Limits {
+  sha256MiBps: Summary | null;
+  writeFsyncMiBps: Summary | null;
+  writeBytes: number;
+}
+
+export interface Report {
+  version: 1;
+  command: string;
+  options: Record<string, unknown>;
+  machine: MachineInfo;
+  limits: Limits;
+  rows: Row[];
+  /** Case groups that ran. */
+  groups: string[];
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  allPassed: boolean;
+}
+
+export function describeMachine(tempDir: string): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    kernel: os.release(),
+    date: new Date().toISOString(),
+    tempDir,
+    loadAverageStart: os.loadavg(),
+  };
+}
+
+/** 3 significant-ish digits: 1234 → "1234", 12.34 → "12.3", 1.234 → "1.23". */
+export function formatNumber(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return '–';
+  const abs = Math.abs(value);
+  if (abs >= 100) return value.toFixed(0);
+  if (abs >= 10) return value.toFixed(1);
+  if (abs >= 0.1) return value.toFixed(2);
+  return value.toPrecision(2);
+}
+
+function formatSummary(summary: Summary | null, unit: string): string {
+  if (summary === null || summary.n === 0) return '–';
+  const main = `${formatNumber(summary.median)} ${unit}`;
+  if (summary.n === 1) return main;
+  return `${main} [${formatNumber(summary.min)}–${formatNumber(summary.max)}]`;
+}
+
+function formatRatio(ratio: number | null, range?: { min: number; max: number }): string {
+  if (ratio === null || Number.isNaN(ratio)) return '–';
+  const main = `${ratio.toFixed(2)}×`;
+  return range && range.min !== range.max ? `${main} [${range.min.toFixed(2)}–${range.max.toFixed(2)}]` : main;
+}
+
+function formatPass(pass: boolean | null): string {
+  if (pass === null) return '–';
+  return pass ? 'PASS' : '**FAIL**';
+}
+
+export function renderTable(rows: readonly Row[]): string {
+  const lines = [
+    '| case | extrepo median [min–max] | baseline median | ratio [min–max] | target | result |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const row of rows) {
+    const baseline =
+      row.baseline === null ? '–' : `${formatNumber(row.baseline.median)} ${row.unit} (${row.baselineLabel})`;
+    lines.push(
+      `| ${row.label} | ${formatSummary(row.extrepo, row.unit)} | ${baseline} | ${formatRatio(row.ratio, row.ratioRange)} | ${row.target} | ${formatPass(row.pass)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function renderNotes(rows: readonly Row[]): string {
+  const lines: string[] = [];
+  for (const row of rows) for (const note of row.notes) lines.push(`- ${row.label}: ${note}`);
+  return lines.join('\n');
+}
+
+function formatLoad(load: number[] | undefined): string {
+  return load ? load.map((value) => value.toFixed(2)).join(' / ') : '–';
+}
+
+export function renderMachine(machine: MachineInfo, limits: Limits): string {
+  const limitLines = [
+    `- sha256 of an in-memory buffer, one core: ${formatSummary(limits.sha256MiBps, 'MiB/s')}`,
+    `- sequential write + fsync of ${formatNumber(limits.writeBytes / 1024 ** 2)} MiB to the data dir's filesystem: ${formatSummary(limits.writeFsyncMiBps, 'MiB/s')}`,
+  ];
+  return [
+    `Machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB RAM, ${machine.platform}, kernel ${machine.kernel}, Node ${machine.node}, ${machine.date}`,
+    `Temp/data dir: ${machine.tempDir}`,
+    `Load average (1/5/15 min) at start ${formatLoad(machine.loadAverageStart)}, at end ${formatLoad(machine.loadAverageEnd)}`,
+    '',
+    "Machine's limits (same run):",
+    ...limitLines,
+  ].join('\n');
+}
+
+const BASELINE_LEGEND = [
+  'Ratios compare extrepo with a baseline measured in the same run, interleaved run by run; a ratio is the median of the per-run ratios (MiB = 2^20 bytes). Baselines, each its own process:',
+  '- plain http (uploads): node:http server piping the request body through sha256 into a temp file in the same filesystem, fsync, rename, fsync of the directory; multipart bodies are stored as opaque bytes.',
+  '- plain http (downloads): the same server, `pipeline(fs.createReadStream(file, {start, end}), res)`, single-range support.',
+  '- bare Fastify: one route returning the same extension JSON from memory (no auth, no lookup).',
+  '- listing rows compare with the previous size (growth per 10×); RSS rows with the idle server or the normal-size peak.',
+].join('\n');
+
+export function renderReport(report: Report): string {
+  const notes = renderNotes(report.rows);
+  return [
+    renderTable(report.rows),
+    '',
+    BASELINE_LEGEND,
+    notes ? `\nNotes:\n${notes}` : '',
+    '',
+    renderMachine(report.machine, report.limits),
+    '',
+    `Command: ${report.command}`,
+    `Duration: ${Math.round(report.durationSeconds)} s; ${report.allPassed ? 'all targets met' : 'SOME TARGETS FAILED'}`,
+  ].join('\n');
+}
+
+export async function writeReportJson(report: Report, outDir: string): Promise<string> {
+  await mkdir(outDir, { recursive: true });
+  const stamp = report.startedAt.replace(/[:.]/g, '-');
+  const file = path.join(outDir, `${stamp}.json`);
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  return file;
+}

@@ -1,0 +1,355 @@
+// extrepo benchmark: measures the server against plain baselines in the same run and prints one table.
+//
+//   npm run bench -- [--quick | --smoke] [--size MiB] [--runs N] [--only case,...] [--big]
+//                    [--backend local|postgres-s3] [--out dir] [--tmp dir] [--profile] [--echo] [--strict]
+//
+// Every figure is a ratio to a baseline measured in the same run, because the machine is shared and
+// noisy. Progress goes to stderr; the table goes to stdout and, as JSON, to bench/results/.
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { CASES, profileArgs, type BenchContext, type BenchOptions, type CaseName } from './context.js';
+import { writeZipFile, type ZipFileInfo } from './data.js';
+import { startExtrepo, type Extrepo } from './extrepo.js';
+import {
+  cleanupAll,
+  freePort,
+  installCleanupHandlers,
+  isStopping,
+  makeTempDir,
+  RssSampler,
+  startServer,
+  type ServerProcess,
+} from './process.js';
+import { describeMachine, renderReport, writeReportJson, type Limits, type Report, type Row } from './report.js';
+import { summarizeProfileFile } from './cpuprofile.js';
+import { measureSha256, measureWriteFsync } from './cases/limits.js';
+import { prepareDownloadTarget, rssRow, runBigUpload, runUploads, sizeLabel, type UploadKind } from './cases/upload.js';
+import { runFullDownloads, runRangeDownloads } from './cases/download.js';
+import { runMetadataGets } from './cases/metadata.js';
+import { runSmallBundles } from './cases/small-bundle.js';
+import { runListing } from './cases/listing.js';
+
+const MiB = 1024 * 1024;
+
+const HELP = `usage: npm run bench -- [options]
+
+  --quick              smaller transfers (256 MiB), fewer runs, listing up to 10,000
+  --smoke              tiny everything (2 MiB, 1 run, 100 extensions, 1 s load) — checks the harness
+  --size <MiB>         transfer size (default 1024)
+  --runs <N>           repetitions of each transfer (default 5)
+  --only <case,...>    ${CASES.join(', ')}
+  --big                also upload 4× the transfer size once and compare peak RSS
+  --backend <name>     local (default) or postgres-s3 (needs EXTREPO_DATABASE_URL and EXTREPO_S3_BUCKET)
+  --out <dir>          where the JSON result goes (default bench/results)
+  --tmp <dir>          parent of the temporary work directory (default: the OS temp dir)
+  --profile            run extrepo under --cpu-prof and print its hotspots at the end
+  --server-entry <ts>  the server's entry file (default src/main.ts)
+  --echo               show the servers' own output
+  --strict             exit 1 when a target is missed
+`;
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function parseOptions(argv: string[]): BenchOptions & { strict: boolean } {
+  try {
+    return parseOptionsOrThrow(argv);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function parseOptionsOrThrow(argv: string[]): BenchOptions & { strict: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      smoke: { type: 'boolean', default: false },
+      size: { type: 'string' },
+      runs: { type: 'string' },
+      only: { type: 'string' },
+      big: { type: 'boolean', default: false },
+      backend: { type: 'string', default: 'local' },
+      out: { type: 'string' },
+      tmp: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      echo: { type: 'boolean', default: false },
+      'server-entry': { type: 'string', default: 'src/main.ts' },
+      strict: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
+  const positiveInt = (name: string, raw: string | undefined, fallback: number): number => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} needs a whole number ≥ 1, got "${raw}"`);
+    return value;
+  };
+  const defaults = {
+    full: { size: 1024, runs: 5, levels: [100, 1_000, 10_000, 100_000], loadSeconds: 8, loadRuns: 3, smallOps: 300, smallRuns: 3, limitsRuns: 3 },
+    quick: { size: 256, runs: 3, levels: [100, 1_000, 10_000], loadSeconds: 4, loadRuns: 2, smallOps: 100, smallRuns: 2, limitsRuns: 2 },
+    smoke: { size: 2, runs: 1, levels: [10, 100], loadSeconds: 1, loadRuns: 1, smallOps: 10, smallRuns: 1, limitsRuns: 1 },
+  }[mode];
+  const sizeBytes = positiveInt('size', values.size, defaults.size) * MiB;
+
+  let cases = new Set<CaseName>(CASES.filter((name) => name !== 'big'));
+  if (values.only !== undefined) {
+    cases = new Set();
+    for (const name of values.only.split(',').map((item) => item.trim()).filter(Boolean)) {
+      if (!(CASES as readonly string[]).includes(name)) {
+        throw new Error(`unknown case "${name}" in --only (known: ${CASES.join(', ')})`);
+      }
+      cases.add(name as CaseName);
+    }
+  }
+  if (values.big) cases.add('big');
+  // Peak RSS is measured during the uploads, and the big upload is compared with that peak.
+  if ((cases.has('rss') || cases.has('big')) && !cases.has('upload-raw') && !cases.has('upload-multipart')) {
+    cases.add('upload-raw');
+  }
+  if (cases.has('upload-raw') || cases.has('upload-multipart')) cases.add('rss');
+
+  const backend = values.backend;
+  if (backend !== 'local' && backend !== 'postgres-s3') throw new Error(`unknown --backend "${backend}"`);
+  return {
+    mode,
+    sizeBytes,
+    runs: positiveInt('runs', values.runs, defaults.runs),
+    cases,
+    backend,
+    outDir: path.resolve(values.out ?? 'bench/results'),
+    tempParent: path.resolve(values.tmp ?? (process.env.TMPDIR || '/tmp')),
+    listLevels: defaults.levels,
+    loadSeconds: defaults.loadSeconds,
+    loadRuns: defaults.loadRuns,
+    metadataConnections: 50,
+    rangeConnections: 4,
+    smallOps: defaults.smallOps,
+    smallRuns: defaults.smallRuns,
+    smallConcurrency: 8,
+    listConcurrency: 16,
+    limitsRuns: defaults.limitsRuns,
+    bigBytes: 4 * sizeBytes,
+    echo: values.echo,
+    serverEntry: values['server-entry'],
+    profile: values.profile,
+    profileDir: null,
+    strict: values.strict,
+  };
+}
+
+function log(message: string): void {
+  const time = new Date().toISOString().slice(11, 19);
+  process.stderr.write(`[bench ${time}] ${message}\n`);
+}
+
+/** The postgres-s3 backend is usable once the server knows the settings and they are provided. */
+function otherBackendAvailable(): boolean {
+  const configFile = path.resolve('src/config.ts');
+  const config = existsSync(configFile) ? readFileSync(configFile, 'utf8') : '';
+  return (
+    config.includes('EXTREPO_DATABASE_URL') &&
+    Boolean(process.env.EXTREPO_DATABASE_URL) &&
+    Boolean(process.env.EXTREPO_S3_BUCKET)
+  );
+}
+
+async function startExtrepoFor(options: BenchOptions, dataDir: string, profileName: string): Promise<Extrepo> {
+  return startExtrepo({
+    dataDir,
+    entry: options.serverEntry,
+    nodeArgs: profileArgs(options, profileName),
+    inheritExtrepoEnv: options.backend === 'postgres-s3',
+    echo: options.echo,
+  });
+}
+
+async function startBaselineFiles(options: BenchOptions, dir: string): Promise<ServerProcess> {
+  const port = await freePort();
+  return startServer({
+    name: 'baseline-files',
+    args: [...profileArgs(options, 'baseline-files'), '--import', 'tsx', 'bench/baselines.ts', 'files', '--port', String(port), '--dir', dir],
+    port,
+    echo: options.echo,
+  });
+}
+
+/** Summaries of every profile written under the profile dir (one subdirectory per server). */
+async function summarizeProfiles(profileDir: string): Promise<string[]> {
+  if (!existsSync(profileDir)) return [];
+  const texts: string[] = [];
+  for (const server of (await readdir(profileDir)).sort()) {
+    const dir = path.join(profileDir, server);
+    const files = (await readdir(dir)).filter((file) => file.endsWith('.cpuprofile')).sort();
+    for (const file of files) {
+      const full = path.join(dir, file);
+      const text = await summarizeProfileFile(full, 25, `${server}: ${file}`, 500);
+      if (text !== null) texts.push(text);
+      log(`cpu profile kept at ${full}`);
+    }
+  }
+  return texts;
+}
+
+/** Every case that uses one long-lived extrepo next to the plain baseline server. */
+async function runServerCases(options: BenchOptions, workDir: string, needsData: boolean): Promise<Row[]> {
+  const has = (name: CaseName) => options.cases.has(name);
+  const rows: Row[] = [];
+  const inputDir = path.join(workDir, 'input');
+  const baselineDir = path.join(workDir, 'baseline-data');
+  const extrepoDir = path.join(workDir, 'extrepo-data');
+  for (const dir of [inputDir, baselineDir, extrepoDir]) await mkdir(dir);
+  let data: ZipFileInfo = { path: '', size: 0, sha256: '', entries: 0 };
+  if (needsData) {
+    log(`data: writing a ${sizeLabel(options.sizeBytes)} zip`);
+    data = await writeZipFile(path.join(inputDir, 'bundle.zip'), options.sizeBytes);
+    log(`data: ${data.size} bytes, ${data.entries} entries, sha256 ${data.sha256.slice(0, 16)}…`);
+  }
+  const baseline = await startBaselineFiles(options, baselineDir);
+  const extrepo = await startExtrepoFor(options, extrepoDir, 'extrepo');
+  log(`servers: extrepo pid ${extrepo.server.pid} at ${extrepo.server.baseUrl}, baseline pid ${baseline.pid}`);
+  const extrepoRss = new RssSampler(extrepo.server.pid).start();
+  const baselineRss = new RssSampler(baseline.pid).start();
+  const ctx: BenchContext = {
+    options,
+    workDir,
+    data,
+    extrepo,
+    extrepoRss,
+    baseline,
+    baselineRss,
+    state: { uploadPeaks: [], baselineUploadPeaks: [] },
+    log,
+  };
+  try {
+    const kinds = (['raw', 'multipart'] as UploadKind[]).filter((kind) => has(`upload-${kind}`));
+    if (kinds.length > 0) {
+      rows.push(...(await runUploads(ctx, kinds)));
+      rows.push(rssRow(ctx));
+    }
+    if (has('big')) rows.push(await runBigUpload(ctx));
+    if (has('download-full') || has('download-range') || has('metadata-get')) {
+      log('download: preparing the extension that is read back');
+      await prepareDownloadTarget(ctx);
+    }
+    if (has('download-full')) rows.push(await runFullDownloads(ctx));
+    if (has('download-range')) rows.push(await runRangeDownloads(ctx));
+    if (has('metadata-get')) rows.push(...(await runMetadataGets(ctx)));
+    if (has('small-bundle')) rows.push(await runSmallBundles(ctx));
+  } finally {
+    extrepoRss.stop();
+    baselineRss.stop();
+    await extrepo.server.stop();
+    await baseline.stop();
+  }
+  return rows;
+}
+
+/** The listing case, on a fresh server of its own so the extension counts are exact. */
+async function runListingCase(options: BenchOptions, workDir: string): Promise<Row[]> {
+  const listDir = await makeTempDir('extrepo-list-', workDir);
+  const repo = await startExtrepoFor(options, listDir, 'extrepo-listing');
+  log(`listing: fresh extrepo pid ${repo.server.pid}; levels ${options.listLevels.join(', ')}`);
+  try {
+    return await runListing({ options, log }, repo);
+  } finally {
+    await repo.server.stop();
+  }
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  installCleanupHandlers();
+  if (options.backend === 'postgres-s3' && !otherBackendAvailable()) {
+    console.log('backend postgres-s3: not available yet (needs server support plus EXTREPO_DATABASE_URL and EXTREPO_S3_BUCKET).');
+    return 0;
+  }
+  const startedAt = new Date();
+  const workDir = await makeTempDir('extrepo-bench-', options.tempParent);
+  const machine = describeMachine(workDir);
+  log(
+    `${options.mode} run: ${sizeLabel(options.sizeBytes)} transfers × ${options.runs}, cases ${[...options.cases].join(', ')}; ` +
+      `${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; work dir ${workDir}`,
+  );
+  const rows: Row[] = [];
+  const limits: Limits = { sha256MiBps: null, writeFsyncMiBps: null, writeBytes: options.sizeBytes };
+  const profileDir = options.profile ? path.join(options.outDir, `profile-${startedAt.toISOString().replace(/[:.]/g, '-')}`) : null;
+  options.profileDir = profileDir;
+  const profileTexts: string[] = [];
+  const has = (name: CaseName) => options.cases.has(name);
+  const needsData = ['upload-raw', 'upload-multipart', 'big', 'download-full', 'download-range', 'metadata-get'].some(
+    (name) => has(name as CaseName),
+  );
+  const needsMainServer = needsData || has('small-bundle');
+
+  try {
+    if (has('limits')) {
+      log('limits: sha256 and write+fsync');
+      limits.sha256MiBps = await measureSha256(options.limitsRuns);
+      limits.writeFsyncMiBps = await measureWriteFsync(workDir, options.sizeBytes, options.limitsRuns);
+      log(
+        `limits: sha256 ${limits.sha256MiBps.median.toFixed(0)} MiB/s, write+fsync ${limits.writeFsyncMiBps.median.toFixed(0)} MiB/s`,
+      );
+    }
+
+    if (needsMainServer) rows.push(...(await runServerCases(options, workDir, needsData)));
+    if (has('listing')) rows.push(...(await runListingCase(options, workDir)));
+
+    if (profileDir) {
+      profileTexts.push(...(await summarizeProfiles(profileDir)));
+      if (existsSync(profileDir)) await writeFile(path.join(profileDir, 'summary.md'), `${profileTexts.join('\n\n')}\n`);
+    }
+
+    const finishedAt = new Date();
+    machine.loadAverageEnd = os.loadavg();
+    const report: Report = {
+      version: 1,
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      options: {
+        ...options,
+        cases: [...options.cases],
+        sizeMiB: options.sizeBytes / MiB,
+      },
+      machine,
+      limits,
+      rows,
+      groups: [...new Set(rows.map((row) => row.group)), ...(has('limits') ? ['limits'] : [])],
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+      allPassed: rows.every((row) => row.pass !== false),
+    };
+    const file = await writeReportJson(report, options.outDir);
+    console.log(renderReport(report));
+    for (const text of profileTexts) console.log(`\n${text}`);
+    console.log(`\nJSON: ${file}`);
+    return options.strict && !report.allPassed ? 1 : 0;
+  } finally {
+    await cleanupAll();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (error: unknown) => {
+    if (isStopping()) return; // the signal handler cleans up and exits
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\n\n${HELP}`);
+      process.exit(2);
+    }
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    await cleanupAll().catch(() => undefined);
+    process.exit(1);
+  },
+);
