@@ -137,10 +137,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerRequestLog(fastify, metrics);
   registerAuthentication(fastify, authenticator);
   registerAuditTrail(fastify, authDeps.audit);
-  fastify.addHook('onSend', async (request, reply, payload) => {
-    reply.header('x-request-id', request.id);
-    return payload;
-  });
 
   registerOperations(fastify, deps);
   registerSessionRoutes(fastify, authDeps);

@@ -91,16 +91,16 @@ describe('sqlite metadata store', () => {
     });
   });
 
-  test('two stores on one file: conditional updates still have exactly one winner', async () => {
+  test('a second store on the same file is refused with a clear error while the first is open', async () => {
     const file = path.join(await tempDir(), 'db.sqlite3');
-    const a = await openSqliteMetadataStore(file);
-    const b = await openSqliteMetadataStore(file);
-    await a.insertExtension(extension('shared'));
-    const change = { name: 'x', version: '8.*', description: null, downloadUrl: null, now: new Date() };
-    const outcomes = await Promise.allSettled([a.updateExtension('shared', change, 1), b.updateExtension('shared', change, 1)]);
-    assert.equal(outcomes.filter((outcome) => outcome.status === 'fulfilled').length, 1);
-    await a.close();
-    await b.close();
+    const first = await openSqliteMetadataStore(file);
+    await assert.rejects(openSqliteMetadataStore(file), (error: Error) => {
+      assert.match(error.message, /in use by another process/);
+      assert.match(error.message, /EXTREPO_DATABASE_URL/);
+      return true;
+    });
+    await first.close();
+    await (await openSqliteMetadataStore(file)).close();
   });
 
   test('blob lock entries do not leak', async () => {
@@ -114,43 +114,34 @@ describe('sqlite metadata store', () => {
     assert.equal(mutex.size, 0);
   });
 
-  test('listing 10,000 and 100,000 extensions stays fast', async () => {
+  test('lists 100,000 extensions, and one owner\'s, in creation order', async () => {
     const file = path.join(await tempDir(), 'db.sqlite3');
-    const store = await openSqliteMetadataStore(file);
-    // Bulk-load through SQLite directly: the store's one-by-one inserts each fsync (synchronous=FULL).
+    await (await openSqliteMetadataStore(file)).close();
+    // Bulk-load through SQLite directly (the store holds the file exclusively while open, and its
+    // one-by-one inserts each fsync); timing is the benchmark's business, not this test's.
     const db = new Database(file);
     const insert = db.prepare(`INSERT INTO extensions (id, name, version, extension_type, description, download_url,
       file_sha256, file_size, file_uploaded_at, owner_id, resource_version, created_at, modified_at)
       VALUES (?, 'name', '8.*', 'plugin', 'some description', NULL, ?, 1048576, ?, ?, 1, ?, ?)`);
-    const load = (from: number, to: number) =>
-      db.transaction(() => {
-        for (let i = from; i < to; i += 1) {
-          const sha = createHash('sha256').update(String(i)).digest('hex');
-          insert.run(`ext-${i}`, sha, 1_700_000_000_000 + i, `owner-${i % 100}`, 1_700_000_000_000 + i, 1_700_000_000_000 + i);
-        }
-      })();
-    const measure = async (rows: number) => {
-      await store.listExtensions(); // warm-up
-      const started = performance.now();
-      const list = await store.listExtensions();
-      const elapsed = performance.now() - started;
-      assert.equal(list.length, rows);
-      const ownerStarted = performance.now();
-      const owned = await store.listExtensions({ ownerId: 'owner-7' });
-      const ownerElapsed = performance.now() - ownerStarted;
-      assert.equal(owned.length, rows / 100);
-      console.log(`sqlite listExtensions: ${rows} rows in ${elapsed.toFixed(1)} ms; one owner (${rows / 100}) in ${ownerElapsed.toFixed(1)} ms`);
-      return elapsed;
-    };
-    load(0, 10_000);
-    const small = await measure(10_000);
-    load(10_000, 100_000);
-    const large = await measure(100_000);
+    db.transaction(() => {
+      for (let i = 0; i < 100_000; i += 1) {
+        const sha = createHash('sha256').update(String(i)).digest('hex');
+        insert.run(`ext-${i}`, sha, 1_700_000_000_000 + i, `owner-${i % 100}`, 1_700_000_000_000 + i, 1_700_000_000_000 + i);
+      }
+    })();
     db.close();
-    await store.close();
-    // Generous bounds: catch an accidental N+1 or quadratic mapping, not machine speed.
-    assert.ok(small < 500, `10,000 rows took ${small} ms`);
-    assert.ok(large < 3000, `100,000 rows took ${large} ms`);
+    const store = await openSqliteMetadataStore(file);
+    try {
+      const all = await store.listExtensions();
+      assert.equal(all.length, 100_000);
+      assert.equal(all[0]!.id, 'ext-0');
+      assert.equal(all[99_999]!.id, 'ext-99999');
+      const owned = await store.listExtensions({ ownerId: 'owner-7' });
+      assert.equal(owned.length, 1_000);
+      assert.ok(owned.every((record) => record.ownerId === 'owner-7'));
+    } finally {
+      await store.close();
+    }
   });
 });
 

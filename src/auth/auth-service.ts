@@ -38,6 +38,25 @@ interface CachedBasic {
 
 const SCHEME = /^(ApiKey|Basic|Bearer)\s+(\S+)\s*$/i;
 const BASIC_CACHE_MAX = 10_000;
+const PRINCIPAL_CACHE_MAX = 10_000;
+// A bound on how long a cached caller lives even without a change notice (belt and braces).
+const PRINCIPAL_CACHE_MS = 60_000;
+
+/** The cache holds no credential, only its hash. */
+function principalCacheKey(authorization: string): string {
+  return createHash('sha256').update(authorization).digest('base64url');
+}
+
+/** A verified caller, and until when the credential itself stays valid (key or token expiry). */
+interface Authenticated {
+  principal: Principal;
+  expiresAt: Date | null;
+}
+
+interface CachedPrincipal {
+  principal: Principal;
+  until: number;
+}
 
 /** The roles in force: the user's, narrowed to the key's when the key names some. */
 export function effectiveRoles(user: UserRecord, key: Pick<ApiKeyRecord, 'roles'> | null): Role[] {
@@ -56,6 +75,13 @@ export class AuthService implements Authenticator {
   private readonly throttle: LoginThrottle;
   private readonly basicCacheMs: number;
   private readonly basicCache = new Map<string, CachedBasic>();
+  /**
+   * Callers already verified, by hash of their Authorization header. Only kept when the store tells
+   * us about every change that can withdraw a credential (the embedded store); the cache is then
+   * emptied on each such change, so disabling a user or deleting a key still takes effect at once.
+   * It saves the per-request user and key reads that dominate a metadata GET.
+   */
+  private readonly principalCache: Map<string, CachedPrincipal> | null;
   private readonly now: () => Date;
 
   constructor(options: AuthServiceOptions) {
@@ -66,16 +92,49 @@ export class AuthService implements Authenticator {
     this.throttle = options.throttle ?? new LoginThrottle();
     this.basicCacheMs = options.basicCacheMs ?? 60_000;
     this.now = options.now ?? (() => new Date());
+    if (options.store.watchAuthChanges) {
+      const cache = new Map<string, CachedPrincipal>();
+      options.store.watchAuthChanges(() => cache.clear());
+      this.principalCache = cache;
+    } else {
+      this.principalCache = null;
+    }
+  }
+
+  recall(authorization: string): Principal | undefined {
+    if (this.principalCache === null) return undefined;
+    const hit = this.principalCache.get(principalCacheKey(authorization));
+    return hit !== undefined && hit.until > this.now().getTime() ? hit.principal : undefined;
   }
 
   async authenticate(authorization: string, context: RequestContext): Promise<Principal | null> {
     const match = SCHEME.exec(authorization);
     if (match === null) return null;
+    const cacheKey = this.principalCache === null ? null : principalCacheKey(authorization);
+    const nowMs = this.now().getTime();
+    if (cacheKey !== null) {
+      const hit = this.principalCache!.get(cacheKey);
+      if (hit !== undefined && hit.until > nowMs) {
+        context.attempt = { userName: hit.principal.userId, keyId: hit.principal.keyId };
+        return hit.principal;
+      }
+    }
     const scheme = match[1]!.toLowerCase();
     const credential = match[2]!;
-    if (scheme === 'apikey') return this.byApiKey(credential, context);
-    if (scheme === 'bearer') return this.byToken(credential);
-    return this.byBasic(credential, context);
+    let authenticated: Authenticated | null;
+    if (scheme === 'apikey') authenticated = await this.byApiKey(credential, context);
+    else if (scheme === 'bearer') authenticated = await this.byToken(credential);
+    else authenticated = await this.byBasic(credential, context);
+    if (authenticated === null) return null;
+    if (cacheKey !== null) this.remember(cacheKey, authenticated, nowMs);
+    return authenticated.principal;
+  }
+
+  private remember(cacheKey: string, authenticated: Authenticated, nowMs: number): void {
+    const cache = this.principalCache!;
+    if (cache.size >= PRINCIPAL_CACHE_MAX) cache.delete(cache.keys().next().value as string);
+    const expires = authenticated.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
+    cache.set(cacheKey, { principal: Object.freeze(authenticated.principal), until: Math.min(nowMs + PRINCIPAL_CACHE_MS, expires) });
   }
 
   /** POST /users/auth/_login. Throws 401 root.unauthenticated, or 429 while throttled. */
@@ -131,12 +190,15 @@ export class AuthService implements Authenticator {
     return user !== null && user.enabled ? user : null;
   }
 
-  private async byApiKey(key: string, context: RequestContext): Promise<Principal | null> {
+  private async byApiKey(key: string, context: RequestContext): Promise<Authenticated | null> {
     if (this.configuredKeyHash !== null && sameHash(hashSecret(key), this.configuredKeyHash)) {
       context.attempt = { userName: ADMIN_USER_ID, keyId: CONFIGURED_ADMIN_KEY_ID };
       const admin = await this.enabledUser(ADMIN_USER_ID);
       if (admin === null) return null;
-      return { userId: admin.userName, keyId: CONFIGURED_ADMIN_KEY_ID, roles: effectiveRoles(admin, null), method: 'api_key' };
+      return {
+        principal: { userId: admin.userName, keyId: CONFIGURED_ADMIN_KEY_ID, roles: effectiveRoles(admin, null), method: 'api_key' },
+        expiresAt: null,
+      };
     }
     const parts = splitApiKey(key);
     if (parts === null) return null;
@@ -147,10 +209,13 @@ export class AuthService implements Authenticator {
     if (record.expiresAt !== null && record.expiresAt.getTime() <= this.now().getTime()) return null;
     const user = await this.enabledUser(record.userId);
     if (user === null) return null;
-    return { userId: user.userName, keyId: record.id, roles: effectiveRoles(user, record), method: 'api_key' };
+    return {
+      principal: { userId: user.userName, keyId: record.id, roles: effectiveRoles(user, record), method: 'api_key' },
+      expiresAt: record.expiresAt,
+    };
   }
 
-  private async byToken(token: string): Promise<Principal | null> {
+  private async byToken(token: string): Promise<Authenticated | null> {
     const now = this.now();
     const claims = this.signer.verify(token, now);
     if (claims === null) return null;
@@ -160,16 +225,19 @@ export class AuthService implements Authenticator {
     const user = await this.enabledUser(session.userId);
     if (user === null) return null;
     return {
-      userId: user.userName,
-      keyId: null,
-      roles: effectiveRoles(user, null),
-      method: 'token',
-      sessionId: session.id,
+      principal: {
+        userId: user.userName,
+        keyId: null,
+        roles: effectiveRoles(user, null),
+        method: 'token',
+        sessionId: session.id,
+        expiresAt: session.expiresAt,
+      },
       expiresAt: session.expiresAt,
     };
   }
 
-  private async byBasic(encoded: string, context: RequestContext): Promise<Principal | null> {
+  private async byBasic(encoded: string, context: RequestContext): Promise<Authenticated | null> {
     const decoded = Buffer.from(encoded, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon <= 0) return null;
@@ -178,7 +246,7 @@ export class AuthService implements Authenticator {
     context.attempt = { userName };
     const user = await this.checkPassword(userName, password, context);
     if (user === null) return null;
-    return { userId: user.userName, keyId: null, roles: effectiveRoles(user, null), method: 'basic' };
+    return { principal: { userId: user.userName, keyId: null, roles: effectiveRoles(user, null), method: 'basic' }, expiresAt: null };
   }
 
   /**

@@ -14,4 +14,9 @@ export interface Authenticator {
    * ApiError instead (429 while password attempts are throttled).
    */
   authenticate(authorization: string, context: RequestContext): Promise<Principal | null>;
+  /**
+   * A caller verified recently and still valid, answered synchronously from memory, or undefined
+   * (then call authenticate). Optional: it only saves the per-request promise on the hot path.
+   */
+  recall?(authorization: string): Principal | undefined;
 }

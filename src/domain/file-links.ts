@@ -16,17 +16,33 @@ export type LinkCheck = { ok: true } | { ok: false; why: 'expired' | 'bad_signat
 
 // Expiry is rounded up to a whole minute so repeated GETs of one extension return the same URL.
 const EXPIRY_GRANULARITY_SECONDS = 60;
+const LINK_CACHE_MAX = 200_000;
 
 export function createFileLinkSigner(secret: string, ttlSeconds: number): FileLinkSigner {
   const mac = (extensionId: string, sha256: string, expires: string): Buffer =>
     createHmac('sha256', secret).update(`${extensionId}\n${sha256}\n${expires}`).digest();
 
+  // Every GET and list renders links, and within one expiry step a link does not change: remember
+  // the current step's links instead of computing an HMAC per extension per response.
+  let cachedStep = '';
+  const cached = new Map<string, string>();
+
   return {
     sign(extensionId, sha256, now) {
       const earliest = Math.floor(now.getTime() / 1000) + ttlSeconds;
       const expires = String(Math.ceil(earliest / EXPIRY_GRANULARITY_SECONDS) * EXPIRY_GRANULARITY_SECONDS);
-      const signature = mac(extensionId, sha256, expires).toString('base64url');
-      return `${FILE_LINK_PREFIX}/${encodeURIComponent(extensionId)}/${sha256}.zip?expires=${expires}&signature=${signature}`;
+      if (expires !== cachedStep || cached.size >= LINK_CACHE_MAX) {
+        cachedStep = expires;
+        cached.clear();
+      }
+      const key = `${extensionId}/${sha256}`;
+      let link = cached.get(key);
+      if (link === undefined) {
+        const signature = mac(extensionId, sha256, expires).toString('base64url');
+        link = `${FILE_LINK_PREFIX}/${encodeURIComponent(extensionId)}/${sha256}.zip?expires=${expires}&signature=${signature}`;
+        cached.set(key, link);
+      }
+      return link;
     },
     verify(extensionId, sha256, expires, signature, now) {
       if (!/^\d{1,12}$/.test(expires)) return { ok: false, why: 'bad_signature' };

@@ -271,6 +271,13 @@ export interface SettingsStore {
 }
 
 export interface MetadataStore extends ExtensionStore, ApiKeyStore, UserStore, SessionStore, AuditStore, SettingsStore {
+  /**
+   * Only on a store that sees every change made to it (the single-process embedded store): calls
+   * `listener` after any change that may withdraw credentials (keys deleted, users changed or
+   * deleted, sessions revoked), so that a cache of authenticated callers can stay exact. Returns the
+   * function that stops watching. Shared stores leave it out, and callers then cache nothing.
+   */
+  watchAuthChanges?(listener: () => void): () => void;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -48,6 +48,9 @@ export async function migrateInstallation(options: MigrateOptions): Promise<Migr
   const sqlitePath = path.join(options.fromDataDir, 'extrepo.sqlite3');
   if (!existsSync(sqlitePath)) throw new Error(`${sqlitePath} does not exist: is ${options.fromDataDir} an extrepo data dir?`);
   const source = await openStores({ dataDir: options.fromDataDir });
+  // Opening brought the source schema up to date; close it again at once, since the embedded store
+  // holds its file exclusively and the tables are read below through a connection of their own.
+  await source.metadata.close();
   let target: Stores | undefined;
   try {
     target = await openStores(await storeOptionsFromConfig(options.to));

@@ -54,33 +54,49 @@ export function noteForAudit(request: FastifyRequest, note: AuditNote): void {
 export function registerAuthentication(app: FastifyInstance, authenticator: Authenticator): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('auditNote', null);
-  app.addHook('onRequest', async (request) => {
-    if (!needsCredentials(request.url)) return;
-    // ECE answers an invalid or expired token on _refresh with root.unauthorized (its spec).
-    const code = pathOf(request.url) === REFRESH_PATH ? { status: 401, code: 'root.unauthorized' } : null;
-    const fail = (message: string) =>
-      code === null ? apiError('unauthenticated', message, { headers: CHALLENGE }) : new ApiError(code, message, { headers: CHALLENGE });
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!needsCredentials(request.url)) {
+      done();
+      return;
+    }
+    // The common case, a caller seen moments ago, is answered without a promise (hot path).
     const header = request.headers.authorization;
-    if (header === undefined || header.trim() === '') {
-      throw fail('Authentication required: send an Authorization header with "ApiKey <key>", "Bearer <token>" or Basic credentials.');
+    const recalled = header === undefined || authenticator.recall === undefined ? undefined : authenticator.recall(header);
+    if (recalled !== undefined) {
+      request.principal = recalled;
+      noteForAudit(request, { userId: recalled.userId, keyId: recalled.keyId });
+      done();
+      return;
     }
-    const context: RequestContext = { clientAddress: request.ip, requestId: request.id };
-    let principal: Principal | null;
-    try {
-      principal = await authenticator.authenticate(header, context);
-    } finally {
-      if (context.attempt !== undefined) {
-        const note: AuditNote = {};
-        if (context.attempt.userName !== undefined) note.userId = context.attempt.userName;
-        if (context.attempt.keyId !== undefined) note.keyId = context.attempt.keyId;
-        noteForAudit(request, note);
-      }
-    }
-    if (principal === null) {
-      // Failed passwords are audited wherever they were tried; other failures only on changes.
-      if (/^basic\s/i.test(header)) noteForAudit(request, { action: 'login-basic' });
-      throw fail('The credentials in the Authorization header are not valid, have expired or were revoked.');
-    }
-    request.principal = principal;
+    authenticateRequest(request, authenticator).then(() => done(), done);
   });
+}
+
+async function authenticateRequest(request: FastifyRequest, authenticator: Authenticator): Promise<void> {
+  // ECE answers an invalid or expired token on _refresh with root.unauthorized (its spec).
+  const code = pathOf(request.url) === REFRESH_PATH ? { status: 401, code: 'root.unauthorized' } : null;
+  const fail = (message: string) =>
+    code === null ? apiError('unauthenticated', message, { headers: CHALLENGE }) : new ApiError(code, message, { headers: CHALLENGE });
+  const header = request.headers.authorization;
+  if (header === undefined || header.trim() === '') {
+    throw fail('Authentication required: send an Authorization header with "ApiKey <key>", "Bearer <token>" or Basic credentials.');
+  }
+  const context: RequestContext = { clientAddress: request.ip, requestId: request.id };
+  let principal: Principal | null;
+  try {
+    principal = await authenticator.authenticate(header, context);
+  } finally {
+    if (context.attempt !== undefined) {
+      const note: AuditNote = {};
+      if (context.attempt.userName !== undefined) note.userId = context.attempt.userName;
+      if (context.attempt.keyId !== undefined) note.keyId = context.attempt.keyId;
+      noteForAudit(request, note);
+    }
+  }
+  if (principal === null) {
+    // Failed passwords are audited wherever they were tried; other failures only on changes.
+    if (/^basic\s/i.test(header)) noteForAudit(request, { action: 'login-basic' });
+    throw fail('The credentials in the Authorization header are not valid, have expired or were revoked.');
+  }
+  request.principal = principal;
 }

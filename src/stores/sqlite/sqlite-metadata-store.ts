@@ -232,20 +232,42 @@ export async function openSqliteMetadataStore(file: string): Promise<MetadataSto
   try {
     // WAL lets readers proceed during a write; synchronous=FULL fsyncs the WAL at every commit,
     // so a committed change survives a power loss (NORMAL could lose the last transactions).
+    // The embedded store belongs to one process: blob locks are in-process (KeyedMutex), so a second
+    // server on the same data dir would break the reference counts. Exclusive locking, set before
+    // the first access and claimed at once by a write transaction, turns that mistake into a clear
+    // error at start-up, and spares the file-lock system calls of every query.
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('busy_timeout = 2000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
+    db.exec('BEGIN IMMEDIATE; COMMIT');
     migrate(db, file);
   } catch (error) {
     db.close();
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new Error(
+        `The database ${file} is in use by another process. The embedded SQLite store serves one extrepo ` +
+          'process at a time: stop the other one, or run several instances on PostgreSQL (EXTREPO_DATABASE_URL).',
+        { cause: error },
+      );
+    }
     throw error;
   }
   return new SqliteMetadataStore(db);
 }
 
+const ROW_CACHE_MAX = 10_000;
+
 class SqliteMetadataStore implements MetadataStore {
   private readonly blobLocks = new KeyedMutex();
+  private readonly authListeners = new Set<() => void>();
+  /**
+   * Recently read extension rows. This process is the database's only writer (exclusive lock), and
+   * every write below updates the cache after it commits, so a hit is never stale; it spares the
+   * metadata GET its one query.
+   */
+  private readonly rowCache = new Map<string, ExtensionRow>();
   // Prepared once: statement preparation dominates the cost of small queries.
   private readonly statements;
 
@@ -331,12 +353,25 @@ class SqliteMetadataStore implements MetadataStore {
       if (isPrimaryKeyViolation(error)) throw new IdCollisionError(`extension ${extension.id} already exists`);
       throw error;
     }
+    this.cacheRow(row);
     return toRecord(row);
   }
 
   async getExtension(id: string): Promise<ExtensionRecord | null> {
-    const row = this.statements.getExtension.get(id) as ExtensionRow | undefined;
-    return row ? toRecord(row) : null;
+    let row = this.rowCache.get(id);
+    if (row === undefined) {
+      row = this.statements.getExtension.get(id) as ExtensionRow | undefined;
+      if (row === undefined) return null;
+      this.cacheRow(row);
+    }
+    return toRecord(row);
+  }
+
+  private cacheRow(row: ExtensionRow): void {
+    if (this.rowCache.size >= ROW_CACHE_MAX && !this.rowCache.has(row.id)) {
+      this.rowCache.delete(this.rowCache.keys().next().value as string);
+    }
+    this.rowCache.set(row.id, row);
   }
 
   async listExtensions(options: ListOptions = {}): Promise<ExtensionRecord[]> {
@@ -353,8 +388,8 @@ class SqliteMetadataStore implements MetadataStore {
     const fileUploadedAt = changes.file ? ms(changes.file.uploadedAt) : null;
     // One IMMEDIATE transaction: the version check, the write and the reference count see the
     // same state, even if another process writes the same file.
-    return this.db
-      .transaction((): ChangeResult => {
+    const result = this.db
+      .transaction((): ChangeResult & { row: ExtensionRow } => {
         const current = this.readForChange(id, expectedVersion);
         const next: ExtensionRow = {
           ...current,
@@ -371,19 +406,23 @@ class SqliteMetadataStore implements MetadataStore {
           next.file_uploaded_at = fileUploadedAt;
         }
         this.statements.updateExtension.run(next);
-        return { record: toRecord(next), orphanedBlob: this.orphanAfterChange(current.file_sha256, next.file_sha256) };
+        return { row: next, record: toRecord(next), orphanedBlob: this.orphanAfterChange(current.file_sha256, next.file_sha256) };
       })
       .immediate();
+    this.cacheRow(result.row);
+    return { record: result.record, orphanedBlob: result.orphanedBlob };
   }
 
   async deleteExtension(id: string, expectedVersion?: number): Promise<ChangeResult> {
-    return this.db
+    const result = this.db
       .transaction((): ChangeResult => {
         const current = this.readForChange(id, expectedVersion);
         this.statements.deleteExtension.run(id);
         return { record: toRecord(current), orphanedBlob: this.orphanAfterChange(current.file_sha256, null) };
       })
       .immediate();
+    this.rowCache.delete(id);
+    return result;
   }
 
   /** Reads the row a change applies to, enforcing existence and the optimistic version. */
@@ -451,7 +490,7 @@ class SqliteMetadataStore implements MetadataStore {
   }
 
   async deleteApiKeys(ids: readonly string[], userId?: string): Promise<string[]> {
-    return this.db
+    return this.changingAuth(() => this.db
       .transaction(() => {
         const deleted: string[] = [];
         for (const id of new Set(ids)) {
@@ -464,11 +503,11 @@ class SqliteMetadataStore implements MetadataStore {
         }
         return deleted;
       })
-      .immediate();
+      .immediate());
   }
 
   async deleteApiKeysOfUser(userId: string): Promise<number> {
-    return this.statements.deleteApiKeysOfUser.run(userId).changes;
+    return this.changingAuth(() => this.statements.deleteApiKeysOfUser.run(userId).changes);
   }
 
   async insertUser(user: UserRecord): Promise<void> {
@@ -504,7 +543,7 @@ class SqliteMetadataStore implements MetadataStore {
 
   async updateUser(userName: string, changes: UserChanges): Promise<UserRecord> {
     const updatedAt = ms(changes.updatedAt);
-    return this.db
+    return this.changingAuth(() => this.db
       .transaction((): UserRecord => {
         const current = this.statements.getUser.get(userName) as UserRow | undefined;
         if (!current) throw new NotFoundError(`user ${userName} does not exist`);
@@ -522,11 +561,11 @@ class SqliteMetadataStore implements MetadataStore {
         if (isEnabledAdmin(current) && !isEnabledAdmin(next)) this.requireAnEnabledAdmin();
         return toUser(next);
       })
-      .immediate();
+      .immediate());
   }
 
   async deleteUser(userName: string, options: DeleteUserOptions = {}): Promise<{ reassigned: number }> {
-    return this.db
+    return this.changingAuth(() => this.db
       .transaction(() => {
         const current = this.statements.getUser.get(userName) as UserRow | undefined;
         if (!current) throw new NotFoundError(`user ${userName} does not exist`);
@@ -543,9 +582,11 @@ class SqliteMetadataStore implements MetadataStore {
         this.statements.deleteApiKeysOfUser.run(userName);
         this.statements.deleteSessionsOfUser.run(userName);
         if (isEnabledAdmin(current)) this.requireAnEnabledAdmin();
+        // Reassigned extensions changed owner: forget cached rows (after the write, whatever happens).
+        this.rowCache.clear();
         return { reassigned };
       })
-      .immediate();
+      .immediate());
   }
 
   /** Throws (rolling the transaction back) when no enabled platform admin is left. */
@@ -579,11 +620,29 @@ class SqliteMetadataStore implements MetadataStore {
   }
 
   async revokeSession(id: string, at: Date): Promise<boolean> {
-    return this.statements.revokeSession.run(ms(at), id).changes > 0;
+    return this.changingAuth(() => this.statements.revokeSession.run(ms(at), id).changes > 0);
   }
 
   async revokeSessionsOfUser(userId: string, at: Date): Promise<number> {
-    return this.statements.revokeSessionsOfUser.run(ms(at), userId).changes;
+    return this.changingAuth(() => this.statements.revokeSessionsOfUser.run(ms(at), userId).changes);
+  }
+
+  watchAuthChanges(listener: () => void): () => void {
+    this.authListeners.add(listener);
+    return () => this.authListeners.delete(listener);
+  }
+
+  /**
+   * Runs a change that can withdraw credentials (a key deleted, a user disabled, a session revoked)
+   * and then tells the watchers, whether or not it succeeded: a cache must never outlive what it
+   * caches. This process sees every change to the embedded store, so the notice is exact.
+   */
+  private changingAuth<T>(change: () => T): T {
+    try {
+      return change();
+    } finally {
+      for (const listener of this.authListeners) listener();
+    }
   }
 
   async deleteExpiredSessions(before: Date): Promise<number> {

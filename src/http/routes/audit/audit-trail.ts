@@ -37,7 +37,9 @@ function targetOf(request: FastifyRequest): string | null {
 
 export function registerAuditTrail(app: FastifyInstance, audit: AuditLog): void {
   // The id of a new extension is only known from the answer.
-  app.addHook('onSend', async (request, reply, payload) => {
+  // Synchronous hooks: they run on every request (reads included), where an async hook's promise
+  // per request is measurable; only a change request goes on to write its record.
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (reply.statusCode === 201 && `${request.method} ${request.routeOptions.url}` === CREATE_EXTENSION && typeof payload === 'string') {
       try {
         const id = (JSON.parse(payload) as { id?: unknown }).id;
@@ -46,16 +48,19 @@ export function registerAuditTrail(app: FastifyInstance, audit: AuditLog): void 
         // not JSON: nothing to note
       }
     }
-    return payload;
+    done(null, payload);
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const note = request.auditNote;
     const action = note?.action ?? ACTIONS[`${request.method} ${request.routeOptions.url ?? ''}`];
-    if (action === undefined) return;
+    if (action === undefined) {
+      done();
+      return;
+    }
     const failed = reply.statusCode >= 400;
     const errorCodes = reply.getHeader('x-cloud-error-codes');
-    await audit.record({
+    audit.record({
       at: new Date(),
       userId: request.principal?.userId ?? note?.userId ?? null,
       keyId: request.principal?.keyId ?? note?.keyId ?? null,
@@ -66,6 +71,6 @@ export function registerAuditTrail(app: FastifyInstance, audit: AuditLog): void 
       errorCode: failed && errorCodes !== undefined ? String(errorCodes) : null,
       clientAddress: request.ip,
       requestId: request.id,
-    });
+    }).then(() => done(), done);
   });
 }
