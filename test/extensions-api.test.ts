@@ -177,6 +177,27 @@ describe('list', () => {
     }
   });
 
+  test('a list longer than one page (2,500 extensions) is one valid document, in creation order, without gaps', async () => {
+    const big = await startServer();
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 2_500; i++) {
+        const id = String(1_000_000_000 + i);
+        ids.push(id);
+        await big.store.insertExtension({
+          id, name: `bulk-${i}`, version: '*', extensionType: 'bundle', description: null, downloadUrl: null,
+          file: null, ownerId: 'admin', now: new Date(1_700_000_000_000 + i),
+        });
+      }
+      const response = await big.api('GET', '/api/v1/deployments/extensions');
+      assert.equal(response.status, 200);
+      assert.deepEqual(response.body.extensions.map((e: { id: string }) => e.id), ids);
+      assert.equal(response.body.extensions[2_499].url, 'repo://1000002499');
+    } finally {
+      await big.close();
+    }
+  });
+
   test('an empty repository lists {"extensions":[]}', async () => {
     const empty = await startServer();
     try {

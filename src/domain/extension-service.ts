@@ -49,8 +49,16 @@ export class ExtensionService {
     this.now = options.now ?? (() => new Date());
   }
 
-  async list(principal: Principal): Promise<ExtensionRecord[]> {
-    return this.store.listExtensions(seesAllExtensions(principal) ? {} : { ownerId: principal.userId });
+  /**
+   * The extensions the caller may see, a page at a time (creation order): `after` is the last one of
+   * the previous page. Callers page so that a list of any length is served with flat memory.
+   */
+  async listPage(principal: Principal, after: ExtensionRecord | null, limit: number): Promise<ExtensionRecord[]> {
+    return this.store.listExtensions({
+      ...(seesAllExtensions(principal) ? {} : { ownerId: principal.userId }),
+      ...(after === null ? {} : { after: { createdAt: after.createdAt, id: after.id } }),
+      limit,
+    });
   }
 
   /** The extension, if it exists and the caller may see it; otherwise extensions.not_found. */

@@ -76,13 +76,17 @@ export class VersionConflictError extends Error {
 export interface ListOptions {
   /** Only extensions of this owner; undefined lists all. */
   ownerId?: string;
+  /** Keyset paging: only the extensions that come after this one (by creation time, then id). */
+  after?: { createdAt: Date; id: string };
+  /** At most this many; undefined means all. */
+  limit?: number;
 }
 
 export interface ExtensionStore {
   /** Inserts a new extension at resource version 1. Throws IdCollisionError if the id exists. */
   insertExtension(extension: NewExtension): Promise<ExtensionRecord>;
   getExtension(id: string): Promise<ExtensionRecord | null>;
-  /** Ordered by creation time, then id. */
+  /** Ordered by creation time, then id; pages with `after` and `limit`. */
   listExtensions(options?: ListOptions): Promise<ExtensionRecord[]>;
   /**
    * Replaces the metadata (and the file when `changes.file` is set) and bumps the resource version.

@@ -12,6 +12,7 @@ import {
   VersionConflictError,
   type ApiKeyRecord,
   type ExtensionChanges,
+  type ExtensionRecord,
   type UserRecord,
   type ExtensionFile,
   type MetadataStore,
@@ -116,6 +117,34 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
 
       test('get of an unknown id is null', async () => {
         assert.equal(await store.getExtension(uid('missing')), null);
+      });
+
+      test('lists page by page with after + limit, in creation order with ids breaking ties', async () => {
+        const owner = uid('pager');
+        const base = T0 + 10 * 365 * 24 * 3600 * 1000; // after every other test's rows
+        const made: ExtensionRecord[] = [];
+        for (let i = 0; i < 7; i++) {
+          // two extensions share each creation time, so the id decides their order
+          made.push(await store.insertExtension(newExtension({ ownerId: owner, now: new Date(base + Math.floor(i / 2) * 1000) })));
+        }
+        const expected = [...made].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1)).map((r) => r.id);
+        const whole = (await store.listExtensions({ ownerId: owner })).map((r) => r.id);
+        assert.deepEqual(whole, expected);
+        const paged: string[] = [];
+        let after: { createdAt: Date; id: string } | undefined;
+        for (;;) {
+          const page = await store.listExtensions({ ownerId: owner, limit: 3, ...(after ? { after } : {}) });
+          assert.ok(page.length <= 3);
+          paged.push(...page.map((r) => r.id));
+          if (page.length < 3) break;
+          const last = page[page.length - 1]!;
+          after = { createdAt: last.createdAt, id: last.id };
+        }
+        assert.deepEqual(paged, expected);
+        const cursor = made.find((r) => r.id === expected[4])!;
+        const everyone = await store.listExtensions({ after: { createdAt: cursor.createdAt, id: cursor.id }, limit: 100 });
+        assert.ok(everyone.every((r) => r.createdAt.getTime() >= cursor.createdAt.getTime()));
+        assert.deepEqual(everyone.filter((r) => r.ownerId === owner).map((r) => r.id), expected.slice(5));
       });
 
       test('timestamps keep millisecond precision and come back as Dates', async () => {

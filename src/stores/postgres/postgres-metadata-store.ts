@@ -319,9 +319,23 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   async listExtensions(options: ListOptions = {}): Promise<ExtensionRecord[]> {
-    return options.ownerId === undefined
-      ? this.selectExtensions(this.pool, 'ORDER BY created_at, id', [])
-      : this.selectExtensions(this.pool, 'WHERE owner_id = $1 ORDER BY created_at, id', [options.ownerId]);
+    const conditions: string[] = [];
+    const values: unknown[] = [];
+    if (options.ownerId !== undefined) {
+      values.push(options.ownerId);
+      conditions.push(`owner_id = $${values.length}`);
+    }
+    if (options.after !== undefined) {
+      values.push(options.after.createdAt, options.after.id);
+      conditions.push(`(created_at, id) > ($${values.length - 1}, $${values.length})`);
+    }
+    let clause = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')} ` : '';
+    clause += 'ORDER BY created_at, id';
+    if (options.limit !== undefined) {
+      values.push(options.limit);
+      clause += ` LIMIT $${values.length}`;
+    }
+    return this.selectExtensions(this.pool, clause, values);
   }
 
   async updateExtension(id: string, changes: ExtensionChanges, expectedVersion?: number): Promise<ChangeResult> {

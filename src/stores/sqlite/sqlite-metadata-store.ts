@@ -277,9 +277,17 @@ class SqliteMetadataStore implements MetadataStore {
         VALUES (@id, @name, @version, @extension_type, @description, @download_url, @file_sha256, @file_size,
           @file_uploaded_at, @owner_id, @resource_version, @created_at, @modified_at)`),
       getExtension: db.prepare(`SELECT ${EXTENSION_COLUMNS} FROM extensions WHERE id = ?`),
-      listAll: db.prepare(`SELECT ${EXTENSION_COLUMNS} FROM extensions ORDER BY created_at, id`).raw(),
+      listAll: db.prepare(`SELECT ${EXTENSION_COLUMNS} FROM extensions ORDER BY created_at, id LIMIT ?`).raw(),
+      listAllAfter: db
+        .prepare(`SELECT ${EXTENSION_COLUMNS} FROM extensions WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?`)
+        .raw(),
       listByOwner: db
-        .prepare(`SELECT ${EXTENSION_COLUMNS} FROM extensions WHERE owner_id = ? ORDER BY created_at, id`)
+        .prepare(`SELECT ${EXTENSION_COLUMNS} FROM extensions WHERE owner_id = ? ORDER BY created_at, id LIMIT ?`)
+        .raw(),
+      listByOwnerAfter: db
+        .prepare(
+          `SELECT ${EXTENSION_COLUMNS} FROM extensions WHERE owner_id = ? AND (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?`,
+        )
         .raw(),
       updateExtension: db.prepare(`UPDATE extensions SET name = @name, version = @version, description = @description,
           download_url = @download_url, file_sha256 = @file_sha256, file_size = @file_size,
@@ -375,12 +383,18 @@ class SqliteMetadataStore implements MetadataStore {
   }
 
   async listExtensions(options: ListOptions = {}): Promise<ExtensionRecord[]> {
-    const rows = (
-      options.ownerId === undefined
-        ? this.statements.listAll.all()
-        : this.statements.listByOwner.all(options.ownerId)
-    ) as ExtensionTuple[];
-    return rows.map(tupleToRecord);
+    const limit = options.limit ?? -1; // SQLite: a negative LIMIT means none
+    const after = options.after === undefined ? null : [ms(options.after.createdAt), options.after.id];
+    let rows: unknown[];
+    if (options.ownerId === undefined) {
+      rows = after === null ? this.statements.listAll.all(limit) : this.statements.listAllAfter.all(...after, limit);
+    } else {
+      rows =
+        after === null
+          ? this.statements.listByOwner.all(options.ownerId, limit)
+          : this.statements.listByOwnerAfter.all(options.ownerId, ...after, limit);
+    }
+    return (rows as ExtensionTuple[]).map(tupleToRecord);
   }
 
   async updateExtension(id: string, changes: ExtensionChanges, expectedVersion?: number): Promise<ChangeResult> {
