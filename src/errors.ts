@@ -31,6 +31,22 @@ export const ERRORS = {
   tooManyRequests: { status: 429, code: 'root.too_many_requests' },
   unavailable: { status: 503, code: 'root.service_unavailable' },
   internal: { status: 500, code: 'root.unexpected_error' },
+  /** _refresh with a token that is invalid or expired (ECE's spec declares this code there). */
+  tokenInvalid: { status: 401, code: 'root.unauthorized' },
+
+  // Users and API keys (declared by ECE's users and authentication operations, apidocs-full.json)
+  userNotFound: { status: 404, code: 'user.not_found' },
+  userNameInvalid: { status: 400, code: 'user.user_name.invalid' },
+  userNameConflict: { status: 409, code: 'user.user_name.conflict' },
+  rolesInvalid: { status: 400, code: 'user.roles.invalid' },
+  rolesForbidden: { status: 400, code: 'user.roles.forbidden' },
+  restrictedField: { status: 400, code: 'user.restricted_field' },
+  restrictedDeletion: { status: 400, code: 'user.restricted_deletion' },
+  /** Ours: ECE declares no code for a password that fails the policy. */
+  passwordInvalid: { status: 400, code: 'user.password.invalid' },
+  keyInvalidInput: { status: 400, code: 'api_keys.invalid_input' },
+  keyNotFound: { status: 404, code: 'api_keys.key_not_found' },
+  keyUserNotFound: { status: 404, code: 'api_keys.user_not_found' },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorName = keyof typeof ERRORS;

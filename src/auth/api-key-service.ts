@@ -3,7 +3,6 @@
 import { apiError } from '../errors.js';
 import { impliedRoles, isRole, type Principal } from '../domain/principal.js';
 import { IdCollisionError, type ApiKeyRecord, type MetadataStore } from '../stores/metadata-store.js';
-import { authError } from './auth-errors.js';
 import { issueApiKey, parseExpiration } from './api-keys.js';
 import { requirePermission } from './user-service.js';
 
@@ -30,7 +29,7 @@ function isObject(value: unknown): value is Json {
 }
 
 function invalid(message: string, field: string) {
-  return authError('keyInvalidInput', message, { fields: [field] });
+  return apiError('keyInvalidInput', message, { fields: [field] });
 }
 
 /** Role ids named in a RoleAssignments object (platform and deployment scopes alike). */
@@ -167,7 +166,7 @@ export class ApiKeyService {
       requirePermission(principal, write ? 'keys.write_all' : 'keys.read_all', "managing other users' API keys");
     }
     if ((await this.store.getUser(userId)) === null) {
-      throw authError('keyUserNotFound', `User [${userId}] not found.`);
+      throw apiError('keyUserNotFound', `User [${userId}] not found.`);
     }
   }
 
@@ -179,6 +178,6 @@ export class ApiKeyService {
 }
 
 function keyNotFound(keyId: string) {
-  return authError('keyNotFound', `API key [${keyId}] not found.`);
+  return apiError('keyNotFound', `API key [${keyId}] not found.`);
 }
 

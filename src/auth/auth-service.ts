@@ -5,7 +5,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { apiError } from '../errors.js';
 import { impliedRoles, isRole, type Principal, type Role } from '../domain/principal.js';
 import type { ApiKeyRecord, MetadataStore, UserRecord } from '../stores/metadata-store.js';
-import { authError } from './auth-errors.js';
 import { ADMIN_USER_ID, CONFIGURED_ADMIN_KEY_ID, hashSecret, sameHash, splitApiKey } from './api-keys.js';
 import type { Authenticator, RequestContext } from './authenticator.js';
 import { LoginThrottle } from './login-throttle.js';
@@ -152,10 +151,10 @@ export class AuthService implements Authenticator {
   /** POST /users/auth/_refresh: a new token for a live one, which stops working. */
   async refresh(principal: Principal): Promise<IssuedToken> {
     if (principal.method !== 'token' || !principal.sessionId) {
-      throw authError('tokenInvalid', 'Only a bearer token from _login can be refreshed; API keys and passwords need no refresh.');
+      throw apiError('tokenInvalid', 'Only a bearer token from _login can be refreshed; API keys and passwords need no refresh.');
     }
     if (!(await this.store.revokeSession(principal.sessionId, this.now()))) {
-      throw authError('tokenInvalid', 'The token has already been refreshed or revoked.');
+      throw apiError('tokenInvalid', 'The token has already been refreshed or revoked.');
     }
     return this.startSession(principal.userId);
   }

@@ -1,7 +1,7 @@
 // Passwords: scrypt (memory-hard, node:crypto) with a per-password salt, the parameters stored in the
 // hash so they can be raised later without invalidating old hashes, and a constant-time comparison.
+import { apiError } from '../errors.js';
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { authError } from './auth-errors.js';
 
 export interface ScryptParams {
   N: number;
@@ -52,7 +52,7 @@ export const PASSWORD_MAX_LENGTH = 256;
 /** The password policy; throws user.password.invalid with what to change. Never echoes the password. */
 export function checkPasswordPolicy(password: unknown, userName: string): string {
   if (typeof password !== 'string') {
-    throw authError('passwordInvalid', 'security.password must be a string.', { fields: ['security.password'] });
+    throw apiError('passwordInvalid', 'security.password must be a string.', { fields: ['security.password'] });
   }
   const problems: string[] = [];
   const length = [...password].length;
@@ -62,7 +62,7 @@ export function checkPasswordPolicy(password: unknown, userName: string): string
   if (new Set(password).size < 4) problems.push('use at least 4 different characters');
   if (userName.length >= 3 && password.toLowerCase().includes(userName.toLowerCase())) problems.push('not contain the user name');
   if (problems.length > 0) {
-    throw authError('passwordInvalid', `The password does not meet the policy: it must ${problems.join(', ')}.`, {
+    throw apiError('passwordInvalid', `The password does not meet the policy: it must ${problems.join(', ')}.`, {
       fields: ['security.password'],
     });
   }

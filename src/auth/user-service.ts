@@ -14,7 +14,6 @@ import {
   type UserChanges,
   type UserRecord,
 } from '../stores/metadata-store.js';
-import { authError } from './auth-errors.js';
 import { ADMIN_USER_ID } from './api-keys.js';
 import { checkPasswordPolicy, hashPassword } from './passwords.js';
 
@@ -68,11 +67,11 @@ function optionalText(body: Json, field: string, label = field): string | null |
 
 function checkRoles(value: unknown): string[] {
   if (!Array.isArray(value) || value.some((role) => typeof role !== 'string')) {
-    throw authError('rolesInvalid', 'security.roles must be an array of role names.', { fields: ['security.roles'] });
+    throw apiError('rolesInvalid', 'security.roles must be an array of role names.', { fields: ['security.roles'] });
   }
   const unknown = value.filter((role) => !isRole(role));
   if (unknown.length > 0) {
-    throw authError('rolesInvalid', `Unknown role(s) ${unknown.join(', ')}; the roles are ${ROLES.join(', ')}.`, {
+    throw apiError('rolesInvalid', `Unknown role(s) ${unknown.join(', ')}; the roles are ${ROLES.join(', ')}.`, {
       fields: ['security.roles'],
     });
   }
@@ -111,20 +110,20 @@ export class UserService {
     if (!isObject(body)) throw apiError('invalidJson', 'The body must be a User object.');
     const userName = body.user_name;
     if (typeof userName !== 'string' || !USER_NAME.test(userName) || RESERVED_NAMES.has(userName)) {
-      throw authError(
+      throw apiError(
         'userNameInvalid',
         'user_name must be 1 to 255 characters: letters, digits and ._@- (not first), and not "auth".',
         { fields: ['user_name'] },
       );
     }
-    if (body.builtin === true) throw authError('restrictedField', 'builtin cannot be set.', { fields: ['builtin'] });
+    if (body.builtin === true) throw apiError('restrictedField', 'builtin cannot be set.', { fields: ['builtin'] });
     const security = body.security;
     if (!isObject(security)) {
       throw apiError('invalidJson', 'security is required, with roles and password.', { fields: ['security'] });
     }
     const roles = security.roles === undefined ? [] : checkRoles(security.roles);
     if (security.password === undefined) {
-      throw authError('passwordInvalid', 'security.password is required.', { fields: ['security.password'] });
+      throw apiError('passwordInvalid', 'security.password is required.', { fields: ['security.password'] });
     }
     const password = checkPasswordPolicy(security.password, userName);
     if (security.enabled !== undefined && typeof security.enabled !== 'boolean') {
@@ -149,7 +148,7 @@ export class UserService {
       await this.store.insertUser(user);
     } catch (error) {
       if (error instanceof IdCollisionError) {
-        throw authError('userNameConflict', `The user name [${userName}] is already in use.`, { fields: ['user_name'] });
+        throw apiError('userNameConflict', `The user name [${userName}] is already in use.`, { fields: ['user_name'] });
       }
       throw error;
     }
@@ -164,7 +163,7 @@ export class UserService {
     if (!self) requirePermission(principal, 'users.write', 'changing users');
     if (!isObject(body)) throw apiError('invalidJson', 'The body must be a JSON object (JSON Merge Patch of a User).');
     const current = await this.existing(userName);
-    const restricted = (field: string, why: string) => authError('restrictedField', `${field} ${why}`, { fields: [field] });
+    const restricted = (field: string, why: string) => apiError('restrictedField', `${field} ${why}`, { fields: [field] });
     if (body.user_name !== undefined && body.user_name !== userName) throw restricted('user_name', 'cannot be changed.');
     if (body.builtin !== undefined && body.builtin !== current.builtin) throw restricted('builtin', 'cannot be changed.');
     const changes: UserChanges = { updatedAt: this.now(), updatedBy: principal.userId };
@@ -220,7 +219,7 @@ export class UserService {
   async delete(principal: Principal, userName: string, reassignTo: string | undefined): Promise<{ reassigned: number }> {
     requirePermission(principal, 'users.write', 'deleting users');
     const current = await this.existing(userName);
-    const refuse = (message: string) => authError('restrictedDeletion', message);
+    const refuse = (message: string) => apiError('restrictedDeletion', message);
     if (current.builtin) throw refuse(`[${userName}] is a built-in user and cannot be deleted; disable it instead.`);
     if (reassignTo !== undefined) {
       if (reassignTo === userName) throw refuse('Extensions cannot be reassigned to the user being deleted.');
@@ -254,7 +253,7 @@ export class UserService {
 }
 
 function notFound(userName: string) {
-  return authError('userNotFound', `User [${userName}] not found.`);
+  return apiError('userNotFound', `User [${userName}] not found.`);
 }
 
 /**
