@@ -22,25 +22,32 @@ export async function startPostgres(): Promise<TestPostgres> {
   return external ? freshDatabase(external) : startCluster();
 }
 
+/** Runs one statement on the server's maintenance connection (CREATE/DROP DATABASE). */
+export async function adminQuery(serverUrl: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates a database `name` on the server and returns its URL. */
+export async function createDatabase(serverUrl: string, name: string): Promise<string> {
+  await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 /** A new, uniquely named database on an existing server. */
 async function freshDatabase(serverUrl: string): Promise<TestPostgres> {
   const name = `extrepo_test_${randomBytes(6).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: serverUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
   return {
-    url: url.toString(),
+    url: await createDatabase(serverUrl, name),
     // FORCE (PostgreSQL 13+) disconnects sessions a failed test may have leaked.
-    stop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    stop: () => adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }
 

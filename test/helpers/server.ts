@@ -11,13 +11,14 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import pg from 'pg';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { buildApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { BlobStore } from '../../src/stores/blob-store.js';
 import type { MetadataStore } from '../../src/stores/metadata-store.js';
 import { openStores, storeOptionsFromConfig } from '../../src/stores/open-stores.js';
+import { bucketView } from './bucket.js';
+import { adminQuery, createDatabase } from './postgres.js';
 import { S3RVER_CREDENTIALS } from './s3.js';
 import { assertMatchesSpec } from './spec-validator.js';
 
@@ -115,18 +116,7 @@ export async function freshSharedStorage(): Promise<SharedStorage> {
   }
   const suffix = randomBytes(6).toString('hex');
   const database = `extrepo_t_${suffix}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: serverUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${database}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${database}`;
+  const databaseUrl = await createDatabase(serverUrl, database);
   const bucket = `extrepo-t-${suffix}`;
   const client = new S3Client({
     region: 'us-east-1',
@@ -144,7 +134,7 @@ export async function freshSharedStorage(): Promise<SharedStorage> {
   let released = false;
   return {
     env: {
-      EXTREPO_DATABASE_URL: url.toString(),
+      EXTREPO_DATABASE_URL: databaseUrl,
       EXTREPO_DATABASE_POOL_SIZE: '4',
       EXTREPO_S3_BUCKET: bucket,
       EXTREPO_S3_ENDPOINT: endpoint,
@@ -157,7 +147,7 @@ export async function freshSharedStorage(): Promise<SharedStorage> {
     async release() {
       if (released) return;
       released = true;
-      await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+      await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
     },
   };
 }
@@ -228,16 +218,16 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
       await walk(root);
     } else {
       const { bucket, prefix, endpoint, region } = config.s3;
-      const client = new S3Client({ region, endpoint: endpoint ?? undefined, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+      const view = bucketView({
+        EXTREPO_S3_BUCKET: bucket,
+        EXTREPO_S3_PREFIX: prefix,
+        EXTREPO_S3_REGION: region,
+        ...(endpoint ? { EXTREPO_S3_ENDPOINT: endpoint } : {}),
+      });
       try {
-        let token: string | undefined;
-        do {
-          const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-          for (const object of page.Contents ?? []) found.push((object.Key ?? '').slice(prefix.length));
-          token = page.IsTruncated ? page.NextContinuationToken : undefined;
-        } while (token);
+        found.push(...(await view.keys()));
       } finally {
-        client.destroy();
+        view.close();
       }
     }
     return found.sort();
