@@ -44,6 +44,8 @@ export interface AppOptions {
   authenticator?: Authenticator;
   /** pino options, or false for no logs. */
   logger?: boolean | Record<string, unknown>;
+  /** Generator of new extension ids (default: random 10-digit strings); tests force collisions with it. */
+  newExtensionId?: () => string;
 }
 
 export interface App {
@@ -98,6 +100,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const service = new ExtensionService({
     store,
     blobs,
+    ...(options.newExtensionId ? { newId: options.newExtensionId } : {}),
     maxFileBytes: config.maxFileBytes,
     archiveLimits: {
       maxEntries: config.maxZipEntries,

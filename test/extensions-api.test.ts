@@ -58,6 +58,25 @@ describe('create', () => {
     assert.equal(ids.size, 20);
   });
 
+  test('an id collision is retried with a new id; only endless collisions give 409 extensions.id_already_exists', async () => {
+    const ids = ['1111111111', '1111111111', '2222222222', '1111111111'];
+    const colliding = await startServer({}, { newExtensionId: () => ids.shift() ?? '1111111111' });
+    try {
+      const body = { name: 'collide', version: '*', extension_type: 'bundle' };
+      const first = await colliding.api('POST', '/api/v1/deployments/extensions', { json: body });
+      assert.equal(first.body.id, '1111111111');
+      const retried = await colliding.api('POST', '/api/v1/deployments/extensions', { json: body });
+      assert.equal(retried.status, 201);
+      assert.equal(retried.body.id, '2222222222');
+      const exhausted = await colliding.api('POST', '/api/v1/deployments/extensions', { json: body });
+      assert.equal(exhausted.status, 409);
+      assert.equal(exhausted.body.errors[0].code, 'extensions.id_already_exists');
+      assert.equal((await colliding.api('GET', '/api/v1/deployments/extensions')).body.extensions.length, 2);
+    } finally {
+      await colliding.close();
+    }
+  });
+
   const invalidBodies: Array<[string, Record<string, unknown>, string]> = [
     ['a name with a space', { name: 'My extension', version: '*', extension_type: 'bundle' }, 'name'],
     ['an empty name', { name: '', version: '*', extension_type: 'bundle' }, 'name'],

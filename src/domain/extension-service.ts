@@ -33,6 +33,7 @@ export interface ExtensionServiceOptions {
   downloadPolicy: DownloadPolicy;
   events: ExtensionEvents;
   now?: () => Date;
+  newId?: () => string;
 }
 
 const ID_ATTEMPTS = 5;
@@ -75,7 +76,7 @@ export class ExtensionService {
     const metadata = checkExtensionRequest(body, 'create');
     const ingested = metadata.downloadUrl === null ? null : await this.fetch(metadata, signal);
     for (let attempt = 1; ; attempt++) {
-      const id = newExtensionId();
+      const id = (this.options.newId ?? newExtensionId)();
       try {
         return await this.storeWithFile(ingested, async (file) => ({
           record: await this.store.insertExtension({ ...metadata, id, file, ownerId: principal.userId, now: this.now() }),

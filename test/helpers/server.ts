@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { buildApp, type App } from '../../src/app.js';
+import { buildApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { BlobStore } from '../../src/stores/blob-store.js';
 import type { MetadataStore } from '../../src/stores/metadata-store.js';
@@ -152,7 +152,10 @@ export async function freshSharedStorage(): Promise<SharedStorage> {
   };
 }
 
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startServer(
+  env: Record<string, string> = {},
+  appOptions: Pick<AppOptions, 'newExtensionId'> = {},
+): Promise<TestServer> {
   const backend = testBackend();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'extrepo-test-'));
   const shared = backend === 'postgres-s3' ? await freshSharedStorage() : null;
@@ -179,7 +182,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     throw error;
   }
   const { metadata: store, blobs } = stores;
-  const app = await buildApp({ config, store, blobs, logger: false });
+  const app = await buildApp({ config, store, blobs, logger: false, ...appOptions });
   const address = await app.fastify.listen({ host: '127.0.0.1', port: 0 });
   app.setListeningAddress(address);
 
