@@ -1,4 +1,5 @@
 // What every case gets: the options, the running servers, the test data, and where to put results.
+import type { BackendName } from './backends.js';
 import type { ZipFileInfo } from './data.js';
 import type { Extension, Extrepo } from './extrepo.js';
 import type { RssSampler, ServerProcess } from './process.js';
@@ -25,7 +26,8 @@ export interface BenchOptions {
   /** Repetitions of each transfer. */
   runs: number;
   cases: Set<CaseName>;
-  backend: 'local' | 'postgres-s3';
+  /** The stores extrepo runs on in this part of the run (`--backend both` runs each in turn). */
+  backend: BackendName;
   outDir: string;
   tempParent: string;
   /** Extension counts for the listing case, ascending. */

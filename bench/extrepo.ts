@@ -27,10 +27,8 @@ export interface ExtrepoOptions {
   entry?: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
-  /** Extra environment (a database / object store for other backends). */
+  /** Extra environment (the database / object store settings of the postgres-s3 backend). */
   env?: Record<string, string>;
-  /** Keep EXTREPO_* variables from our own environment (other backends) instead of dropping them. */
-  inheritExtrepoEnv?: boolean;
   echo?: boolean;
 }
 
@@ -102,12 +100,15 @@ export class Extrepo {
   }
 }
 
-/** Environment for the child: ours minus any EXTREPO_* settings (unless asked), plus the bench's. */
+/**
+ * Environment for the child: ours minus any EXTREPO_* and AWS_* settings (so only the stores the bench
+ * chose are used, with the bench's credentials), plus the bench's.
+ */
 function childEnv(options: ExtrepoOptions, settings: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value === undefined) continue;
-    if (name.startsWith('EXTREPO_') && !options.inheritExtrepoEnv) continue;
+    if (name.startsWith('EXTREPO_') || name.startsWith('AWS_')) continue;
     env[name] = value;
   }
   return { ...env, ...settings, ...options.env };

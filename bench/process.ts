@@ -11,6 +11,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const children = new Set<ServerProcess>();
 const tempDirs = new Set<string>();
+/** Other things to stop (e.g. the storage servers), after the servers and before the temp dirs go. */
+const cleanups = new Map<string, Cleanup>();
+
+export interface Cleanup {
+  /** Orderly stop; may take a while (e.g. stopping a PostgreSQL cluster). Must be safe to call twice. */
+  stop(): Promise<void>;
+  /** Last resort at process exit: synchronous, best effort. */
+  stopSync(): void;
+}
+
+/** Registers something that cleanupAll() (and the exit handler) must stop; returns its unregister function. */
+export function registerCleanup(name: string, cleanup: Cleanup): () => void {
+  cleanups.set(name, cleanup);
+  return () => {
+    if (cleanups.get(name) === cleanup) cleanups.delete(name);
+  };
+}
 
 /** A port that was free a moment ago (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -183,6 +200,9 @@ function probe(url: string): Promise<number> {
 /** Stops every child and removes every temporary directory. Safe to call more than once. */
 export async function cleanupAll(): Promise<void> {
   await Promise.all([...children].map((child) => child.stop(5000)));
+  // Servers first: an extrepo should not lose its database while it is still running.
+  await Promise.all([...cleanups.values()].map((cleanup) => cleanup.stop().catch(() => undefined)));
+  cleanups.clear();
   await Promise.all([...tempDirs].map((dir) => removeTempDir(dir)));
 }
 
@@ -190,6 +210,14 @@ export async function cleanupAll(): Promise<void> {
 function cleanupSync(): void {
   for (const server of children) signalGroup(server.child, 'SIGKILL');
   children.clear();
+  for (const cleanup of cleanups.values()) {
+    try {
+      cleanup.stopSync();
+    } catch {
+      // best effort
+    }
+  }
+  cleanups.clear();
   for (const dir of tempDirs) {
     try {
       rmSync(dir, { recursive: true, force: true });

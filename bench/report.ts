@@ -2,6 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { BackendName } from './backends.js';
 import type { Summary } from './stats.js';
 
 export interface Row {
@@ -48,6 +49,10 @@ export interface Limits {
 export interface Report {
   version: 1;
   command: string;
+  /** The stores extrepo ran on (absent in results written before there was a choice: local). */
+  backend?: BackendName;
+  /** What those stores were, and any default the run chose for them. */
+  backendNotes?: string[];
   options: Record<string, unknown>;
   machine: MachineInfo;
   limits: Limits;
@@ -58,6 +63,38 @@ export interface Report {
   finishedAt: string;
   durationSeconds: number;
   allPassed: boolean;
+}
+
+/** `--backend both`: one report per backend (each against its own same-run baselines) and the summary. */
+export interface ComparisonReport {
+  version: 1;
+  kind: 'comparison';
+  command: string;
+  options: Record<string, unknown>;
+  machine: MachineInfo;
+  limits: Limits;
+  reports: Report[];
+  summary: ComparisonRow[];
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  allPassed: boolean;
+}
+
+export interface ComparisonCell {
+  median: number;
+  unit: string;
+  /** Ratio to that run's baseline (median of the per-run ratios), where the row has one. */
+  ratio: number | null;
+  baselineLabel: string;
+}
+
+export interface ComparisonRow {
+  id: string;
+  label: string;
+  /** One cell per backend, in the order of `backends`; null when that backend did not measure it. */
+  cells: Array<ComparisonCell | null>;
+  backends: BackendName[];
 }
 
 export function describeMachine(tempDir: string): MachineInfo {
@@ -151,9 +188,15 @@ const BASELINE_LEGEND = [
   '- listing rows compare with the previous size (growth per 10×); RSS rows with the idle server or the normal-size peak.',
 ].join('\n');
 
+function renderBackendHeading(report: Report): string[] {
+  if (!report.backend) return [];
+  return [`## Backend: ${report.backend}`, '', ...(report.backendNotes ?? []).map((line) => `- ${line}`), ''];
+}
+
 export function renderReport(report: Report): string {
   const notes = renderNotes(report.rows);
   return [
+    ...renderBackendHeading(report),
     renderTable(report.rows),
     '',
     BASELINE_LEGEND,
@@ -166,10 +209,102 @@ export function renderReport(report: Report): string {
   ].join('\n');
 }
 
-export async function writeReportJson(report: Report, outDir: string): Promise<string> {
+export async function writeReportJson(report: Report | ComparisonReport, outDir: string): Promise<string> {
   await mkdir(outDir, { recursive: true });
   const stamp = report.startedAt.replace(/[:.]/g, '-');
   const file = path.join(outDir, `${stamp}.json`);
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
   return file;
+}
+
+/** What the side-by-side summary shows, in order; `withRatio` rows also show each backend's ratio to its baseline. */
+const COMPARED: Array<{ id: string; label: string; withRatio: boolean }> = [
+  { id: 'upload-raw', label: 'upload, raw body', withRatio: true },
+  { id: 'upload-multipart', label: 'upload, multipart chunked', withRatio: true },
+  { id: 'download-full', label: 'download via file_metadata.url', withRatio: true },
+  { id: 'download-range', label: 'download, 1 MiB Range at random offsets', withRatio: true },
+  { id: 'metadata-get', label: 'GET /deployments/extensions/{id}', withRatio: true },
+  { id: 'metadata-get-p99', label: 'GET /deployments/extensions/{id}, p99', withRatio: false },
+  { id: 'rss-upload-peak', label: 'server peak RSS during uploads', withRatio: false },
+  { id: 'small-bundle', label: 'create + upload (100 KiB) + get', withRatio: false },
+];
+
+/** The side-by-side rows of several backends' reports (the largest listing level they all measured, too). */
+export function compareReports(reports: readonly Report[]): ComparisonRow[] {
+  const backends = reports.map((report) => report.backend ?? 'local');
+  const specs = [...COMPARED];
+  const listingIds = reports.map((report) => new Set(report.rows.filter((row) => row.group === 'listing').map((row) => row.id)));
+  const common = [...(listingIds[0] ?? [])].filter((id) => listingIds.every((ids) => ids.has(id)));
+  const largest = common.sort((a, b) => Number(a.split('-')[1]) - Number(b.split('-')[1])).at(-1);
+  if (largest) {
+    const count = Number(largest.split('-')[1]).toLocaleString('en-US');
+    specs.push({ id: largest, label: `GET /deployments/extensions, ${count} extensions (p50)`, withRatio: false });
+  }
+  const rows: ComparisonRow[] = [];
+  for (const spec of specs) {
+    const cells = reports.map((report): ComparisonCell | null => {
+      const row = report.rows.find((candidate) => candidate.id === spec.id);
+      if (!row || !row.extrepo || row.extrepo.n === 0) return null;
+      return {
+        median: row.extrepo.median,
+        unit: row.unit,
+        ratio: spec.withRatio ? row.ratio : null,
+        baselineLabel: row.baselineLabel,
+      };
+    });
+    if (cells.some((cell) => cell !== null)) rows.push({ id: spec.id, label: spec.label, cells, backends });
+  }
+  return rows;
+}
+
+export function renderComparison(rows: readonly ComparisonRow[]): string {
+  const backends = rows[0]?.backends ?? [];
+  const first = backends[0] ?? 'local';
+  const header = ['measure (median)'];
+  for (const backend of backends) header.push(backend, `${backend} ÷ its baseline`);
+  for (const backend of backends.slice(1)) header.push(`${backend} ÷ ${first}`);
+  const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
+  for (const row of rows) {
+    const cells = [row.label];
+    for (const cell of row.cells) {
+      cells.push(cell ? `${formatNumber(cell.median)} ${cell.unit}` : '–');
+      cells.push(cell && cell.ratio !== null ? `${cell.ratio.toFixed(2)}× (${cell.baselineLabel})` : '–');
+    }
+    const base = row.cells[0];
+    for (const cell of row.cells.slice(1)) {
+      cells.push(base && cell && base.median > 0 ? `${(cell.median / base.median).toFixed(2)}×` : '–');
+    }
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+export function renderComparisonReport(comparison: ComparisonReport): string {
+  const sections: string[] = [];
+  for (const report of comparison.reports) {
+    const notes = renderNotes(report.rows);
+    sections.push(
+      [
+        ...renderBackendHeading(report),
+        renderTable(report.rows),
+        notes ? `\nNotes:\n${notes}` : '',
+        `\n${report.allPassed ? 'all targets met' : 'SOME TARGETS FAILED'} (${Math.round(report.durationSeconds)} s)`,
+      ].join('\n'),
+    );
+  }
+  return [
+    ...sections.flatMap((section) => [section, '']),
+    `## Side by side: ${comparison.reports.map((report) => report.backend ?? 'local').join(' vs ')}`,
+    '',
+    renderComparison(comparison.summary),
+    '',
+    'Each "÷ its baseline" is that backend\'s ratio to the baseline measured next to it in the same run (median of the per-run ratios); the last column compares the medians of the two backends directly, so it also carries the drift of the machine between the two parts of the run.',
+    '',
+    BASELINE_LEGEND,
+    '',
+    renderMachine(comparison.machine, comparison.limits),
+    '',
+    `Command: ${comparison.command}`,
+    `Duration: ${Math.round(comparison.durationSeconds)} s; ${comparison.allPassed ? 'all targets met' : 'SOME TARGETS FAILED'}`,
+  ].join('\n');
 }

@@ -1,11 +1,13 @@
 // extrepo benchmark: measures the server against plain baselines in the same run and prints one table.
 //
-//   npm run bench -- [--quick | --smoke] [--size MiB] [--runs N] [--only case,...] [--big]
-//                    [--backend local|postgres-s3] [--out dir] [--tmp dir] [--profile] [--echo] [--strict]
+//   npm run bench -- [--quick | --smoke] [--size MiB] [--runs N] [--only case,...] [--big] [--list-max N]
+//                    [--backend local|postgres-s3|both] [--out dir] [--tmp dir] [--profile] [--echo] [--strict]
 //
 // Every figure is a ratio to a baseline measured in the same run, because the machine is shared and
 // noisy. Progress goes to stderr; the table goes to stdout and, as JSON, to bench/results/.
-import { existsSync, readFileSync } from 'node:fs';
+// --backend postgres-s3 starts a throwaway PostgreSQL cluster and an s3rver for the run (bench/services.ts);
+// --backend both runs every case on local and then on postgres-s3 and adds a side-by-side summary.
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { CASES, profileArgs, type BenchContext, type BenchOptions, type CaseName } from './context.js';
 import { writeZipFile, type ZipFileInfo } from './data.js';
 import { startExtrepo, type Extrepo } from './extrepo.js';
+import { BACKENDS, LOCAL_BACKEND, startPostgresS3, type Backend, type BackendName } from './backends.js';
 import {
   cleanupAll,
   freePort,
@@ -23,7 +26,18 @@ import {
   startServer,
   type ServerProcess,
 } from './process.js';
-import { describeMachine, renderReport, writeReportJson, type Limits, type Report, type Row } from './report.js';
+import {
+  compareReports,
+  describeMachine,
+  renderComparisonReport,
+  renderReport,
+  writeReportJson,
+  type ComparisonReport,
+  type Limits,
+  type MachineInfo,
+  type Report,
+  type Row,
+} from './report.js';
 import { summarizeProfileFile } from './cpuprofile.js';
 import { measureSha256, measureWriteFsync } from './cases/limits.js';
 import { prepareDownloadTarget, rssRow, runBigUpload, runUploads, sizeLabel, type UploadKind } from './cases/upload.js';
@@ -38,11 +52,13 @@ const HELP = `usage: npm run bench -- [options]
 
   --quick              smaller transfers (256 MiB), fewer runs, listing up to 10,000
   --smoke              tiny everything (2 MiB, 1 run, 100 extensions, 1 s load) — checks the harness
-  --size <MiB>         transfer size (default 1024)
+  --size <MiB>         transfer size (default 1024; 256 when postgres-s3 is part of the run)
   --runs <N>           repetitions of each transfer (default 5)
   --only <case,...>    ${CASES.join(', ')}
   --big                also upload 4× the transfer size once and compare peak RSS
-  --backend <name>     local (default) or postgres-s3 (needs EXTREPO_DATABASE_URL and EXTREPO_S3_BUCKET)
+  --list-max <N>       largest listing size (default 100,000; 10,000 when postgres-s3 is part of the run)
+  --backend <name>     local (default: SQLite + files), postgres-s3 (a throwaway PostgreSQL 15 cluster and an
+                       s3rver, started and removed by the bench), or both (each in turn, plus a side-by-side summary)
   --out <dir>          where the JSON result goes (default bench/results)
   --tmp <dir>          parent of the temporary work directory (default: the OS temp dir)
   --profile            run extrepo under --cpu-prof and print its hotspots at the end
@@ -55,7 +71,15 @@ class UsageError extends Error {
   override name = 'UsageError';
 }
 
-function parseOptions(argv: string[]): BenchOptions & { strict: boolean } {
+type RunOptions = BenchOptions & {
+  strict: boolean;
+  /** What --backend asked for, in the order they run. */
+  backends: BackendName[];
+  /** Defaults the run chose because of the backend (said in the output). */
+  defaultNotes: string[];
+};
+
+function parseOptions(argv: string[]): RunOptions {
   try {
     return parseOptionsOrThrow(argv);
   } catch (error) {
@@ -63,7 +87,7 @@ function parseOptions(argv: string[]): BenchOptions & { strict: boolean } {
   }
 }
 
-function parseOptionsOrThrow(argv: string[]): BenchOptions & { strict: boolean } {
+function parseOptionsOrThrow(argv: string[]): RunOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -73,6 +97,7 @@ function parseOptionsOrThrow(argv: string[]): BenchOptions & { strict: boolean }
       runs: { type: 'string' },
       only: { type: 'string' },
       big: { type: 'boolean', default: false },
+      'list-max': { type: 'string' },
       backend: { type: 'string', default: 'local' },
       out: { type: 'string' },
       tmp: { type: 'string' },
@@ -101,7 +126,34 @@ function parseOptionsOrThrow(argv: string[]): BenchOptions & { strict: boolean }
     quick: { size: 256, runs: 3, levels: [100, 1_000, 10_000], loadSeconds: 4, loadRuns: 2, smallOps: 100, smallRuns: 2, limitsRuns: 2 },
     smoke: { size: 2, runs: 1, levels: [10, 100], loadSeconds: 1, loadRuns: 1, smallOps: 10, smallRuns: 1, limitsRuns: 1 },
   }[mode];
-  const sizeBytes = positiveInt('size', values.size, defaults.size) * MiB;
+  const backend = values.backend;
+  if (backend !== 'both' && !(BACKENDS as readonly string[]).includes(backend)) {
+    throw new Error(`unknown --backend "${backend}" (known: ${BACKENDS.join(', ')}, both)`);
+  }
+  const backends: BackendName[] = backend === 'both' ? [...BACKENDS] : [backend as BackendName];
+  // s3rver runs on the same (small) machine as everything else and is far slower than the local disk:
+  // runs that include it default to smaller transfers and listings, and say so.
+  const defaultNotes: string[] = [];
+  const withS3 = backends.includes('postgres-s3');
+  const scaleOutSize = 256;
+  const scaleOutListMax = 10_000;
+  let defaultSize = defaults.size;
+  if (withS3 && values.size === undefined && defaultSize > scaleOutSize) {
+    defaultSize = scaleOutSize;
+    defaultNotes.push(
+      `transfer size ${scaleOutSize} MiB: the default when postgres-s3 is part of the run (s3rver shares this machine and is slow); --size to change.`,
+    );
+  }
+  const sizeBytes = positiveInt('size', values.size, defaultSize) * MiB;
+  let listMax = positiveInt('list-max', values['list-max'], Math.max(...defaults.levels));
+  if (withS3 && values['list-max'] === undefined && listMax > scaleOutListMax) {
+    listMax = scaleOutListMax;
+    defaultNotes.push(
+      `listing up to ${scaleOutListMax.toLocaleString('en-US')} extensions: the default when postgres-s3 is part of the run; --list-max to change.`,
+    );
+  }
+  const levels = defaults.levels.filter((level) => level <= listMax);
+  if (levels.at(-1) !== listMax) levels.push(listMax);
 
   let cases = new Set<CaseName>(CASES.filter((name) => name !== 'big'));
   if (values.only !== undefined) {
@@ -120,17 +172,17 @@ function parseOptionsOrThrow(argv: string[]): BenchOptions & { strict: boolean }
   }
   if (cases.has('upload-raw') || cases.has('upload-multipart')) cases.add('rss');
 
-  const backend = values.backend;
-  if (backend !== 'local' && backend !== 'postgres-s3') throw new Error(`unknown --backend "${backend}"`);
   return {
     mode,
     sizeBytes,
     runs: positiveInt('runs', values.runs, defaults.runs),
     cases,
-    backend,
+    backend: backends[0] ?? 'local',
+    backends,
+    defaultNotes,
     outDir: path.resolve(values.out ?? 'bench/results'),
     tempParent: path.resolve(values.tmp ?? (process.env.TMPDIR || '/tmp')),
-    listLevels: defaults.levels,
+    listLevels: levels,
     loadSeconds: defaults.loadSeconds,
     loadRuns: defaults.loadRuns,
     metadataConnections: 50,
@@ -149,28 +201,24 @@ function parseOptionsOrThrow(argv: string[]): BenchOptions & { strict: boolean }
   };
 }
 
+type Log = (message: string) => void;
+
 function log(message: string): void {
   const time = new Date().toISOString().slice(11, 19);
   process.stderr.write(`[bench ${time}] ${message}\n`);
 }
 
-/** The postgres-s3 backend is usable once the server knows the settings and they are provided. */
-function otherBackendAvailable(): boolean {
-  const configFile = path.resolve('src/config.ts');
-  const config = existsSync(configFile) ? readFileSync(configFile, 'utf8') : '';
-  return (
-    config.includes('EXTREPO_DATABASE_URL') &&
-    Boolean(process.env.EXTREPO_DATABASE_URL) &&
-    Boolean(process.env.EXTREPO_S3_BUCKET)
-  );
-}
-
-async function startExtrepoFor(options: BenchOptions, dataDir: string, profileName: string): Promise<Extrepo> {
+async function startExtrepoFor(
+  options: BenchOptions,
+  backend: Backend,
+  dataDir: string,
+  profileName: string,
+): Promise<Extrepo> {
   return startExtrepo({
     dataDir,
     entry: options.serverEntry,
     nodeArgs: profileArgs(options, profileName),
-    inheritExtrepoEnv: options.backend === 'postgres-s3',
+    env: await backend.freshStores(profileName),
     echo: options.echo,
   });
 }
@@ -203,7 +251,13 @@ async function summarizeProfiles(profileDir: string): Promise<string[]> {
 }
 
 /** Every case that uses one long-lived extrepo next to the plain baseline server. */
-async function runServerCases(options: BenchOptions, workDir: string, needsData: boolean): Promise<Row[]> {
+async function runServerCases(
+  options: BenchOptions,
+  backend: Backend,
+  workDir: string,
+  needsData: boolean,
+  log: Log,
+): Promise<Row[]> {
   const has = (name: CaseName) => options.cases.has(name);
   const rows: Row[] = [];
   const inputDir = path.join(workDir, 'input');
@@ -217,7 +271,7 @@ async function runServerCases(options: BenchOptions, workDir: string, needsData:
     log(`data: ${data.size} bytes, ${data.entries} entries, sha256 ${data.sha256.slice(0, 16)}…`);
   }
   const baseline = await startBaselineFiles(options, baselineDir);
-  const extrepo = await startExtrepoFor(options, extrepoDir, 'extrepo');
+  const extrepo = await startExtrepoFor(options, backend, extrepoDir, 'extrepo');
   log(`servers: extrepo pid ${extrepo.server.pid} at ${extrepo.server.baseUrl}, baseline pid ${baseline.pid}`);
   const extrepoRss = new RssSampler(extrepo.server.pid).start();
   const baselineRss = new RssSampler(baseline.pid).start();
@@ -247,6 +301,11 @@ async function runServerCases(options: BenchOptions, workDir: string, needsData:
     if (has('download-range')) rows.push(await runRangeDownloads(ctx));
     if (has('metadata-get')) rows.push(...(await runMetadataGets(ctx)));
     if (has('small-bundle')) rows.push(await runSmallBundles(ctx));
+  } catch (error) {
+    // A 500 says only "it has been logged": add what the server logged (warnings and errors).
+    const logs = extrepo.server.logs(6000).trim();
+    if (error instanceof Error && logs) error.message += `\n--- extrepo's last output ---\n${logs}`;
+    throw error;
   } finally {
     extrepoRss.stop();
     baselineRss.stop();
@@ -257,9 +316,9 @@ async function runServerCases(options: BenchOptions, workDir: string, needsData:
 }
 
 /** The listing case, on a fresh server of its own so the extension counts are exact. */
-async function runListingCase(options: BenchOptions, workDir: string): Promise<Row[]> {
+async function runListingCase(options: BenchOptions, backend: Backend, workDir: string, log: Log): Promise<Row[]> {
   const listDir = await makeTempDir('extrepo-list-', workDir);
-  const repo = await startExtrepoFor(options, listDir, 'extrepo-listing');
+  const repo = await startExtrepoFor(options, backend, listDir, 'extrepo-listing');
   log(`listing: fresh extrepo pid ${repo.server.pid}; levels ${options.listLevels.join(', ')}`);
   try {
     return await runListing({ options, log }, repo);
@@ -268,33 +327,81 @@ async function runListingCase(options: BenchOptions, workDir: string): Promise<R
   }
 }
 
-async function main(): Promise<number> {
-  const options = parseOptions(process.argv.slice(2));
-  installCleanupHandlers();
-  if (options.backend === 'postgres-s3' && !otherBackendAvailable()) {
-    console.log('backend postgres-s3: not available yet (needs server support plus EXTREPO_DATABASE_URL and EXTREPO_S3_BUCKET).');
-    return 0;
-  }
+/** Every case on one backend: its storage servers (if any), extrepo, the baselines; one report. */
+async function runBackend(
+  options: BenchOptions,
+  runOptions: RunOptions,
+  workDir: string,
+  machine: MachineInfo,
+  limits: Limits,
+  log: Log,
+): Promise<{ report: Report; profileTexts: string[] }> {
   const startedAt = new Date();
-  const workDir = await makeTempDir('extrepo-bench-', options.tempParent);
-  const machine = describeMachine(workDir);
-  log(
-    `${options.mode} run: ${sizeLabel(options.sizeBytes)} transfers × ${options.runs}, cases ${[...options.cases].join(', ')}; ` +
-      `${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; work dir ${workDir}`,
-  );
-  const rows: Row[] = [];
-  const limits: Limits = { sha256MiBps: null, writeFsyncMiBps: null, writeBytes: options.sizeBytes };
-  const profileDir = options.profile ? path.join(options.outDir, `profile-${startedAt.toISOString().replace(/[:.]/g, '-')}`) : null;
-  options.profileDir = profileDir;
-  const profileTexts: string[] = [];
   const has = (name: CaseName) => options.cases.has(name);
   const needsData = ['upload-raw', 'upload-multipart', 'big', 'download-full', 'download-range', 'metadata-get'].some(
     (name) => has(name as CaseName),
   );
   const needsMainServer = needsData || has('small-bundle');
+  const rows: Row[] = [];
+  const profileTexts: string[] = [];
+  const backend = options.backend === 'postgres-s3' ? await startPostgresS3(workDir, log) : LOCAL_BACKEND;
+  const backendNotes = [backend.description, ...runOptions.defaultNotes];
+  try {
+    if (needsMainServer) rows.push(...(await runServerCases(options, backend, workDir, needsData, log)));
+    if (has('listing')) rows.push(...(await runListingCase(options, backend, workDir, log)));
+    backendNotes.push(...backend.notes());
+  } finally {
+    await backend.stop();
+  }
+
+  if (options.profileDir) {
+    profileTexts.push(...(await summarizeProfiles(options.profileDir)));
+    if (existsSync(options.profileDir)) await writeFile(path.join(options.profileDir, 'summary.md'), `${profileTexts.join('\n\n')}\n`);
+  }
+  const finishedAt = new Date();
+  const report: Report = {
+    version: 1,
+    command: commandLine(),
+    backend: options.backend,
+    backendNotes,
+    options: optionsForJson(options),
+    machine,
+    limits,
+    rows,
+    groups: [...new Set(rows.map((row) => row.group)), ...(has('limits') ? ['limits'] : [])],
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+    allPassed: rows.every((row) => row.pass !== false),
+  };
+  return { report, profileTexts };
+}
+
+function commandLine(): string {
+  return `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+}
+
+function optionsForJson(options: BenchOptions): Record<string, unknown> {
+  return { ...options, cases: [...options.cases], sizeMiB: options.sizeBytes / MiB };
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  installCleanupHandlers();
+  const startedAt = new Date();
+  const workDir = await makeTempDir('extrepo-bench-', options.tempParent);
+  const machine = describeMachine(workDir);
+  log(
+    `${options.mode} run on ${options.backends.join(' then ')}: ${sizeLabel(options.sizeBytes)} transfers × ${options.runs}, ` +
+      `cases ${[...options.cases].join(', ')}; ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; work dir ${workDir}`,
+  );
+  for (const note of options.defaultNotes) log(note);
+  const limits: Limits = { sha256MiBps: null, writeFsyncMiBps: null, writeBytes: options.sizeBytes };
+  const profileBase = options.profile ? path.join(options.outDir, `profile-${startedAt.toISOString().replace(/[:.]/g, '-')}`) : null;
+  const several = options.backends.length > 1;
 
   try {
-    if (has('limits')) {
+    if (options.cases.has('limits')) {
       log('limits: sha256 and write+fsync');
       limits.sha256MiBps = await measureSha256(options.limitsRuns);
       limits.writeFsyncMiBps = await measureWriteFsync(workDir, options.sizeBytes, options.limitsRuns);
@@ -303,38 +410,60 @@ async function main(): Promise<number> {
       );
     }
 
-    if (needsMainServer) rows.push(...(await runServerCases(options, workDir, needsData)));
-    if (has('listing')) rows.push(...(await runListingCase(options, workDir)));
-
-    if (profileDir) {
-      profileTexts.push(...(await summarizeProfiles(profileDir)));
-      if (existsSync(profileDir)) await writeFile(path.join(profileDir, 'summary.md'), `${profileTexts.join('\n\n')}\n`);
+    const reports: Report[] = [];
+    const profileTexts: string[] = [];
+    for (const backend of options.backends) {
+      const backendLog: Log = several ? (message) => log(`${backend}: ${message}`) : log;
+      const backendDir = several ? await makeTempDir(`${backend}-`, workDir) : workDir;
+      const backendOptions: BenchOptions = {
+        ...options,
+        backend,
+        profileDir: profileBase && several ? path.join(profileBase, backend) : profileBase,
+      };
+      backendLog(several ? 'starting' : `backend ${backend}: starting`);
+      const result = await runBackend(backendOptions, options, backendDir, machine, limits, backendLog);
+      reports.push(result.report);
+      profileTexts.push(...result.profileTexts);
     }
 
     const finishedAt = new Date();
     machine.loadAverageEnd = os.loadavg();
-    const report: Report = {
-      version: 1,
-      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
-      options: {
-        ...options,
-        cases: [...options.cases],
-        sizeMiB: options.sizeBytes / MiB,
-      },
-      machine,
-      limits,
-      rows,
-      groups: [...new Set(rows.map((row) => row.group)), ...(has('limits') ? ['limits'] : [])],
-      startedAt: startedAt.toISOString(),
-      finishedAt: finishedAt.toISOString(),
-      durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
-      allPassed: rows.every((row) => row.pass !== false),
-    };
-    const file = await writeReportJson(report, options.outDir);
-    console.log(renderReport(report));
+    let output: string;
+    let allPassed: boolean;
+    let file: string;
+    const [single] = reports;
+    if (!several && single) {
+      // The whole run (the machine limits included), as before there was a choice of backends.
+      single.options = optionsForJson(options);
+      single.startedAt = startedAt.toISOString();
+      single.finishedAt = finishedAt.toISOString();
+      single.durationSeconds = (finishedAt.getTime() - startedAt.getTime()) / 1000;
+      file = await writeReportJson(single, options.outDir);
+      output = renderReport(single);
+      allPassed = single.allPassed;
+    } else {
+      const comparison: ComparisonReport = {
+        version: 1,
+        kind: 'comparison',
+        command: commandLine(),
+        options: { ...optionsForJson(options), backend: 'both' },
+        machine,
+        limits,
+        reports,
+        summary: compareReports(reports),
+        startedAt: startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+        allPassed: reports.every((report) => report.allPassed),
+      };
+      file = await writeReportJson(comparison, options.outDir);
+      output = renderComparisonReport(comparison);
+      allPassed = comparison.allPassed;
+    }
+    console.log(output);
     for (const text of profileTexts) console.log(`\n${text}`);
     console.log(`\nJSON: ${file}`);
-    return options.strict && !report.allPassed ? 1 : 0;
+    return options.strict && !allPassed ? 1 : 0;
   } finally {
     await cleanupAll();
   }
