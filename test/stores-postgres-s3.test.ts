@@ -21,7 +21,7 @@ import { openS3BlobStore, type S3BlobStoreOptions } from '../src/stores/s3/s3-bl
 import { planCopyParts } from '../src/stores/s3/s3-copy.js';
 import { blobStoreContract } from './contract/blob-store.contract.js';
 import { metadataStoreContract } from './contract/metadata-store.contract.js';
-import { startPostgres, type TestPostgres } from './helpers/postgres.js';
+import { createDatabase, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startS3, type TestS3 } from './helpers/s3.js';
 
 const MiB = 1024 ** 2;
@@ -91,17 +91,7 @@ describe('postgres metadata store, several instances', () => {
 
   /** A new, empty database on the test server. */
   async function freshDatabase(): Promise<string> {
-    const name = `extra_${++databaseCount}_${randomBytes(3).toString('hex')}`;
-    const client = new pg.Client({ connectionString: server.url });
-    await client.connect();
-    try {
-      await client.query(`CREATE DATABASE ${name}`);
-    } finally {
-      await client.end();
-    }
-    const url = new URL(server.url);
-    url.pathname = `/${name}`;
-    return url.toString();
+    return createDatabase(server.url, `extra_${++databaseCount}_${randomBytes(3).toString('hex')}`);
   }
 
   async function open(url: string): Promise<MetadataStore> {
@@ -116,6 +106,34 @@ describe('postgres metadata store, several instances', () => {
   after(async () => {
     await Promise.allSettled(stores.map((store) => store.close()));
     await server?.stop();
+  });
+
+  test('a connection that drops while it holds a blob lock neither crashes the process nor breaks the store', async () => {
+    const url = await freshDatabase();
+    const errors: Error[] = [];
+    const store = await openPostgresMetadataStore({ url, poolSize: 2, onError: (error) => errors.push(error) });
+    stores.push(store);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const sha = createHash('sha256').update('dropped').digest('hex');
+      const ran = await store.withBlobLock(sha, async () => {
+        // The operator restarts the database connection under us (as a failover would).
+        await admin.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%pg_advisory_lock%'`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return 'finished';
+      });
+      assert.equal(ran, 'finished');
+      assert.ok(errors.length > 0, 'the lost connection was reported');
+      // The lock went with the session, and the store goes on with fresh connections.
+      assert.equal(await store.withBlobLock(sha, async () => 'again'), 'again');
+      await store.ping();
+    } finally {
+      await admin.end();
+    }
   });
 
   test('instances starting at once on a new database migrate it once, without errors', async () => {

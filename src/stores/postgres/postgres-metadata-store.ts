@@ -244,7 +244,7 @@ export async function openPostgresMetadataStore(options: PostgresMetadataStoreOp
     await Promise.allSettled([pool.end(), lockPool.end()]);
     throw error;
   }
-  return new PostgresMetadataStore(pool, lockPool);
+  return new PostgresMetadataStore(pool, lockPool, onError);
 }
 
 type Queryable = pg.Pool | pg.PoolClient;
@@ -256,10 +256,29 @@ class PostgresMetadataStore implements MetadataStore {
   constructor(
     private readonly pool: pg.Pool,
     private readonly lockPool: pg.Pool,
+    private readonly onError: (error: Error) => void,
   ) {}
 
+  /**
+   * A pooled connection with an 'error' listener for as long as it is checked out: a connection
+   * that drops while in use (database restart, network) must fail its own work, not crash the
+   * process with an unhandled 'error' event. The pool handles idle connections itself.
+   */
+  private async checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; release: (error?: Error) => void }> {
+    const client = await pool.connect();
+    const onLost = (error: Error) => this.onError(error);
+    client.on('error', onLost);
+    return {
+      client,
+      release: (error?: Error) => {
+        client.off('error', onLost);
+        client.release(error);
+      },
+    };
+  }
+
   private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const { client, release } = await this.checkout(this.pool);
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
@@ -272,7 +291,7 @@ class PostgresMetadataStore implements MetadataStore {
       });
       throw error;
     } finally {
-      client.release(broken);
+      release(broken);
     }
   }
 
@@ -426,11 +445,11 @@ class PostgresMetadataStore implements MetadataStore {
   withBlobLock<T>(sha256: string, fn: () => Promise<T>): Promise<T> {
     const key = blobLockKey(sha256);
     return this.localBlobLocks.run(sha256, async () => {
-      const client = await this.lockPool.connect();
+      const { client, release } = await this.checkout(this.lockPool);
       try {
         await client.query('SELECT pg_advisory_lock($1)', [key]);
       } catch (error) {
-        client.release(error as Error);
+        release(error as Error);
         throw error;
       }
       try {
@@ -438,10 +457,10 @@ class PostgresMetadataStore implements MetadataStore {
       } finally {
         try {
           await client.query('SELECT pg_advisory_unlock($1)', [key]);
-          client.release();
+          release();
         } catch (error) {
           // Destroying the connection ends the session, which releases the lock all the same.
-          client.release(error as Error);
+          release(error as Error);
         }
       }
     });
