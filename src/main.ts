@@ -17,6 +17,15 @@ async function main(): Promise<void> {
   }
 
   const storeOptions = await storeOptionsFromConfig(config);
+  // Connection losses are survived (the pool reconnects) but must not go unseen: report them on
+  // stderr as a JSON line like the logs, since the logger only exists once the app is built.
+  if (storeOptions.databaseUrl) {
+    storeOptions.postgres = {
+      ...storeOptions.postgres,
+      onError: (error) =>
+        process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), msg: 'database connection lost', err: error.message })}\n`),
+    };
+  }
   const { metadata: store, blobs } = await openStores(storeOptions);
   // One process owns the embedded stores, so anything left half-written is a crash leftover. Shared
   // stores may hold uploads other instances are writing right now: only leftovers older than the
