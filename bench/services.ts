@@ -8,8 +8,6 @@
 //
 // s3rver keeps its objects under os.tmpdir(): the bench sets TMPDIR to its own work directory, so the
 // objects land on the same filesystem as everything else the bench writes and go when it is removed.
-import { unlink } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
 import { startS3, type TestS3 } from '../test/helpers/s3.js';
 
@@ -26,33 +24,7 @@ export interface StorageInfo {
   pid: number;
 }
 
-interface S3rverFilesystemStore {
-  getResourcePath(bucket: string, key: string, resource: string): string;
-  deleteObject(bucket: string, key: string): Promise<void>;
-}
-
-/**
- * s3rver 3.7 bug, hit by concurrent uploads (the small-bundle case, 8 in flight): DeleteObject removes
- * the key's directories once they are empty (`incoming/` after the last upload in progress commits),
- * while a concurrent PutObject has just created that directory and is about to open its file there.
- * The open fails with ENOENT on a write stream without an error listener, which takes the whole s3rver
- * process down (and a concurrent CopyObject into `sha256/` fails the same way with a 500). Directories
- * cost nothing here, so deletes leave them in place: the same unlinks, without the clean-up.
- */
-function keepS3rverDirectories(): void {
-  const require = createRequire(import.meta.url);
-  const store = (require('s3rver/lib/stores/filesystem.js') as { prototype: S3rverFilesystemStore }).prototype;
-  store.deleteObject = async function deleteObject(this: S3rverFilesystemStore, bucket: string, key: string) {
-    await Promise.all(
-      ['object', 'object.md5', 'metadata.json'].map((resource) =>
-        unlink(this.getResourcePath(bucket, key, resource)).catch((error: NodeJS.ErrnoException) => {
-          if (error.code !== 'ENOENT') throw error;
-        }),
-      ),
-    );
-  };
-}
-keepS3rverDirectories();
+// s3rver's concurrent-delete bug is worked around where s3rver is started (test/helpers/s3.ts).
 
 // Started at once; a stop request waits for both to settle, so nothing half-started is left behind.
 const starting = Promise.allSettled([startPostgres(), startS3()]);

@@ -1,7 +1,7 @@
 // A throwaway S3-compatible server for tests: s3rver on a random local port, its objects in a temp
 // dir that stop() removes. s3rver implements the common object API but not every call (notably
 // not UploadPartCopy, AbortMultipartUpload or ListMultipartUploads): tests that need those say so.
-import fs from 'node:fs/promises';
+import fs, { unlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,33 @@ interface S3rverInstance {
 
 // s3rver ships no type declarations; this is the part of it we use.
 const S3rver = createRequire(import.meta.url)('s3rver') as new (options: S3rverOptions) => S3rverInstance;
+
+interface S3rverFilesystemStore {
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  deleteObject(bucket: string, key: string): Promise<void>;
+}
+
+/**
+ * s3rver 3.7 bug, hit by concurrent uploads (the benchmark's small-bundle case, 8 in flight): DeleteObject removes
+ * the key's directories once they are empty (`incoming/` after the last upload in progress commits),
+ * while a concurrent PutObject has just created that directory and is about to open its file there.
+ * The open fails with ENOENT on a write stream without an error listener, which takes the whole s3rver
+ * process down (and a concurrent CopyObject into `sha256/` fails the same way with a 500). Directories
+ * cost nothing here, so deletes leave them in place: the same unlinks, without the clean-up.
+ */
+function keepS3rverDirectories(): void {
+  const store = (createRequire(import.meta.url)('s3rver/lib/stores/filesystem.js') as { prototype: S3rverFilesystemStore }).prototype;
+  store.deleteObject = async function deleteObject(this: S3rverFilesystemStore, bucket: string, key: string) {
+    await Promise.all(
+      ['object', 'object.md5', 'metadata.json'].map((resource) =>
+        unlink(this.getResourcePath(bucket, key, resource)).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw error;
+        }),
+      ),
+    );
+  };
+}
+keepS3rverDirectories();
 
 /** What s3rver accepts (it checks signatures against these). */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
