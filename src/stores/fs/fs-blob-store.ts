@@ -20,6 +20,7 @@ import { KeyedMutex } from '../sqlite/keyed-mutex.js';
 /** Stream buffer size: large buffers mean fewer syscalls on the 1 GiB upload/download hot path. */
 const STREAM_BUFFER_BYTES = 1024 * 1024;
 const openForReading = (file: string): Promise<number> => promisify(openCallback)(file, 'r');
+const openForWriting = (file: string): Promise<number> => promisify(openCallback)(file, 'wx', 0o644);
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
 function checkSha256(sha256: string): void {
@@ -83,8 +84,9 @@ class FsBlobStore implements BlobStore {
     const tempPath = path.join(this.incomingDir, randomUUID());
     // 'wx': a fresh file, never someone else's. flush: fsync before close, so that once the
     // stream has closed the bytes are on disk and commit only has to rename.
-    const handle = await fs.open(tempPath, 'wx', 0o644);
-    const writable = createWriteStream('', { fd: handle, highWaterMark: STREAM_BUFFER_BYTES, flush: true });
+    // A plain descriptor (callback writes), as for reads: a FileHandle stream pays a promise per write.
+    const fd = await openForWriting(tempPath);
+    const writable = createWriteStream('', { fd, highWaterMark: STREAM_BUFFER_BYTES, flush: true });
     return new FsUpload(this, tempPath, writable);
   }
 
