@@ -90,9 +90,16 @@ export class Extrepo {
   }
 
   async list(): Promise<{ count: number; bytes: number }> {
+    const body = await this.fetchList();
+    const parsed = JSON.parse(body.toString('utf8')) as { extensions?: unknown[] };
+    return { count: parsed.extensions?.length ?? 0, bytes: body.length };
+  }
+
+  /** The list response, read to its last byte but not parsed (what a latency sample should time). */
+  async fetchList(): Promise<Buffer> {
     const response = await request(this.api, { method: 'GET', headers: this.auth });
-    const parsed = JSON.parse(response.body.toString('utf8')) as { extensions?: unknown[] };
-    return { count: parsed.extensions?.length ?? 0, bytes: response.body.length };
+    if (response.status !== 200) throw new Error(`listing answered ${response.status}`);
+    return response.body;
   }
 
   async delete(id: string): Promise<void> {
