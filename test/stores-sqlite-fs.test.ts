@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { openFsBlobStore } from '../src/stores/fs/fs-blob-store.js';
 import { openStores } from '../src/stores/open-stores.js';
 import { openSqliteMetadataStore } from '../src/stores/sqlite/sqlite-metadata-store.js';
-import { KeyedMutex } from '../src/stores/sqlite/keyed-mutex.js';
+import { KeyedMutex } from '../src/stores/keyed-mutex.js';
 import { LATEST_SCHEMA_VERSION } from '../src/stores/sqlite/migrations.js';
 import { blobStoreContract } from './contract/blob-store.contract.js';
 import { metadataStoreContract } from './contract/metadata-store.contract.js';

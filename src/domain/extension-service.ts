@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import { ArchiveRejectedError, type ArchiveLimits } from '../archive/index.js';
 import { DownloadError, openDownload, type DownloadPolicy } from '../download/index.js';
-import { ApiError, apiError } from '../errors.js';
+import { ApiError, apiError, ERRORS } from '../errors.js';
 import type { BlobStore } from '../stores/blob-store.js';
 import {
   IdCollisionError,
@@ -226,11 +226,6 @@ export class ExtensionService {
     } catch (error) {
       throw this.downloadFailure(error);
     }
-    if (download.contentLength !== null && download.contentLength > this.options.maxFileBytes) {
-      download.body.destroy();
-      this.options.events.downloadFinished('too_large');
-      throw downloadFailed(new FileTooLargeError(this.options.maxFileBytes).message);
-    }
     try {
       const ingested = await this.ingest(download.body, expect, signal);
       this.options.events.downloadFinished('ok');
@@ -246,7 +241,7 @@ export class ExtensionService {
       return downloadFailed(error.message, error);
     }
     if (error instanceof ApiError) {
-      this.options.events.downloadFinished(error.code === ERROR_TOO_LARGE ? 'too_large' : 'invalid_archive');
+      this.options.events.downloadFinished(error.code === ERRORS.payloadTooLarge.code ? 'too_large' : 'invalid_archive');
       // Everything that goes wrong with a download_url is Elastic's "could not download" error.
       return downloadFailed(error.message, error);
     }
@@ -272,7 +267,6 @@ export class ExtensionService {
       if (error instanceof FileTooLargeError) {
         throw apiError('payloadTooLarge', error.message, { cause: error });
       }
-      if (error instanceof DownloadError) throw error;
       throw error;
     }
   }
@@ -287,8 +281,6 @@ export class ExtensionService {
     }
   }
 }
-
-const ERROR_TOO_LARGE = 'root.payload_too_large';
 
 function checkExpectedVersion(record: ExtensionRecord, expectedVersion: number | undefined): void {
   if (expectedVersion !== undefined && expectedVersion !== record.resourceVersion) {

@@ -20,10 +20,8 @@ function withExtraFileField(extension: JsonObject): JsonObject {
 }
 
 export const extensionSchema = withExtraFileField(definitionSchema('Extension'));
-export const extensionsSchema = { type: 'object', required: ['extensions'], properties: { extensions: { type: 'array', items: extensionSchema } } };
 export const createExtensionRequestSchema = definitionSchema('CreateExtensionRequest');
 export const updateExtensionRequestSchema = definitionSchema('UpdateExtensionRequest');
-export const basicFailedReplySchema = definitionSchema('BasicFailedReply');
 
 export const extensionIdParams = {
   type: 'object',

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { BlobNotFoundError, type BlobInfo, type BlobStore, type BlobUpload, type ByteRange } from '../blob-store.js';
-import { KeyedMutex } from '../sqlite/keyed-mutex.js';
+import { KeyedMutex } from '../keyed-mutex.js';
 
 /** Stream buffer size: large buffers mean fewer syscalls on the 1 GiB upload/download hot path. */
 const STREAM_BUFFER_BYTES = 1024 * 1024;

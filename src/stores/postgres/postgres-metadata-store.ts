@@ -26,7 +26,7 @@ import {
   type MetadataStore,
   type NewExtension,
 } from '../metadata-store.js';
-import { KeyedMutex } from '../sqlite/keyed-mutex.js';
+import { KeyedMutex } from '../keyed-mutex.js';
 import { LOCK_NAMESPACE, blobLockKey, intKey } from './lock-keys.js';
 import { migrate } from './migrations.js';
 

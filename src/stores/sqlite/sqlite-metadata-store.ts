@@ -28,7 +28,7 @@ import {
   type MetadataStore,
   type NewExtension,
 } from '../metadata-store.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { KeyedMutex } from '../keyed-mutex.js';
 import { migrate } from './migrations.js';
 
 interface ExtensionRow {
