@@ -21,11 +21,11 @@ import {
   type ChangeResult,
   type ExtensionChanges,
   type ExtensionRecord,
-  type ExtensionType,
   type ListOptions,
   type MetadataStore,
   type NewExtension,
 } from '../metadata-store.js';
+import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../extension-tuple.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { LOCK_NAMESPACE, blobLockKey, intKey } from './lock-keys.js';
 import { migrate } from './migrations.js';
@@ -44,50 +44,12 @@ export interface PostgresMetadataStoreOptions {
   onError?: (error: Error) => void;
 }
 
-const EXTENSION_COLUMNS = `id, name, version, extension_type, description, download_url, file_sha256, file_size,
-  file_uploaded_at, owner_id, resource_version, created_at, modified_at`;
-
 /** timestamptz as epoch milliseconds: pg parses an integer several times faster than a date string. */
 const epochMs = (column: string) => `(extract(epoch from ${column}) * 1000)::int8`;
 
 /** What reads select (and writes return): EXTENSION_COLUMNS with times as epoch ms. */
 const EXTENSION_OUTPUT = `id, name, version, extension_type, description, download_url, file_sha256, file_size,
   ${epochMs('file_uploaded_at')}, owner_id, resource_version, ${epochMs('created_at')}, ${epochMs('modified_at')}`;
-
-/** A row of EXTENSION_OUTPUT as pg returns it in array mode (int8 arrives as a string). */
-type ExtensionTuple = [
-  id: string,
-  name: string,
-  version: string,
-  extensionType: string,
-  description: string | null,
-  downloadUrl: string | null,
-  fileSha256: string | null,
-  fileSize: string | null,
-  fileUploadedAt: string | null,
-  ownerId: string | null,
-  resourceVersion: number,
-  createdAt: string,
-  modifiedAt: string,
-];
-
-// Array rows: for long lists they skip building a keyed object per row in pg.
-function toRecord(row: ExtensionTuple): ExtensionRecord {
-  const sha256 = row[6];
-  return {
-    id: row[0],
-    name: row[1],
-    version: row[2],
-    extensionType: row[3] as ExtensionType,
-    description: row[4],
-    downloadUrl: row[5],
-    file: sha256 === null ? null : { sha256, size: Number(row[7]), uploadedAt: new Date(Number(row[8])) },
-    ownerId: row[9],
-    resourceVersion: row[10],
-    createdAt: new Date(Number(row[11])),
-    modifiedAt: new Date(Number(row[12])),
-  };
-}
 
 interface ApiKeyRow {
   id: string;
@@ -301,7 +263,7 @@ class PostgresMetadataStore implements MetadataStore {
       values,
       rowMode: 'array',
     });
-    return result.rows.map(toRecord);
+    return result.rows.map(tupleToRecord);
   }
 
   async insertExtension(extension: NewExtension): Promise<ExtensionRecord> {
@@ -325,7 +287,7 @@ class PostgresMetadataStore implements MetadataStore {
         ],
         rowMode: 'array',
       });
-      return toRecord(result.rows[0] as ExtensionTuple);
+      return tupleToRecord(result.rows[0] as ExtensionTuple);
     } catch (error) {
       if (isUniqueViolation(error)) throw new IdCollisionError(`extension ${extension.id} already exists`);
       throw error;
@@ -380,7 +342,7 @@ class PostgresMetadataStore implements MetadataStore {
         ],
         rowMode: 'array',
       });
-      const record = toRecord(result.rows[0] as ExtensionTuple);
+      const record = tupleToRecord(result.rows[0] as ExtensionTuple);
       const orphanedBlob = await this.orphanAfterChange(client, current.file?.sha256 ?? null, file?.sha256 ?? null);
       return { record, orphanedBlob };
     });

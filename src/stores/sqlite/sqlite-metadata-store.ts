@@ -28,6 +28,7 @@ import {
   type MetadataStore,
   type NewExtension,
 } from '../metadata-store.js';
+import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../extension-tuple.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { migrate } from './migrations.js';
 
@@ -141,9 +142,6 @@ function isEnabledAdmin(row: { enabled: number; roles: string }): boolean {
   return row.enabled === 1 && (JSON.parse(row.roles) as string[]).includes(PLATFORM_ADMIN_ROLE);
 }
 
-const EXTENSION_COLUMNS = `id, name, version, extension_type, description, download_url, file_sha256, file_size,
-  file_uploaded_at, owner_id, resource_version, created_at, modified_at`;
-
 function toRecord(row: ExtensionRow): ExtensionRecord {
   return {
     id: row.id,
@@ -160,42 +158,6 @@ function toRecord(row: ExtensionRow): ExtensionRecord {
     resourceVersion: row.resource_version,
     createdAt: new Date(row.created_at),
     modifiedAt: new Date(row.modified_at),
-  };
-}
-
-/** A row of EXTENSION_COLUMNS in raw (array) mode, in that order. */
-type ExtensionTuple = [
-  id: string,
-  name: string,
-  version: string,
-  extensionType: string,
-  description: string | null,
-  downloadUrl: string | null,
-  fileSha256: string | null,
-  fileSize: number | null,
-  fileUploadedAt: number | null,
-  ownerId: string | null,
-  resourceVersion: number,
-  createdAt: number,
-  modifiedAt: number,
-];
-
-// Listing maps arrays, not objects: with 100,000 rows, building one keyed object per row in
-// better-sqlite3 and then another here costs about twice as much as indexing an array.
-function tupleToRecord(row: ExtensionTuple): ExtensionRecord {
-  const sha256 = row[6];
-  return {
-    id: row[0],
-    name: row[1],
-    version: row[2],
-    extensionType: row[3] as ExtensionType,
-    description: row[4],
-    downloadUrl: row[5],
-    file: sha256 === null ? null : { sha256, size: row[7] as number, uploadedAt: new Date(row[8] as number) },
-    ownerId: row[9],
-    resourceVersion: row[10],
-    createdAt: new Date(row[11]),
-    modifiedAt: new Date(row[12]),
   };
 }
 
