@@ -215,8 +215,7 @@ describe('operational endpoints', () => {
       assert.equal(response.status, 503);
       assert.equal(response.headers.get('x-cloud-error-codes'), 'root.service_unavailable');
     } finally {
-      await broken.app.fastify.close();
-      await broken.blobs.close();
+      await broken.close(); // closing the store again is harmless; this also removes its data dir
     }
   });
 

@@ -284,5 +284,6 @@ export interface MetadataStore extends ExtensionStore, ApiKeyStore, UserStore, S
   watchAuthChanges?(listener: () => void): () => void;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
+  /** Releases connections; calling it again does nothing. */
   close(): Promise<void>;
 }

@@ -90,6 +90,17 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
       await store.ping();
     });
 
+    test('close may be called again, and ping then fails', async () => {
+      const other = await open();
+      try {
+        await other.store.close();
+        await other.store.close();
+        await assert.rejects(other.store.ping());
+      } finally {
+        await other.cleanup();
+      }
+    });
+
     describe('extensions', () => {
       test('insert returns the record at version 1, and get returns it unchanged', async () => {
         const file = fileOf('a', 4096);

@@ -695,6 +695,8 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
+    // pg throws on a second end(); closing twice is harmless for every store.
+    if (this.pool.ending) return;
     await Promise.all([this.pool.end(), this.lockPool.end()]);
   }
 }
