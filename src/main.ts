@@ -2,9 +2,11 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { collectGarbage, scheduleGarbageCollection } from './domain/garbage-collector.js';
+import { tuneHeap } from './heap-tuning.js';
 import { isEmbedded, openStores, storeOptionsFromConfig } from './stores/open-stores.js';
 
 async function main(): Promise<void> {
+  tuneHeap();
   let config: Config;
   try {
     config = loadConfig();

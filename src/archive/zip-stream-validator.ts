@@ -68,6 +68,11 @@ import {
 export interface ArchiveValidatorOptions {
   limits: ArchiveLimits;
   expect: ArchiveExpectations;
+  /**
+   * Sees every chunk, in order, before it is passed on and parsed; throwing fails the stream. Lets
+   * the caller count and hash the bytes in this same stream stage instead of adding one.
+   */
+  observe?: (chunk: Buffer) => void;
 }
 
 export interface ArchiveValidator extends Transform {
@@ -186,20 +191,44 @@ export class ZipStreamParser {
     this.content = createContentRules(options.expect);
   }
 
-  async write(chunk: Buffer): Promise<void> {
+  /**
+   * Parses one chunk. Synchronous (undefined) unless an entry needs the asynchronous inflater: the
+   * stored entries that make up most large archives then cost no promise per chunk.
+   */
+  write(chunk: Buffer): void | Promise<void> {
     this.chunk = chunk;
     this.pos = 0;
+    let pending: Promise<boolean> | null = null;
     try {
       while (this.pos < chunk.length || this.carryLength > 0) {
-        let progressed = this.step();
-        if (typeof progressed !== 'boolean') progressed = await progressed;
+        const progressed = this.step();
+        if (typeof progressed !== 'boolean') {
+          pending = progressed;
+          return this.finishAsync(pending);
+        }
         if (!progressed) break;
       }
     } finally {
-      this.consumedBefore += chunk.length;
-      this.chunk = EMPTY;
-      this.pos = 0;
+      if (pending === null) this.finishChunk();
     }
+  }
+
+  private async finishAsync(pending: Promise<boolean>): Promise<void> {
+    try {
+      let progressed = await pending;
+      while (progressed && (this.pos < this.chunk.length || this.carryLength > 0)) {
+        const next = this.step();
+        progressed = typeof next === 'boolean' ? next : await next;
+      }
+    } finally {
+      this.finishChunk();
+    }
+  }
+
+  private finishChunk(): void {
+    this.consumedBefore += this.chunk.length;
+    this.chunk = EMPTY;
+    this.pos = 0;
   }
 
   /** Call once all input was written; checks the archive was complete and returns the report. */
@@ -872,6 +901,7 @@ export class ZipStreamParser {
 
 class ZipStreamValidator extends Transform implements ArchiveValidator {
   private readonly parser: ZipStreamParser;
+  private readonly observe: ((chunk: Buffer) => void) | undefined;
   private finalReport: ArchiveReport | null = null;
 
   constructor(options: ArchiveValidatorOptions) {
@@ -879,6 +909,7 @@ class ZipStreamValidator extends Transform implements ArchiveValidator {
     // make it faster.
     super({ highWaterMark: 256 * 1024 });
     this.parser = new ZipStreamParser(options);
+    this.observe = options.observe;
   }
 
   get report(): ArchiveReport | null {
@@ -886,10 +917,19 @@ class ZipStreamValidator extends Transform implements ArchiveValidator {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    // Pass the bytes on first: storage writes overlap with validation, and a rejection destroys
-    // the pipeline (and so the partial upload) anyway.
-    this.push(chunk);
-    this.parser.write(chunk).then(() => callback(), callback);
+    let pending: void | Promise<void>;
+    try {
+      this.observe?.(chunk);
+      // Pass the bytes on before parsing them: storage writes overlap with validation, and a
+      // rejection destroys the pipeline (and so the partial upload) anyway.
+      this.push(chunk);
+      pending = this.parser.write(chunk);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    if (pending === undefined) callback();
+    else pending.then(() => callback(), callback);
   }
 
   override _flush(callback: TransformCallback): void {
