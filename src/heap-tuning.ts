@@ -15,11 +15,11 @@ export const HEAP_GROWING_PERCENT = 300;
 const FLAG = 'heap-growing-percent';
 
 /**
- * Fixes V8's heap growing factor unless the operator set it (in the node command line or
- * NODE_OPTIONS, with dashes or underscores). Returns the flag applied, or null.
+ * Fixes V8's heap growing factor unless the operator set it on the node command line (dashes or
+ * underscores; Node does not accept this flag in NODE_OPTIONS). Returns the flag applied, or null.
  */
-export function tuneHeap(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string | null {
-  const given = [...execArgv, ...nodeOptions.split(/\s+/)].some((arg) => arg.replace(/_/g, '-').startsWith(`--${FLAG}`));
+export function tuneHeap(execArgv: readonly string[] = process.execArgv): string | null {
+  const given = execArgv.some((arg) => arg.replace(/_/g, '-').startsWith(`--${FLAG}`));
   if (given) return null;
   const flag = `--${FLAG}=${HEAP_GROWING_PERCENT}`;
   v8.setFlagsFromString(flag);

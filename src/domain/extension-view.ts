@@ -49,10 +49,18 @@ export function renderExtension(record: ExtensionRecord, options: ViewOptions): 
   return view;
 }
 
-export function resourceHeaders(record: ExtensionRecord): Record<string, string> {
-  return {
-    'x-cloud-resource-version': String(record.resourceVersion),
-    'x-cloud-resource-created': record.createdAt.toISOString(),
-    'x-cloud-resource-last-modified': record.modifiedAt.toISOString(),
-  };
+const headersOf = new WeakMap<ExtensionRecord, Readonly<Record<string, string>>>();
+
+/** The x-cloud-resource-* headers; computed once per record object (records are values). */
+export function resourceHeaders(record: ExtensionRecord): Readonly<Record<string, string>> {
+  let headers = headersOf.get(record);
+  if (headers === undefined) {
+    headers = {
+      'x-cloud-resource-version': String(record.resourceVersion),
+      'x-cloud-resource-created': record.createdAt.toISOString(),
+      'x-cloud-resource-last-modified': record.modifiedAt.toISOString(),
+    };
+    headersOf.set(record, headers);
+  }
+  return headers;
 }

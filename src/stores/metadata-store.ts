@@ -7,24 +7,25 @@ export type ExtensionType = 'plugin' | 'bundle';
 
 /** The file attached to an extension: a content-addressed blob plus when it was attached. */
 export interface ExtensionFile {
-  sha256: string;
-  size: number;
-  uploadedAt: Date;
+  readonly sha256: string;
+  readonly size: number;
+  readonly uploadedAt: Date;
 }
 
+/** Records are values: a store may hand the same object to many callers (the embedded store caches them). */
 export interface ExtensionRecord {
-  id: string;
-  name: string;
-  version: string;
-  extensionType: ExtensionType;
-  description: string | null;
-  downloadUrl: string | null;
-  file: ExtensionFile | null;
-  ownerId: string | null;
+  readonly id: string;
+  readonly name: string;
+  readonly version: string;
+  readonly extensionType: ExtensionType;
+  readonly description: string | null;
+  readonly downloadUrl: string | null;
+  readonly file: ExtensionFile | null;
+  readonly ownerId: string | null;
   /** Grows by one with every change; exposed as x-cloud-resource-version. */
-  resourceVersion: number;
-  createdAt: Date;
-  modifiedAt: Date;
+  readonly resourceVersion: number;
+  readonly createdAt: Date;
+  readonly modifiedAt: Date;
 }
 
 export interface NewExtension {

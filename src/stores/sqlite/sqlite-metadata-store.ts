@@ -219,17 +219,18 @@ export async function openSqliteMetadataStore(file: string): Promise<MetadataSto
   return new SqliteMetadataStore(db);
 }
 
-const ROW_CACHE_MAX = 10_000;
+const RECORD_CACHE_MAX = 10_000;
 
 class SqliteMetadataStore implements MetadataStore {
   private readonly blobLocks = new KeyedMutex();
   private readonly authListeners = new Set<() => void>();
   /**
-   * Recently read extension rows. This process is the database's only writer (exclusive lock), and
+   * Recently read extensions. This process is the database's only writer (exclusive lock), and
    * every write below updates the cache after it commits, so a hit is never stale; it spares the
-   * metadata GET its one query.
+   * metadata GET its one query. The same record object is returned until the extension changes,
+   * so callers can memoize what they derive from it (the GET route keeps its serialized answer).
    */
-  private readonly rowCache = new Map<string, ExtensionRow>();
+  private readonly recordCache = new Map<string, ExtensionRecord>();
   // Prepared once: statement preparation dominates the cost of small queries.
   private readonly statements;
 
@@ -323,25 +324,23 @@ class SqliteMetadataStore implements MetadataStore {
       if (isPrimaryKeyViolation(error)) throw new IdCollisionError(`extension ${extension.id} already exists`);
       throw error;
     }
-    this.cacheRow(row);
-    return toRecord(row);
+    return this.cacheRow(row);
   }
 
   async getExtension(id: string): Promise<ExtensionRecord | null> {
-    let row = this.rowCache.get(id);
-    if (row === undefined) {
-      row = this.statements.getExtension.get(id) as ExtensionRow | undefined;
-      if (row === undefined) return null;
-      this.cacheRow(row);
-    }
-    return toRecord(row);
+    const cached = this.recordCache.get(id);
+    if (cached !== undefined) return cached;
+    const row = this.statements.getExtension.get(id) as ExtensionRow | undefined;
+    return row === undefined ? null : this.cacheRow(row);
   }
 
-  private cacheRow(row: ExtensionRow): void {
-    if (this.rowCache.size >= ROW_CACHE_MAX && !this.rowCache.has(row.id)) {
-      this.rowCache.delete(this.rowCache.keys().next().value as string);
+  private cacheRow(row: ExtensionRow): ExtensionRecord {
+    if (this.recordCache.size >= RECORD_CACHE_MAX && !this.recordCache.has(row.id)) {
+      this.recordCache.delete(this.recordCache.keys().next().value as string);
     }
-    this.rowCache.set(row.id, row);
+    const record = toRecord(row);
+    this.recordCache.set(row.id, record);
+    return record;
   }
 
   async listExtensions(options: ListOptions = {}): Promise<ExtensionRecord[]> {
@@ -365,7 +364,7 @@ class SqliteMetadataStore implements MetadataStore {
     // One IMMEDIATE transaction: the version check, the write and the reference count see the
     // same state, even if another process writes the same file.
     const result = this.db
-      .transaction((): ChangeResult & { row: ExtensionRow } => {
+      .transaction((): { row: ExtensionRow; orphanedBlob: string | null } => {
         const current = this.readForChange(id, expectedVersion);
         const next: ExtensionRow = {
           ...current,
@@ -382,11 +381,10 @@ class SqliteMetadataStore implements MetadataStore {
           next.file_uploaded_at = fileUploadedAt;
         }
         this.statements.updateExtension.run(next);
-        return { row: next, record: toRecord(next), orphanedBlob: this.orphanAfterChange(current.file_sha256, next.file_sha256) };
+        return { row: next, orphanedBlob: this.orphanAfterChange(current.file_sha256, next.file_sha256) };
       })
       .immediate();
-    this.cacheRow(result.row);
-    return { record: result.record, orphanedBlob: result.orphanedBlob };
+    return { record: this.cacheRow(result.row), orphanedBlob: result.orphanedBlob };
   }
 
   async deleteExtension(id: string, expectedVersion?: number): Promise<ChangeResult> {
@@ -397,7 +395,7 @@ class SqliteMetadataStore implements MetadataStore {
         return { record: toRecord(current), orphanedBlob: this.orphanAfterChange(current.file_sha256, null) };
       })
       .immediate();
-    this.rowCache.delete(id);
+    this.recordCache.delete(id);
     return result;
   }
 
@@ -559,7 +557,7 @@ class SqliteMetadataStore implements MetadataStore {
         this.statements.deleteSessionsOfUser.run(userName);
         if (isEnabledAdmin(current)) this.requireAnEnabledAdmin();
         // Reassigned extensions changed owner: forget cached rows (after the write, whatever happens).
-        this.rowCache.clear();
+        this.recordCache.clear();
         return { reassigned };
       })
       .immediate());

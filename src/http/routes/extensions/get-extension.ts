@@ -1,24 +1,43 @@
 // GET /deployments/extensions/{extension_id}; `deployments` only with include_deployments=true.
+//
+// The embedded store hands out the same record object until the extension changes, so the
+// serialized answer is kept per record and reused while its signed link stays the same (one
+// expiry step, a minute): the busiest read skips rendering and serializing. Records from stores
+// that build a new object per read simply miss.
 import type { FastifyInstance } from 'fastify';
 import { renderExtension, resourceHeaders } from '../../../domain/extension-view.js';
+import type { ExtensionRecord } from '../../../stores/metadata-store.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import { booleanQuery } from '../../query.js';
 import { fileUrlOf, type RouteDeps } from '../../route-deps.js';
 import { extensionIdParams, extensionSchema } from '../../schemas.js';
 
+interface Answer {
+  fileUrl: string | null;
+  deployments: boolean;
+  body: string;
+}
+
 export function registerGetExtension(app: FastifyInstance, deps: RouteDeps): void {
+  const answers = new WeakMap<ExtensionRecord, Answer>();
   app.get<{ Params: { extension_id: string } }>(
     '/api/v1/deployments/extensions/:extension_id',
     { schema: { params: extensionIdParams, response: { 200: extensionSchema } } },
     async (request, reply) => {
-      const includeDeployments = booleanQuery(request.query, 'include_deployments') === true;
+      const deployments = booleanQuery(request.query, 'include_deployments') === true;
       const record = await deps.service.get(request.params.extension_id, requirePrincipal(request));
+      const fileUrl = fileUrlOf(deps, record);
+      let answer = answers.get(record);
+      if (answer === undefined || answer.fileUrl !== fileUrl || answer.deployments !== deployments) {
+        // No deployments exist in extrepo yet, so nothing can reference an extension.
+        const view = renderExtension(record, { fileUrl, ...(deployments ? { deployments: [] } : {}) });
+        // The route's own response serializer, so the bytes are those of an ordinary reply.
+        answer = { fileUrl, deployments, body: String(reply.serialize(view)) };
+        answers.set(record, answer);
+      }
       reply.headers(resourceHeaders(record));
-      // No deployments exist in extrepo yet, so nothing can reference an extension.
-      return renderExtension(record, {
-        fileUrl: fileUrlOf(deps, record),
-        ...(includeDeployments ? { deployments: [] } : {}),
-      });
+      reply.type('application/json; charset=utf-8');
+      return answer.body;
     },
   );
 }
