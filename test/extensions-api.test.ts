@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { bundleZip } from './helpers/archives.js';
 import { ADMIN_KEY, startServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -167,6 +168,32 @@ describe('get', () => {
       if (query.endsWith('true')) assert.deepEqual(response.body.deployments, []);
       else assert.equal(response.body.deployments, undefined);
     }
+  });
+
+  test('a GET after a change answers the change, not an earlier answer', async () => {
+    const { body: created } = await create({ name: 'before', version: '*', extension_type: 'bundle' });
+    const path = `/api/v1/deployments/extensions/${created.id}`;
+    const first = await server.api('GET', path);
+    assert.equal(first.body.name, 'before');
+    assert.equal(first.body.file_metadata, undefined);
+    await server.api('POST', path, { json: { name: 'after', version: '*', extension_type: 'bundle' } });
+    const renamed = await server.api('GET', path);
+    assert.equal(renamed.body.name, 'after');
+    assert.equal(renamed.headers.get('x-cloud-resource-version'), '2');
+    assert.notEqual(renamed.headers.get('x-cloud-resource-last-modified'), null);
+    const uploaded = await server.api('PUT', path, { body: await bundleZip(), headers: { 'content-type': 'application/zip' } });
+    assert.equal(uploaded.status, 200);
+    const withFile = await server.api('GET', path);
+    assert.equal(withFile.headers.get('x-cloud-resource-version'), '3');
+    assert.equal(withFile.body.file_metadata.size, uploaded.body.file_metadata.size);
+    assert.equal(withFile.body.deployments, undefined);
+    const asked = await server.api('GET', `${path}?include_deployments=true`);
+    assert.deepEqual(asked.body.deployments, []);
+    // The same answer apart from deployments (the signed link may have moved on to the next minute).
+    const sansLink = (body: any) => ({ ...body, deployments: undefined, file_metadata: { ...body.file_metadata, url: undefined } });
+    assert.deepEqual(sansLink(asked.body), sansLink(withFile.body));
+    await server.api('DELETE', path);
+    assert.equal((await server.api('GET', path)).status, 404);
   });
 
   test('an unknown id gives 404 extensions.not_found', async () => {
