@@ -315,16 +315,13 @@ async function runServerCases(
   return rows;
 }
 
-/** The listing case, on a fresh server of its own so the extension counts are exact. */
+/** The listing case: one fresh server per level (see cases/listing.ts), each on its own data dir and stores. */
 async function runListingCase(options: BenchOptions, backend: Backend, workDir: string, log: Log): Promise<Row[]> {
-  const listDir = await makeTempDir('extrepo-list-', workDir);
-  const repo = await startExtrepoFor(options, backend, listDir, 'extrepo-listing');
-  log(`listing: fresh extrepo pid ${repo.server.pid}; levels ${options.listLevels.join(', ')}`);
-  try {
-    return await runListing({ options, log }, repo);
-  } finally {
-    await repo.server.stop();
-  }
+  log(`listing: one fresh extrepo per level: ${options.listLevels.join(', ')}`);
+  return runListing({ options, log }, async (level) => {
+    const dir = await makeTempDir(`extrepo-list-${level}-`, workDir);
+    return startExtrepoFor(options, backend, dir, `extrepo-listing-${level}`);
+  });
 }
 
 /** Every case on one backend: its storage servers (if any), extrepo, the baselines; one report. */
