@@ -7,7 +7,8 @@ export const EXTENSION_COLUMNS = `id, name, version, extension_type, description
 
 /**
  * A row of EXTENSION_COLUMNS in array mode. Sizes and times are epoch milliseconds: numbers from
- * SQLite, decimal strings from pg (int8).
+ * SQLite, decimal strings from pg (int8). Arrays rather than keyed rows: with 100,000 rows, a keyed
+ * object per row in the driver and then the record here cost about twice as much.
  */
 export type ExtensionTuple = [
   id: string,
