@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     intervalMs: config.gcIntervalSeconds * 1000,
     graceMs: config.gcGraceSeconds * 1000,
     onResult: (result) => {
-      if (result.swept > 0 || result.collected > 0) log.info(result, 'garbage collected');
+      if (result.swept > 0 || result.collected > 0 || result.expiredSessions > 0) log.info(result, 'garbage collected');
     },
     onError: (error) => log.warn({ err: error }, 'garbage collection failed; retrying at the next interval'),
   });

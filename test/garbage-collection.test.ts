@@ -58,6 +58,27 @@ describe(`garbage collection (${process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs'}
     assert.ok(!left.includes(orphanHash));
   });
 
+  test('removes sessions whose tokens expired, and keeps live and revoked-but-unexpired ones', async () => {
+    const now = new Date();
+    const session = (label: string, expiresInMs: number) => ({
+      id: `gc-${label}-${randomBytes(6).toString('hex')}`,
+      userId: 'gc-user',
+      createdAt: new Date(now.getTime() - 3_600_000),
+      expiresAt: new Date(now.getTime() + expiresInMs),
+      revokedAt: null,
+    });
+    const expired = session('expired', -1000);
+    const live = session('live', 60_000);
+    const revoked = session('revoked', 60_000);
+    for (const s of [expired, live, revoked]) await server.store.insertSession(s);
+    await server.store.revokeSession(revoked.id, now);
+    const result = await collectGarbage(server.store, server.blobs, 60_000, now);
+    assert.ok(result.expiredSessions >= 1);
+    assert.equal(await server.store.getSession(expired.id), null);
+    assert.equal((await server.store.getSession(live.id))?.id, live.id);
+    assert.equal((await server.store.getSession(revoked.id))?.revokedAt?.getTime(), now.getTime());
+  });
+
   test('leaves incomplete uploads younger than the grace period, removes them with none', async () => {
     await writeBlob(randomBytes(300), false);
     assert.ok((await incomplete()).length >= 1);

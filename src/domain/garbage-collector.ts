@@ -1,6 +1,7 @@
 // Removes garbage: blobs that no extension references (leftovers of a crash between committing a
-// file and storing its reference, or of a delete that could not remove the file), and leftovers of
-// uploads that never committed (a killed process, an aborted multipart upload).
+// file and storing its reference, or of a delete that could not remove the file), leftovers of
+// uploads that never committed (a killed process, an aborted multipart upload), and sign-in
+// sessions whose tokens have expired (nothing can use or refresh them any more).
 //
 // Safe while other instances are uploading:
 // - Each unreferenced blob is re-checked under the blob lock (cross-instance on PostgreSQL), and an
@@ -30,13 +31,16 @@ export interface GarbageCollection {
   swept: number;
   /** Committed blobs that nothing references. */
   collected: number;
+  /** Sessions that expired before the collection started. */
+  expiredSessions: number;
 }
 
-/** One full collection: incomplete uploads older than `graceMs`, then unreferenced blobs. */
-export async function collectGarbage(store: MetadataStore, blobs: BlobStore, graceMs: number): Promise<GarbageCollection> {
+/** One full collection: incomplete uploads older than `graceMs`, unreferenced blobs, expired sessions. */
+export async function collectGarbage(store: MetadataStore, blobs: BlobStore, graceMs: number, now = new Date()): Promise<GarbageCollection> {
   const swept = await blobs.sweepIncomplete(graceMs);
   const collected = await collectUnreferencedBlobs(store, blobs);
-  return { swept, collected };
+  const expiredSessions = await store.deleteExpiredSessions(now);
+  return { swept, collected, expiredSessions };
 }
 
 export interface GcSchedule {
