@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BackendName } from './backends.js';
-import type { Summary } from './stats.js';
+import { pairedRatios, summarize, type Summary } from './stats.js';
 
 export interface Row {
   /** Stable id, e.g. "upload-raw", "list-10000". */
@@ -24,6 +24,26 @@ export interface Row {
   /** null when the row has no target. */
   pass: boolean | null;
   notes: string[];
+}
+
+/**
+ * A row comparing extrepo with its baseline over paired runs: the medians of both, the median (and
+ * spread) of the per-run ratios, and a pass when that ratio is at least `atLeast`.
+ */
+export function pairedRow(
+  row: Omit<Row, 'extrepo' | 'baseline' | 'ratio' | 'ratioRange' | 'pass'>,
+  samples: { extrepo: readonly number[]; baseline: readonly number[] },
+  atLeast: number,
+): Row {
+  const paired = pairedRatios(samples.extrepo, samples.baseline);
+  return {
+    ...row,
+    extrepo: summarize(samples.extrepo),
+    baseline: summarize(samples.baseline),
+    ratio: paired.median,
+    ratioRange: paired,
+    pass: paired.median >= atLeast,
+  };
 }
 
 export interface MachineInfo {

@@ -2,8 +2,8 @@
 // against a plain node:http server streaming the same file from disk.
 import { download, loadLoop, type LoadResult } from '../client.js';
 import { sidesInOrder, type BenchContext } from '../context.js';
-import type { Row } from '../report.js';
-import { mibPerSecond, pairedRatios, percentile, seededRandom, summarize } from '../stats.js';
+import { pairedRow, type Row } from '../report.js';
+import { mibPerSecond, percentile, seededRandom, summarize } from '../stats.js';
 import { withCpu } from '../process.js';
 import { cpuNote, sizeLabel } from './upload.js';
 
@@ -38,24 +38,19 @@ export async function runFullDownloads(ctx: BenchContext): Promise<Row> {
         `baseline ${speeds.baseline.at(-1)?.toFixed(0)} MiB/s`,
     );
   }
-  const extrepo = summarize(speeds.extrepo);
-  const baseline = summarize(speeds.baseline);
-  const paired = pairedRatios(speeds.extrepo, speeds.baseline);
-  const ratio = paired.median;
-  return {
-    id: 'download-full',
-    group: 'download-full',
-    label: `download ${sizeLabel(ctx.data.size)} via file_metadata.url`,
-    unit: 'MiB/s',
-    extrepo,
-    baseline,
-    baselineLabel: 'plain http',
-    ratio,
-    ratioRange: paired,
-    target: '≥ 0.9× baseline',
-    pass: ratio >= 0.9,
-    notes: [cpuNote('s per GiB', cpu.extrepo, cpu.baseline)],
-  };
+  return pairedRow(
+    {
+      id: 'download-full',
+      group: 'download-full',
+      label: `download ${sizeLabel(ctx.data.size)} via file_metadata.url`,
+      unit: 'MiB/s',
+      baselineLabel: 'plain http',
+      target: '≥ 0.9× baseline',
+      notes: [cpuNote('s per GiB', cpu.extrepo, cpu.baseline)],
+    },
+    speeds,
+    0.9,
+  );
 }
 
 /** 1 MiB ranges at random offsets; the seeded sequence is the same for both sides. */
@@ -110,25 +105,20 @@ export async function runRangeDownloads(ctx: BenchContext): Promise<Row> {
         `baseline ${rates.baseline.at(-1)?.toFixed(0)} req/s`,
     );
   }
-  const extrepo = summarize(rates.extrepo);
-  const baseline = summarize(rates.baseline);
-  const paired = pairedRatios(rates.extrepo, rates.baseline);
-  const ratio = paired.median;
-  return {
-    id: 'download-range',
-    group: 'download-range',
-    label: `download, 1 MiB Range at random offsets (${rangeConnections} connections)`,
-    unit: 'req/s',
-    extrepo,
-    baseline,
-    baselineLabel: 'plain http',
-    ratio,
-    ratioRange: paired,
-    target: '≥ 0.8× baseline',
-    pass: ratio >= 0.8,
-    notes: [
-      `p99 latency: extrepo ${summarize(p99.extrepo).median.toFixed(1)} ms, baseline ${summarize(p99.baseline).median.toFixed(1)} ms.`,
-      cpuNote('ms per request', cpu.extrepo, cpu.baseline),
-    ],
-  };
+  return pairedRow(
+    {
+      id: 'download-range',
+      group: 'download-range',
+      label: `download, 1 MiB Range at random offsets (${rangeConnections} connections)`,
+      unit: 'req/s',
+      baselineLabel: 'plain http',
+      target: '≥ 0.8× baseline',
+      notes: [
+        `p99 latency: extrepo ${summarize(p99.extrepo).median.toFixed(1)} ms, baseline ${summarize(p99.baseline).median.toFixed(1)} ms.`,
+        cpuNote('ms per request', cpu.extrepo, cpu.baseline),
+      ],
+    },
+    rates,
+    0.8,
+  );
 }

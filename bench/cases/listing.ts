@@ -16,22 +16,23 @@ const MAX_SAMPLE_SECONDS = 20;
 
 const collectClientGarbage: () => void = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
-async function growTo(ctx: ListingContext, repo: Extrepo, from: number, to: number): Promise<void> {
+/** Fills a fresh server with `count` extensions through the API. */
+async function fill(ctx: ListingContext, repo: Extrepo, count: number): Promise<void> {
   const started = Date.now();
   let lastReport = started;
-  let done = from;
-  const indexes = Array.from({ length: to - from }, (_, i) => from + i);
+  let done = 0;
+  const indexes = Array.from({ length: count }, (_, i) => i);
   await forEachLimited(indexes, ctx.options.listConcurrency, async (index) => {
     await repo.create(`bench-list-${String(index).padStart(6, '0')}`, `listing benchmark extension ${index}`);
     done += 1;
     const now = Date.now();
     if (now - lastReport >= 5000) {
       lastReport = now;
-      const rate = (done - from) / ((now - started) / 1000);
-      ctx.log(`listing: created ${done}/${to} (${rate.toFixed(0)}/s, ~${Math.ceil((to - done) / rate)} s left)`);
+      const rate = done / ((now - started) / 1000);
+      ctx.log(`listing: created ${done}/${count} (${rate.toFixed(0)}/s, ~${Math.ceil((count - done) / rate)} s left)`);
     }
   });
-  ctx.log(`listing: ${to} extensions (created ${to - from} in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  ctx.log(`listing: ${count} extensions (created in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 
 interface Level {
@@ -60,7 +61,7 @@ export async function runListing(ctx: ListingContext, startRepo: (level: number)
       const repo = await startRepo(level);
       const entry: Level = { level, repo, bytes: 0, times: [], cpuBefore: 0, sampler: new RssSampler(repo.server.pid), closeWindow: () => [], cpuMs: 0, peakRssMiB: 0 };
       levels.push(entry);
-      await growTo(ctx, repo, 0, level);
+      await fill(ctx, repo, level);
       const first = await repo.list(); // warm-up, and check the count
       if (first.count !== level) throw new Error(`listing returned ${first.count} extensions, expected ${level}`);
       entry.bytes = first.bytes;

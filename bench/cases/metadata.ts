@@ -7,8 +7,8 @@ import { request } from '../client.js';
 import { profileArgs, sidesInOrder, type BenchContext } from '../context.js';
 import { freePort, startServer, withCpu } from '../process.js';
 import { cpuNote } from './upload.js';
-import type { Row } from '../report.js';
-import { pairedRatios, summarize } from '../stats.js';
+import { pairedRow, type Row } from '../report.js';
+import { summarize } from '../stats.js';
 
 function load(url: string, headers: Record<string, string>, seconds: number, connections: number): PromiseLike<Result> {
   return autocannon({ url, headers, connections, duration: seconds, timeout: 10 });
@@ -67,26 +67,21 @@ export async function runMetadataGets(ctx: BenchContext): Promise<Row[]> {
           `p99 ${p99.extrepo.at(-1)} ms, bare ${rates.baseline.at(-1)?.toFixed(0)} req/s p99 ${p99.baseline.at(-1)} ms`,
       );
     }
-    const extrepoRate = summarize(rates.extrepo);
-    const bareRate = summarize(rates.baseline);
     const extrepoP99 = summarize(p99.extrepo);
-    const paired = pairedRatios(rates.extrepo, rates.baseline);
-    const ratio = paired.median;
     return [
-      {
-        id: 'metadata-get',
-        group: 'metadata-get',
-        label: `GET /deployments/extensions/{id}, ${metadataConnections} connections`,
-        unit: 'req/s',
-        extrepo: extrepoRate,
-        baseline: bareRate,
-        baselineLabel: 'bare Fastify',
-        ratio,
-        ratioRange: paired,
-        target: '≥ 0.6× bare route',
-        pass: ratio >= 0.6,
-        notes: [`response body ${served.body.length} bytes.`, cpuNote('µs per request', cpu.extrepo, cpu.baseline)],
-      },
+      pairedRow(
+        {
+          id: 'metadata-get',
+          group: 'metadata-get',
+          label: `GET /deployments/extensions/{id}, ${metadataConnections} connections`,
+          unit: 'req/s',
+          baselineLabel: 'bare Fastify',
+          target: '≥ 0.6× bare route',
+          notes: [`response body ${served.body.length} bytes.`, cpuNote('µs per request', cpu.extrepo, cpu.baseline)],
+        },
+        rates,
+        0.6,
+      ),
       {
         id: 'metadata-get-p99',
         group: 'metadata-get',

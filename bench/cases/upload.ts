@@ -9,8 +9,8 @@ import { sidesInOrder, type BenchContext } from '../context.js';
 import { makeVariant, makeZipBuffer, writeZipFile, type ZipFileInfo } from '../data.js';
 import type { Extension } from '../extrepo.js';
 import { withCpu } from '../process.js';
-import type { Row } from '../report.js';
-import { median, mibPerSecond, pairedRatios, summarize } from '../stats.js';
+import { pairedRow, type Row } from '../report.js';
+import { median, mibPerSecond, summarize } from '../stats.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -141,31 +141,24 @@ export async function runUploads(ctx: BenchContext, kinds: UploadKind[]): Promis
     }
   }
 
-  const rows: Row[] = [];
-  for (const kind of kinds) {
-    const extrepo = summarize(speeds[kind].extrepo);
-    const baseline = summarize(speeds[kind].baseline);
-    const paired = pairedRatios(speeds[kind].extrepo, speeds[kind].baseline);
-    const ratio = paired.median;
-    rows.push({
-      id: `upload-${kind}`,
-      group: `upload-${kind}`,
-      label:
-        kind === 'raw'
-          ? `upload ${sizeLabel(data.size)}, raw body (curl -T)`
-          : `upload ${sizeLabel(data.size)}, multipart chunked (Go SDK)`,
-      unit: 'MiB/s',
-      extrepo,
-      baseline,
-      baselineLabel: 'plain http',
-      ratio,
-      ratioRange: paired,
-      target: '≥ 0.85× baseline',
-      pass: ratio >= 0.85,
-      notes: [cpuNote('s per GiB', cpu[kind].extrepo, cpu[kind].baseline)],
-    });
-  }
-  return rows;
+  return kinds.map((kind) =>
+    pairedRow(
+      {
+        id: `upload-${kind}`,
+        group: `upload-${kind}`,
+        label:
+          kind === 'raw'
+            ? `upload ${sizeLabel(data.size)}, raw body (curl -T)`
+            : `upload ${sizeLabel(data.size)}, multipart chunked (Go SDK)`,
+        unit: 'MiB/s',
+        baselineLabel: 'plain http',
+        target: '≥ 0.85× baseline',
+        notes: [cpuNote('s per GiB', cpu[kind].extrepo, cpu[kind].baseline)],
+      },
+      speeds[kind],
+      0.85,
+    ),
+  );
 }
 
 /** "server CPU: extrepo 1.2 s per GiB, baseline 0.8 (1.5×)" from per-run CPU figures. */
