@@ -1,5 +1,5 @@
 // Streaming validation of uploaded extension archives (Elasticsearch plugins and bundles).
-// See zip-stream-validator.ts for how the one-pass parse works.
+// See zip-stream-parser.ts for how the one-pass parse works and which module holds which part.
 
 export type { ArchiveExpectations, ArchiveLimits, ArchiveReport, ExtensionType } from './types.js';
 export { ArchiveRejectedError, type ArchiveRejectionReason } from './errors.js';
