@@ -1,5 +1,6 @@
 // API keys as ECE manages them: every user creates, lists and deletes their own; platform admins
 // (and, read-only, platform viewers) see and manage everyone's. A key is shown once, at creation.
+import type { ApiKeyResponse } from '../api-types.js';
 import { apiError } from '../errors.js';
 import { impliedRoles, isRole, type Principal } from '../domain/principal.js';
 import { IdCollisionError, type ApiKeyRecord, type MetadataStore } from '../stores/metadata-store.js';
@@ -11,8 +12,8 @@ type Json = Record<string, unknown>;
 const DESCRIPTION_MAX = 255;
 
 /** ECE's `ApiKeyResponse`; `key` only when it was just created. */
-export function apiKeyView(record: ApiKeyRecord, key?: string): Json {
-  const view: Json = {
+export function apiKeyView(record: ApiKeyRecord, key?: string): ApiKeyResponse {
+  const view: ApiKeyResponse = {
     id: record.id,
     user_id: record.userId,
     description: record.description,

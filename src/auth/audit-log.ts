@@ -1,5 +1,6 @@
 // The audit trail: one record per change (extensions, users, keys) and per sign-in, success or
 // failure. Records carry ids and names, never a secret; nothing in the API edits or deletes them.
+import type { AuditRecord as AuditRecordView } from '../api-types.js';
 import { hasPermission, type Principal } from '../domain/principal.js';
 import { apiError } from '../errors.js';
 import type { AuditEntry, AuditOutcome, AuditQuery, AuditRecord, MetadataStore } from '../stores/metadata-store.js';
@@ -7,8 +8,8 @@ import type { AuditEntry, AuditOutcome, AuditQuery, AuditRecord, MetadataStore }
 export const AUDIT_MAX_PAGE = 1000;
 export const AUDIT_DEFAULT_PAGE = 100;
 
-export function auditView(record: AuditRecord): Record<string, unknown> {
-  const view: Record<string, unknown> = {
+export function auditView(record: AuditRecord): AuditRecordView {
+  const view: AuditRecordView = {
     id: record.id,
     at: record.at.toISOString(),
     action: record.action,

@@ -3,6 +3,7 @@
 // deleted, a user who owns extensions is deleted only if they are handed to someone else, and a
 // disabled user (or one whose password changed) loses its sessions at once.
 import { randomBytes } from 'node:crypto';
+import type { User, UserMetadata } from '../api-types.js';
 import { apiError } from '../errors.js';
 import { hasPermission, isRole, ROLES, type Permission, type Principal } from '../domain/principal.js';
 import {
@@ -25,12 +26,12 @@ const RESERVED_NAMES = new Set(['auth', '_all']);
 const TEXT_MAX = 1024;
 
 /** ECE's `User` as JSON (the password is write-only and never shown). */
-export function userView(user: UserRecord): Json {
-  const metadata: Json = { created_at: user.createdAt.toISOString(), updated_at: user.updatedAt.toISOString() };
+export function userView(user: UserRecord): User {
+  const metadata: UserMetadata = { created_at: user.createdAt.toISOString(), updated_at: user.updatedAt.toISOString() };
   if (user.createdBy !== null) metadata.created_by = user.createdBy;
   if (user.updatedBy !== null) metadata.updated_by = user.updatedBy;
   if (user.lastLoginAt !== null) metadata.last_login_at = user.lastLoginAt.toISOString();
-  const view: Json = {
+  const view: User = {
     user_name: user.userName,
     builtin: user.builtin,
     security: {

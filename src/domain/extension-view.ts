@@ -1,24 +1,13 @@
 // Renders a stored extension as Elastic's `Extension` model. Empty optional strings are omitted
 // (as Elastic's own responses do, API-NOTES §3.2) and `file_metadata` appears only once a file exists.
+import type { Extension, ExtensionFileMetadata } from '../api-types.js';
 import type { ExtensionRecord } from '../stores/metadata-store.js';
 import { repoUrl } from './extension-ids.js';
 
-export interface ExtensionView {
-  id: string;
-  name: string;
-  version: string;
-  extension_type: string;
-  url: string;
-  description?: string;
-  download_url?: string;
-  deployments?: string[];
-  file_metadata?: {
-    last_modified_date: string;
-    size: number;
-    url: string;
-    sha256: string;
-  };
-}
+/** Elastic's `Extension`, with the sha256 extrepo adds to `file_metadata` (Go clients ignore unknown fields). */
+export type ExtensionView = Omit<Extension, 'file_metadata'> & {
+  file_metadata?: Required<ExtensionFileMetadata> & { sha256: string };
+};
 
 export interface ViewOptions {
   /** Absolute link for the file, or null if the extension has no file. */
