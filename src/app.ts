@@ -34,7 +34,6 @@ import type { RouteDeps } from './http/route-deps.js';
 import type { BlobStore } from './stores/blob-store.js';
 import type { MetadataStore } from './stores/metadata-store.js';
 import { storeOptionsFromConfig } from './stores/open-stores.js';
-import { createS3Presigner } from './stores/s3/s3-presign.js';
 
 export interface AppOptions {
   config: Config;
@@ -120,7 +119,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   let origin = config.publicUrl ?? `http://${config.host}:${config.port}`;
   // EXTREPO_FILE_LINKS=presigned: file_metadata.url is a presigned S3 GET (config.ts requires S3 for it).
   const s3Options = config.fileLinks === 'presigned' ? (await storeOptionsFromConfig(config)).s3 : null;
-  const presigner = s3Options ? await createS3Presigner(s3Options) : null;
+  const presigner = s3Options ? await (await import('./stores/s3/s3-presign.js')).createS3Presigner(s3Options) : null;
   if (presigner) fastify.addHook('onClose', async () => presigner.close());
   const deps: RouteDeps = { config, service, store, blobs, links, presigner, metrics, publicBaseUrl: () => origin };
   // Users and credentials: the HMAC secret of bearer tokens is kept in the database, so tokens
