@@ -144,7 +144,7 @@ export class ExtensionService {
           };
           return await this.mapStoreErrors(id, () => this.store.updateExtension(id, changes, latest.resourceVersion));
         } catch (error) {
-          if (!(error instanceof ApiError && error.code === 'extensions.version_conflict') || attempt >= FILE_ATTACH_ATTEMPTS) {
+          if (!(error instanceof ApiError && error.code === ERRORS.versionConflict.code) || attempt >= FILE_ATTACH_ATTEMPTS) {
             throw error;
           }
           const reread = await this.store.getExtension(id);

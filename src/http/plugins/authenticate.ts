@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator, RequestContext } from '../../auth/authenticator.js';
 import type { Principal } from '../../domain/principal.js';
-import { apiError, ApiError } from '../../errors.js';
+import { apiError, ApiError, ERRORS } from '../../errors.js';
 
 /** What the audit trail should record about a request, beyond its route (see routes/audit). */
 export interface AuditNote {
@@ -74,7 +74,7 @@ export function registerAuthentication(app: FastifyInstance, authenticator: Auth
 
 async function authenticateRequest(request: FastifyRequest, authenticator: Authenticator): Promise<void> {
   // ECE answers an invalid or expired token on _refresh with root.unauthorized (its spec).
-  const code = pathOf(request.url) === REFRESH_PATH ? { status: 401, code: 'root.unauthorized' } : null;
+  const code = pathOf(request.url) === REFRESH_PATH ? ERRORS.tokenInvalid : null;
   const fail = (message: string) =>
     code === null ? apiError('unauthenticated', message, { headers: CHALLENGE }) : new ApiError(code, message, { headers: CHALLENGE });
   const header = request.headers.authorization;
