@@ -13,6 +13,7 @@ import { createFileLinkSigner } from './domain/file-links.js';
 import { registerAuthentication } from './http/plugins/authenticate.js';
 import { registerErrorReplies, registerMethodNotAllowed } from './http/plugins/error-replies.js';
 import { createMetrics } from './http/plugins/metrics.js';
+import { MAX_PATH_PARAM_LENGTH, clientErrorReply, frameworkErrorReply } from './http/plugins/protocol-errors.js';
 import { registerRequestLog } from './http/plugins/request-log.js';
 import { registerCreateExtension } from './http/routes/extensions/create-extension.js';
 import { registerDeleteExtension } from './http/routes/extensions/delete-extension.js';
@@ -74,6 +75,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // Our JSON bodies never need coercion or defaults; query strings are parsed by hand (http/query.ts).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true } },
     forceCloseConnections: 'idle',
+    // Errors raised before any route runs are BasicFailedReply too (protocol-errors.ts).
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    frameworkErrors: frameworkErrorReply,
+    clientErrorHandler: clientErrorReply,
     return503OnClosing: true,
   });
 
