@@ -1,6 +1,6 @@
 // Builds the HTTP application over already-opened stores. Listening, signals and process concerns
 // live in main.ts, so tests can build as many servers as they like in one process.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Authenticator } from './auth/authenticator.js';
 import { ApiKeyService } from './auth/api-key-service.js';
@@ -15,6 +15,7 @@ import { registerErrorReplies, registerMethodNotAllowed } from './http/plugins/e
 import { createMetrics } from './http/plugins/metrics.js';
 import { MAX_PATH_PARAM_LENGTH, clientErrorReply, frameworkErrorReply } from './http/plugins/protocol-errors.js';
 import { registerRequestLog } from './http/plugins/request-log.js';
+import { requestIdOf } from './http/request-id.js';
 import { registerCreateExtension } from './http/routes/extensions/create-extension.js';
 import { registerDeleteExtension } from './http/routes/extensions/delete-extension.js';
 import { registerGetExtension } from './http/routes/extensions/get-extension.js';
@@ -70,8 +71,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // request-log.ts writes the single line per request.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxJsonBytes,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // The client's X-Request-Id only when it is short and safe (http/request-id.ts).
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     // Our JSON bodies never need coercion or defaults; query strings are parsed by hand (http/query.ts).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true } },
     forceCloseConnections: 'idle',
