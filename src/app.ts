@@ -15,6 +15,7 @@ import { registerErrorReplies, registerMethodNotAllowed } from './http/plugins/e
 import { createMetrics } from './http/plugins/metrics.js';
 import { MAX_PATH_PARAM_LENGTH, clientErrorReply, frameworkErrorReply } from './http/plugins/protocol-errors.js';
 import { registerRequestLog } from './http/plugins/request-log.js';
+import { parseJsonBody } from './http/json-body.js';
 import { requestIdOf } from './http/request-id.js';
 import { registerCreateExtension } from './http/routes/extensions/create-extension.js';
 import { registerDeleteExtension } from './http/routes/extensions/delete-extension.js';
@@ -84,18 +85,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
     return503OnClosing: true,
   });
 
-  // A JSON parser that treats an empty body as no body: ecctl's DELETE carries
-  // Content-Type: application/json without one, and a POST without a body then fails the schema
-  // with a message that says the body is required.
+  // JSON bodies: strict UTF-8, no lone surrogates, an empty body is no body (http/json-body.ts).
   fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = (body as string).trim();
-    if (text === '') {
-      done(null, undefined);
-      return;
-    }
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     try {
-      done(null, JSON.parse(text));
+      done(null, parseJsonBody(body as Buffer));
     } catch (error) {
       done(error as Error, undefined);
     }
