@@ -1,6 +1,6 @@
 // Builds the HTTP application over already-opened stores. Listening, signals and process concerns
 // live in main.ts, so tests can build as many servers as they like in one process.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Authenticator } from './auth/authenticator.js';
 import { ApiKeyService } from './auth/api-key-service.js';
@@ -13,7 +13,10 @@ import { createFileLinkSigner } from './domain/file-links.js';
 import { registerAuthentication } from './http/plugins/authenticate.js';
 import { registerErrorReplies, registerMethodNotAllowed } from './http/plugins/error-replies.js';
 import { createMetrics } from './http/plugins/metrics.js';
+import { MAX_PATH_PARAM_LENGTH, clientErrorReply, frameworkErrorReply } from './http/plugins/protocol-errors.js';
 import { registerRequestLog } from './http/plugins/request-log.js';
+import { parseJsonBody } from './http/json-body.js';
+import { requestIdOf } from './http/request-id.js';
 import { registerCreateExtension } from './http/routes/extensions/create-extension.js';
 import { registerDeleteExtension } from './http/routes/extensions/delete-extension.js';
 import { registerGetExtension } from './http/routes/extensions/get-extension.js';
@@ -68,26 +71,24 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // request-log.ts writes the single line per request.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxJsonBytes,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // The client's X-Request-Id only when it is short and safe (http/request-id.ts).
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     // Our JSON bodies never need coercion or defaults; query strings are parsed by hand (http/query.ts).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true } },
     forceCloseConnections: 'idle',
+    // Errors raised before any route runs are BasicFailedReply too (protocol-errors.ts).
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    frameworkErrors: frameworkErrorReply,
+    clientErrorHandler: clientErrorReply,
     return503OnClosing: true,
   });
 
-  // A JSON parser that treats an empty body as no body: ecctl's DELETE carries
-  // Content-Type: application/json without one, and a POST without a body then fails the schema
-  // with a message that says the body is required.
+  // JSON bodies: strict UTF-8, no lone surrogates, an empty body is no body (http/json-body.ts).
   fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = (body as string).trim();
-    if (text === '') {
-      done(null, undefined);
-      return;
-    }
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     try {
-      done(null, JSON.parse(text));
+      done(null, parseJsonBody(body as Buffer));
     } catch (error) {
       done(error as Error, undefined);
     }

@@ -47,6 +47,17 @@ export const ERRORS = {
   keyInvalidInput: { status: 400, code: 'api_keys.invalid_input' },
   keyNotFound: { status: 404, code: 'api_keys.key_not_found' },
   keyUserNotFound: { status: 404, code: 'api_keys.user_not_found' },
+
+  // Ours, for answers ECE's spec has no code for. Named like ECE's platform-wide codes (`root.` and
+  // the HTTP status's reason phrase in snake case), so a client that matches on `root.*` still does.
+  /** The request (headers, JSON body, or an upload that stopped moving) did not arrive in time. */
+  requestTimeout: { status: 408, code: 'root.request_timeout' },
+  /** A path parameter longer than any valid one (RFC 9110 "URI Too Long"). */
+  uriTooLong: { status: 414, code: 'root.uri_too_long' },
+  /** Request headers beyond Node's size limit (RFC 6585 "Request Header Fields Too Large"). */
+  headersTooLarge: { status: 431, code: 'root.request_headers_too_large' },
+  /** The disk under the data directory (blobs or SQLite) is full (RFC 4918 "Insufficient Storage"). */
+  insufficientStorage: { status: 507, code: 'root.insufficient_storage' },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorName = keyof typeof ERRORS;

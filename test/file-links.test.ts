@@ -98,6 +98,30 @@ describe('signed file links', () => {
     }
   });
 
+  test('exactly one spelling of the signature works: other encodings of the same bytes give 403', async () => {
+    const url = new URL(link);
+    const signature = url.searchParams.get('signature')!;
+    // 32 bytes in base64url: 43 characters, the last carrying 4 bits of data and 2 padding bits.
+    assert.equal(signature.length, 43);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(signature.at(-1)!);
+    const sameBits = [0, 1, 2, 3].map((low) => alphabet[(last & ~3) | low]!).filter((c) => c !== signature.at(-1));
+    const spellings = [
+      ...['!', '.', '~', '=', ' ', '=='].map((suffix) => signature + suffix),
+      ...sameBits.map((c) => signature.slice(0, -1) + c),
+    ];
+    if (/[-_]/.test(signature)) spellings.push(signature.replace(/-/g, '+').replace(/_/g, '/'));
+    for (const spelling of spellings) {
+      const copy = new URL(url);
+      copy.searchParams.set('signature', spelling);
+      await expectError(await fetch(copy), 403, 'root.forbidden');
+    }
+    // A standard-base64 spelling, forced on a signature that has - or _ in it.
+    const plusSlash = `${url.origin}${url.pathname}?expires=${url.searchParams.get('expires')}&signature=${signature.replace(/-/g, '%2B').replace(/_/g, '%2F')}%20`;
+    await expectError(await fetch(plusSlash), 403, 'root.forbidden');
+    assert.equal((await fetch(link)).status, 200);
+  });
+
   test('an expired link gives 403 saying it expired', async () => {
     const signer = createFileLinkSigner(LINK_SECRET, 60);
     const expired = signer.sign(id, sha256(zip), new Date(Date.now() - 3 * 3600 * 1000));

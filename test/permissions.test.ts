@@ -167,8 +167,8 @@ describe('permission matrix', () => {
       json: { description: 'more', role_assignments: { platform: [{ role_id: 'ece_platform_admin' }] } },
       headers: { authorization },
     });
-    assert.equal(beyond.status, 400);
-    assert.equal(beyond.body.errors[0].code, 'api_keys.invalid_input');
+    assert.equal(beyond.status, 403);
+    assert.equal(beyond.body.errors[0].code, 'root.unauthorized.rbac');
   });
 });
 

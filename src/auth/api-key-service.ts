@@ -2,7 +2,7 @@
 // (and, read-only, platform viewers) see and manage everyone's. A key is shown once, at creation.
 import type { ApiKeyResponse } from '../api-types.js';
 import { apiError } from '../errors.js';
-import { impliedRoles, isRole, type Principal } from '../domain/principal.js';
+import { isRole, rolesBeyond, type Principal } from '../domain/principal.js';
 import { IdCollisionError, type ApiKeyRecord, type MetadataStore } from '../stores/metadata-store.js';
 import { issueApiKey, parseExpiration } from './api-keys.js';
 import { requirePermission } from './user-service.js';
@@ -81,10 +81,12 @@ export class ApiKeyService {
     let roles: string[] = [...principal.roles];
     if (body.role_assignments !== undefined && body.role_assignments !== null) {
       const requested = requestedRoles(body.role_assignments);
-      const held = impliedRoles(principal.roles);
-      const beyond = requested.filter((role) => !held.has(role as never));
+      const beyond = rolesBeyond(principal, requested);
       if (beyond.length > 0) {
-        throw invalid(`A key cannot have roles beyond your own: ${beyond.join(', ')}.`, 'role_assignments');
+        // A credential never mints a stronger one (issue 9): 403, as for any other missing right.
+        throw apiError('forbidden', `A key cannot have roles beyond those of the credential creating it: ${beyond.join(', ')}.`, {
+          fields: ['role_assignments'],
+        });
       }
       roles = requested;
     }

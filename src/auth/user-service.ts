@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { User, UserMetadata } from '../api-types.js';
 import { apiError } from '../errors.js';
-import { hasPermission, isRole, ROLES, type Permission, type Principal } from '../domain/principal.js';
+import { hasPermission, isRole, rolesBeyond, ROLES, type Permission, type Principal } from '../domain/principal.js';
 import {
   IdCollisionError,
   LastAdminError,
@@ -50,6 +50,21 @@ export function requirePermission(principal: Principal, permission: Permission, 
   if (!hasPermission(principal, permission)) {
     throw apiError('forbidden', `Your roles (${principal.roles.join(', ') || 'none'}) do not allow ${what}.`);
   }
+}
+
+/**
+ * A new password yields a credential with all of the user's roles, so only a credential that
+ * already holds them may set it (an API key narrowed to fewer roles may not).
+ */
+function requireCredentialCovers(principal: Principal, roles: readonly string[], userName: string): void {
+  const beyond = rolesBeyond(principal, roles);
+  if (beyond.length === 0) return;
+  throw apiError(
+    'forbidden',
+    `The password of [${userName}] unlocks ${beyond.join(', ')}, which the credential you used does not hold: ` +
+      'change it signed in with the password or with a key that has all of the user\'s roles.',
+    { fields: ['security.password'] },
+  );
 }
 
 function isObject(value: unknown): value is Json {
@@ -196,6 +211,7 @@ export class UserService {
       }
       if (security.password !== undefined) {
         if (security.password === null) throw restricted('security.password', 'cannot be removed.');
+        requireCredentialCovers(principal, [...current.roles, ...(changes.roles ?? [])], userName);
         changes.passwordHash = await hashPassword(checkPasswordPolicy(security.password, userName));
         passwordChanged = true;
       }

@@ -14,6 +14,8 @@ export interface ViewOptions {
   fileUrl: string | null;
   /** Deployment ids to list; undefined leaves `deployments` out. */
   deployments?: string[];
+  /** For readers who may not change the extension: the password in download_url becomes ****. */
+  maskDownloadUrlPassword?: boolean;
 }
 
 export function renderExtension(record: ExtensionRecord, options: ViewOptions): ExtensionView {
@@ -25,7 +27,9 @@ export function renderExtension(record: ExtensionRecord, options: ViewOptions): 
     url: repoUrl(record.id),
   };
   if (record.description !== null) view.description = record.description;
-  if (record.downloadUrl !== null) view.download_url = record.downloadUrl;
+  if (record.downloadUrl !== null) {
+    view.download_url = options.maskDownloadUrlPassword ? maskUrlPassword(record.downloadUrl) : record.downloadUrl;
+  }
   if (options.deployments !== undefined) view.deployments = options.deployments;
   if (record.file !== null && options.fileUrl !== null) {
     view.file_metadata = {
@@ -36,6 +40,28 @@ export function renderExtension(record: ExtensionRecord, options: ViewOptions): 
     };
   }
   return view;
+}
+
+/**
+ * `url` with the password of its user info replaced by ****, everything else as stored. Whoever
+ * may change the extension gets download_url verbatim (Terraform compares it with its state);
+ * a viewer has no use for the password of the server it came from. Edited as text, not through
+ * URL, which would re-serialize (and so change) the rest.
+ */
+export function maskUrlPassword(url: string): string {
+  const scheme = url.indexOf('://');
+  if (scheme === -1) return url;
+  const start = scheme + 3;
+  // The authority ends at the first / ? # (or \, which WHATWG URLs read as / for http).
+  const rest = url.slice(start);
+  const end = rest.search(/[/?#\\]/);
+  const authority = end === -1 ? rest : rest.slice(0, end);
+  // As URL parsers do: the user info runs up to the last @, the password from its first :.
+  const at = authority.lastIndexOf('@');
+  if (at === -1) return url;
+  const colon = authority.indexOf(':');
+  if (colon === -1 || colon > at || colon === at - 1) return url;
+  return url.slice(0, start + colon + 1) + '****' + url.slice(start + at);
 }
 
 const headersOf = new WeakMap<ExtensionRecord, Readonly<Record<string, string>>>();

@@ -46,8 +46,11 @@ export function createFileLinkSigner(secret: string, ttlSeconds: number): FileLi
     },
     verify(extensionId, sha256, expires, signature, now) {
       if (!/^\d{1,12}$/.test(expires)) return { ok: false, why: 'bad_signature' };
-      const expected = mac(extensionId, sha256, expires);
-      const given = Buffer.from(signature, 'base64url');
+      // The exact text sign() wrote, compared in constant time: decoding first would be lenient
+      // (Node's base64 ignores trailing junk, takes +/ for -_ and any value of the padding bits),
+      // giving one link many working spellings.
+      const expected = Buffer.from(mac(extensionId, sha256, expires).toString('base64url'));
+      const given = Buffer.from(signature);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         return { ok: false, why: 'bad_signature' };
       }

@@ -24,6 +24,16 @@ export function impliedRoles(roles: readonly Role[]): Set<Role> {
   return new Set(roles.flatMap((role) => IMPLIES[role]));
 }
 
+/**
+ * The roles among `roles` that the caller's credential does not hold (or imply). A credential may
+ * only yield or change a credential whose roles it already holds: otherwise a key narrowed to
+ * ece_platform_viewer could set its user's password and sign in with all of the user's roles.
+ */
+export function rolesBeyond(principal: Principal, roles: readonly string[]): string[] {
+  const held = impliedRoles(principal.roles);
+  return roles.filter((role) => !held.has(role as Role));
+}
+
 /** How the caller proved who it is. */
 export type AuthMethod = 'api_key' | 'basic' | 'token';
 

@@ -49,6 +49,8 @@ export interface TestServer {
    * (the hash is the last segment), others (e.g. "incoming/…") for uploads in progress or left behind.
    */
   storedFiles(): Promise<string[]>;
+  /** Closes the app and the stores, then opens both again on the same data (a restart; `url` changes). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -181,9 +183,9 @@ export async function startServer(
     await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
-  const { metadata: store, blobs } = stores;
-  const app = await buildApp({ config, store, blobs, logger: false, ...appOptions });
-  const address = await app.fastify.listen({ host: '127.0.0.1', port: 0 });
+  let { metadata: store, blobs } = stores;
+  let app = await buildApp({ config, store, blobs, logger: false, ...appOptions });
+  let address = await app.fastify.listen({ host: '127.0.0.1', port: 0 });
   app.setListeningAddress(address);
 
   const api: TestServer['api'] = async (method, apiPath, options = {}) => {
@@ -236,7 +238,7 @@ export async function startServer(
     return found.sort();
   };
 
-  return {
+  const server: TestServer = {
     url: address,
     storedFiles,
     config,
@@ -246,6 +248,16 @@ export async function startServer(
     app,
     backend,
     api,
+    async restart() {
+      await app.fastify.close();
+      await store.close();
+      await blobs.close();
+      ({ metadata: store, blobs } = await openStores(await storeOptionsFromConfig(config)));
+      app = await buildApp({ config, store, blobs, logger: false, ...appOptions });
+      address = await app.fastify.listen({ host: '127.0.0.1', port: 0 });
+      app.setListeningAddress(address);
+      Object.assign(server, { url: address, store, blobs, app });
+    },
     async close() {
       await app.fastify.close();
       await store.close();
@@ -254,4 +266,5 @@ export async function startServer(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+  return server;
 }

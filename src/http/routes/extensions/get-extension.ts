@@ -6,6 +6,7 @@
 // that build a new object per read simply miss.
 import type { FastifyInstance } from 'fastify';
 import { renderExtension, resourceHeaders } from '../../../domain/extension-view.js';
+import { mayChangeExtension } from '../../../domain/principal.js';
 import type { ExtensionRecord } from '../../../stores/metadata-store.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import { booleanQuery } from '../../query.js';
@@ -15,6 +16,7 @@ import { extensionIdParams, extensionSchema } from '../../schemas.js';
 interface Answer {
   fileUrl: string | null;
   deployments: boolean;
+  masked: boolean;
   body: string;
 }
 
@@ -25,14 +27,17 @@ export function registerGetExtension(app: FastifyInstance, deps: RouteDeps): voi
     { schema: { params: extensionIdParams, response: { 200: extensionSchema } } },
     async (request, reply) => {
       const deployments = booleanQuery(request.query, 'include_deployments') === true;
-      const record = await deps.service.get(request.params.extension_id, requirePrincipal(request));
+      const principal = requirePrincipal(request);
+      const record = await deps.service.get(request.params.extension_id, principal);
       const fileUrl = fileUrlOf(deps, record);
+      // Readers who may not change the extension see download_url without its password.
+      const masked = record.downloadUrl !== null && !mayChangeExtension(principal, record.ownerId);
       let answer = answers.get(record);
-      if (answer === undefined || answer.fileUrl !== fileUrl || answer.deployments !== deployments) {
+      if (answer === undefined || answer.fileUrl !== fileUrl || answer.deployments !== deployments || answer.masked !== masked) {
         // No deployments exist in extrepo yet, so nothing can reference an extension.
-        const view = renderExtension(record, { fileUrl, ...(deployments ? { deployments: [] } : {}) });
+        const view = renderExtension(record, { fileUrl, maskDownloadUrlPassword: masked, ...(deployments ? { deployments: [] } : {}) });
         // The route's own response serializer, so the bytes are those of an ordinary reply.
-        answer = { fileUrl, deployments, body: String(reply.serialize(view)) };
+        answer = { fileUrl, deployments, masked, body: String(reply.serialize(view)) };
         answers.set(record, answer);
       }
       reply.headers(resourceHeaders(record));

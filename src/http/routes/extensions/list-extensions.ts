@@ -7,7 +7,7 @@
 // Clients see one ordinary JSON document.
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import type { Principal } from '../../../domain/principal.js';
+import { mayChangeExtension, type Principal } from '../../../domain/principal.js';
 import { renderExtension } from '../../../domain/extension-view.js';
 import type { ExtensionRecord } from '../../../stores/metadata-store.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
@@ -27,7 +27,11 @@ async function* extensionsDocument(
   for (;;) {
     let chunk = '';
     for (const record of page) {
-      chunk += (first ? '' : ',') + JSON.stringify(renderExtension(record, { fileUrl: fileUrlOf(deps, record) }));
+      const view = renderExtension(record, {
+        fileUrl: fileUrlOf(deps, record),
+        maskDownloadUrlPassword: !mayChangeExtension(principal, record.ownerId),
+      });
+      chunk += (first ? '' : ',') + JSON.stringify(view);
       first = false;
     }
     if (chunk !== '') yield chunk;
