@@ -45,6 +45,19 @@ export interface PostgresMetadataStoreOptions {
   onError?: (error: Error) => void;
 }
 
+/**
+ * THE definition of a blob reference: one sha256 per referencing row. Counting a blob's references
+ * (releasing it after a change) and finding unreferenced blobs (garbage collection) both read this
+ * one query, so EVERY TABLE WHOSE ROWS REFERENCE BLOBS MUST BE PART OF IT (as another UNION ALL
+ * branch); a table left out would have its blobs collected while still in use. Each branch must be
+ * served by an index on its sha256 column (extensions_by_file here).
+ */
+const BLOB_REFERENCES = `SELECT file_sha256 AS sha256 FROM extensions WHERE file_sha256 IS NOT NULL`;
+
+/** How many references each of $1 (a text[] of hashes) has, by BLOB_REFERENCES. */
+const COUNT_BLOB_REFERENCES = `SELECT c.sha256, (SELECT count(*) FROM (${BLOB_REFERENCES}) AS r WHERE r.sha256 = c.sha256) AS n
+  FROM unnest($1::text[]) AS c(sha256)`;
+
 /** timestamptz as epoch milliseconds: pg parses an integer several times faster than a date string. */
 const epochMs = (column: string) => `(extract(epoch from ${column}) * 1000)::int8`;
 
@@ -393,25 +406,24 @@ class PostgresMetadataStore implements MetadataStore {
   private async orphanAfterChange(client: pg.PoolClient, previous: string | null, next: string | null): Promise<string | null> {
     if (previous === null || previous === next) return null;
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE.blobReferences, intKey(previous)]);
-    const result = await client.query<{ n: string }>('SELECT count(*) AS n FROM extensions WHERE file_sha256 = $1', [
-      previous,
-    ]);
-    return Number(result.rows[0]?.n) === 0 ? previous : null;
+    const counts = await this.referenceCounts(client, [previous]);
+    return counts.get(previous) === 0 ? previous : null;
+  }
+
+  /** The reference count of each hash, by the one BLOB_REFERENCES query. */
+  private async referenceCounts(db: { query: pg.Pool['query'] }, sha256s: readonly string[]): Promise<Map<string, number>> {
+    const result = await db.query<{ sha256: string; n: string }>(COUNT_BLOB_REFERENCES, [sha256s]);
+    return new Map(result.rows.map((row) => [row.sha256, Number(row.n)]));
   }
 
   async countBlobReferences(sha256: string): Promise<number> {
-    const result = await this.db.query<{ n: string }>('SELECT count(*) AS n FROM extensions WHERE file_sha256 = $1', [
-      sha256,
-    ]);
-    return Number(result.rows[0]?.n ?? 0);
+    return (await this.referenceCounts(this.db, [sha256])).get(sha256) ?? 0;
   }
 
-  async listReferencedBlobs(): Promise<Set<string>> {
-    const result = await this.db.query<[string]>({
-      text: 'SELECT DISTINCT file_sha256 FROM extensions WHERE file_sha256 IS NOT NULL',
-      rowMode: 'array',
-    });
-    return new Set(result.rows.map((row) => row[0]));
+  async unreferencedAmong(sha256s: readonly string[]): Promise<string[]> {
+    if (sha256s.length === 0) return [];
+    const counts = await this.referenceCounts(this.db, [...new Set(sha256s)]);
+    return [...counts].filter(([, n]) => n === 0).map(([sha256]) => sha256);
   }
 
   /**
