@@ -16,6 +16,12 @@ export const ERRORS = {
   versionConflict: { status: 409, code: 'extensions.version_conflict' },
   // Documented by Elastic only in prose (D1): delete of an extension a deployment plan references.
   extensionInUse: { status: 400, code: 'extensions.extension_in_use' },
+  /**
+   * Ours: a signed link whose extension still references a blob the file store no longer holds (an
+   * integrity fault: lost or deleted behind our back). 404, not 503: retrying cannot bring the bytes
+   * back, only an operator can (restore the blob or upload the file again).
+   */
+  fileMissing: { status: 404, code: 'extensions.file_missing' },
 
   // Platform-wide codes ECE uses on every API
   invalidJson: { status: 400, code: 'root.invalid_json_request' },

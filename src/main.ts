@@ -1,7 +1,7 @@
 // Runs the server: configuration, stores, start-up housekeeping, listening and graceful shutdown.
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { collectGarbage, scheduleGarbageCollection } from './domain/garbage-collector.js';
+import { startHousekeeping } from './domain/housekeeping.js';
 import { tuneHeap } from './heap-tuning.js';
 import { isEmbedded, openStores, storeOptionsFromConfig } from './stores/open-stores.js';
 
@@ -29,25 +29,8 @@ async function main(): Promise<void> {
     };
   }
   const { metadata: store, blobs } = await openStores(storeOptions);
-  // One process owns the embedded stores, so anything left half-written is a crash leftover. Shared
-  // stores may hold uploads other instances are writing right now: only leftovers older than the
-  // grace period go, at start and then periodically (every instance may collect; see garbage-collector.ts).
-  const embedded = isEmbedded(storeOptions);
-  const graceMs = embedded ? 0 : config.gcGraceSeconds * 1000;
-  const { swept, collected } = await collectGarbage(store, blobs, graceMs);
-
   const app = await buildApp({ config, store, blobs });
   const log = app.fastify.log;
-  if (swept > 0 || collected > 0) log.info({ swept, collected }, 'removed leftovers of an earlier run');
-  const gc = scheduleGarbageCollection(store, blobs, {
-    intervalMs: config.gcIntervalSeconds * 1000,
-    graceMs: config.gcGraceSeconds * 1000,
-    onResult: (result) => {
-      if (result.swept > 0 || result.collected > 0 || result.expiredSessions > 0) log.info(result, 'garbage collected');
-    },
-    onError: (error) => log.warn({ err: error }, 'garbage collection failed; retrying at the next interval'),
-  });
-
   if (app.generatedAdminPassword !== null) {
     // Printed once, on the first start only: the password is stored hashed and cannot be shown again.
     process.stdout.write(
@@ -70,6 +53,13 @@ async function main(): Promise<void> {
     },
     'server listening',
   );
+  // Garbage collection runs in the background from now on, never before listen (domain/housekeeping.ts).
+  const gc = startHousekeeping(store, blobs, {
+    embedded: isEmbedded(storeOptions),
+    intervalMs: config.gcIntervalSeconds * 1000,
+    graceMs: config.gcGraceSeconds * 1000,
+    log,
+  });
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -140,6 +140,28 @@ describe('signed file links', () => {
     await expectError(await fetch(second.body.file_metadata.url), 404, 'extensions.not_found');
   });
 
+  test('a link whose blob is missing from the file store answers 404 extensions.file_missing and counts an integrity fault', async () => {
+    const created = await server.api('POST', '/api/v1/deployments/extensions', { json: { name: 'lost', version: '*', extension_type: 'bundle' } });
+    const lostZip = await bundleZip('bytes that will be lost');
+    const uploaded = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, { body: lostZip, headers: { 'content-type': 'application/zip' } });
+    // The bytes vanish behind extrepo's back (an operator's mistake, a lost disk, a bucket rule).
+    await server.blobs.delete(sha256(lostZip));
+    const faults = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return Number(/^extrepo_integrity_faults_total\{kind="missing_blob"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await faults();
+    const whole = await fetch(uploaded.body.file_metadata.url);
+    assert.equal(whole.headers.get('etag'), null, 'no header of the file on an error');
+    const body = await expectError(whole, 404, 'extensions.file_missing');
+    assert.match(body.errors[0]!.message, /missing from the file store/);
+    await expectError(await fetch(uploaded.body.file_metadata.url, { headers: { range: 'bytes=0-9' } }), 404, 'extensions.file_missing');
+    assert.equal(await faults(), before + 2);
+    // Uploading the file again repairs it.
+    const repaired = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, { body: lostZip, headers: { 'content-type': 'application/zip' } });
+    assert.deepEqual(Buffer.from(await (await fetch(repaired.body.file_metadata.url)).arrayBuffer()), lostZip);
+  });
+
   test('EXTREPO_PUBLIC_URL sets the origin of links', async () => {
     const proxied = await startServer({ EXTREPO_PUBLIC_URL: 'https://extensions.example.com/' });
     try {

@@ -106,4 +106,28 @@ describe(`garbage collection (${process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs'}
     assert.ok((await committed()).includes(hash));
     assert.equal((await server.blobs.stat(hash))?.size, bytes.length);
   });
+
+  test('checks blobs a batch at a time, reporting its progress after each batch', async () => {
+    const referencedHashes: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const bytes = randomBytes(200);
+      referencedHashes.push(await writeBlob(bytes, true));
+      await reference(`00000001${i}0`, referencedHashes[i]!, bytes.length);
+    }
+    const orphans: string[] = [];
+    for (let i = 0; i < 4; i++) orphans.push(await writeBlob(randomBytes(200), true));
+    const total = (await committed()).length;
+    const progress: Array<{ listed: number; collected: number }> = [];
+    const result = await collectGarbage(server.store, server.blobs, 60_000, new Date(), {
+      batchSize: 2,
+      onProgress: (step) => progress.push(step),
+    });
+    assert.equal(result.collected, orphans.length);
+    assert.equal(progress.length, Math.ceil(total / 2));
+    progress.forEach((step, index) => assert.equal(step.listed, Math.min(2 * (index + 1), total)));
+    assert.equal(progress.at(-1)?.collected, orphans.length);
+    const left = await committed();
+    for (const hash of referencedHashes) assert.ok(left.includes(hash));
+    for (const hash of orphans) assert.ok(!left.includes(hash));
+  });
 });

@@ -207,8 +207,10 @@ export class ExtensionService {
           return write({ sha256, size, uploadedAt: this.now() });
         });
       } catch (error) {
-        await upload.abort();
-        await this.releaseBlob(sha256);
+        // The cleanup may fail for the same reason (a store outage); the caller must see the first
+        // error, and garbage collection removes whatever the cleanup could not.
+        await upload.abort().catch(() => undefined);
+        await this.releaseBlob(sha256).catch(() => undefined);
         throw error;
       }
       this.options.events.bytesStored(size);

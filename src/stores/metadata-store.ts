@@ -97,10 +97,13 @@ export interface ExtensionStore {
   updateExtension(id: string, changes: ExtensionChanges, expectedVersion?: number): Promise<ChangeResult>;
   /** Same rules as update; the returned record is the one deleted. */
   deleteExtension(id: string, expectedVersion?: number): Promise<ChangeResult>;
-  /** Number of extensions whose file is this blob. */
+  /** Number of references to this blob (by every table that references blobs). */
   countBlobReferences(sha256: string): Promise<number>;
-  /** Every blob hash that some extension references (for garbage collection). */
-  listReferencedBlobs(): Promise<Set<string>>;
+  /**
+   * Those of `sha256s` that nothing references, in one round trip: garbage collection checks the
+   * blobs it lists a batch at a time, so its memory stays flat whatever the number of blobs.
+   */
+  unreferencedAmong(sha256s: readonly string[]): Promise<string[]>;
   /**
    * Runs `fn` while holding an exclusive lock on one blob hash, across every instance that shares
    * this store. Whoever adds a reference to a blob (commit the bytes, then store the reference) and

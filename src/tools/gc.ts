@@ -22,7 +22,15 @@ async function main(): Promise<void> {
   }
   const { metadata, blobs } = await openStores(await storeOptionsFromConfig(config));
   try {
-    const result = await collectGarbage(metadata, blobs, config.gcGraceSeconds * 1000);
+    // A collection over millions of blobs takes a while: show how far it got, every 10 s at most.
+    let lastReport = Date.now();
+    const result = await collectGarbage(metadata, blobs, config.gcGraceSeconds * 1000, new Date(), {
+      onProgress: (progress) => {
+        if (Date.now() - lastReport < 10_000) return;
+        lastReport = Date.now();
+        process.stderr.write(`${JSON.stringify({ msg: 'garbage collection in progress', ...progress })}\n`);
+      },
+    });
     process.stdout.write(`${JSON.stringify({ ...result, graceSeconds: config.gcGraceSeconds })}\n`);
   } finally {
     await Promise.allSettled([metadata.close(), blobs.close()]);

@@ -17,6 +17,19 @@ export interface TestPostgres {
   stop: () => Promise<void>;
 }
 
+/** A cluster of one test's own, which the test may stop and start again on the same port (an outage). */
+export interface RestartablePostgres extends TestPostgres {
+  /** Stops the server (fast shutdown: sessions are cut, connections refused from then on). */
+  halt: () => Promise<void>;
+  /** Starts it again on the same port, with its data. */
+  resume: () => Promise<void>;
+}
+
+/** Always a cluster of its own (never EXTREPO_TEST_DATABASE_URL's server: a test may stop this one). */
+export function startRestartablePostgres(): Promise<RestartablePostgres> {
+  return startCluster();
+}
+
 export async function startPostgres(): Promise<TestPostgres> {
   const external = process.env.EXTREPO_TEST_DATABASE_URL;
   return external ? freshDatabase(external) : startCluster();
@@ -78,7 +91,7 @@ async function postgresUser(): Promise<{ uid: number; gid: number } | null> {
   }
 }
 
-async function startCluster(): Promise<TestPostgres> {
+async function startCluster(): Promise<RestartablePostgres> {
   try {
     await fs.access(path.join(PG_BIN, 'initdb'));
   } catch {
@@ -102,9 +115,8 @@ async function startCluster(): Promise<TestPostgres> {
     await asPostgres('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
     // Another process may grab the port between freePort() and start: retry a few times.
     let port = 0;
-    for (let attempt = 1; ; attempt += 1) {
-      port = await freePort();
-      const options = [
+    const options = () =>
+      [
         `-p ${port}`,
         `-k ${root}`,
         '-c listen_addresses=127.0.0.1',
@@ -112,8 +124,11 @@ async function startCluster(): Promise<TestPostgres> {
         '-c synchronous_commit=off',
         '-c full_page_writes=off',
       ].join(' ');
+    const pgStart = () => asPostgres('pg_ctl', ['-D', data, '-l', path.join(root, 'server.log'), '-w', '-t', '30', '-o', options(), 'start']);
+    for (let attempt = 1; ; attempt += 1) {
+      port = await freePort();
       try {
-        await asPostgres('pg_ctl', ['-D', data, '-l', path.join(root, 'server.log'), '-w', '-t', '30', '-o', options, 'start']);
+        await pgStart();
         started = true;
         break;
       } catch (error) {
@@ -129,6 +144,12 @@ async function startCluster(): Promise<TestPostgres> {
       stop: async () => {
         await asPostgres('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']).catch(() => undefined);
         await fs.rm(root, { recursive: true, force: true });
+      },
+      halt: async () => {
+        await asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+      },
+      resume: async () => {
+        await pgStart();
       },
     };
   } catch (error) {

@@ -61,16 +61,20 @@ export interface TestS3 {
   stop: () => Promise<void>;
 }
 
-export async function startS3(): Promise<TestS3> {
+/** An s3rver a test may stop and start again on the same port, with its objects (an outage). */
+export interface RestartableS3 extends TestS3 {
+  /** Closes the server: connections are refused from then on. */
+  halt: () => Promise<void>;
+  /** Listens again on the same port, over the same objects. */
+  resume: () => Promise<void>;
+}
+
+export async function startS3(): Promise<RestartableS3> {
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), 's3rver-'));
   const bucket = 'extrepo-test';
-  const server = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
-    silent: true,
-    directory,
-    configureBuckets: [{ name: bucket }],
-  });
+  const serve = (port: number) =>
+    new S3rver({ port, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket }] });
+  let server = serve(0);
   try {
     const { port } = await server.run();
     return {
@@ -81,6 +85,13 @@ export async function startS3(): Promise<TestS3> {
       stop: async () => {
         await server.close().catch(() => undefined);
         await fs.rm(directory, { recursive: true, force: true });
+      },
+      halt: async () => {
+        await server.close();
+      },
+      resume: async () => {
+        server = serve(port);
+        await server.run();
       },
     };
   } catch (error) {

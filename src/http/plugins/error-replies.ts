@@ -3,6 +3,19 @@
 // clients decode error bodies only as BasicFailedReply (API-NOTES §7.3), so nothing else may leak.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, apiError, toBasicFailedReply } from '../../errors.js';
+import { StoreUnavailableError } from '../../stores/store-unavailable.js';
+
+/** Seconds a client should wait before retrying a request that met a store outage. */
+export const STORE_OUTAGE_RETRY_AFTER_SECONDS = 5;
+
+/** 503 with Retry-After: the request may succeed once the store is back, without any change. */
+export function storeUnavailable(error: StoreUnavailableError): ApiError {
+  const which = error.store === 'metadata' ? 'metadata store (PostgreSQL)' : 'file store (S3)';
+  return apiError('unavailable', `The ${which} is unavailable; retry in a few seconds. The outage has been logged.`, {
+    headers: { 'retry-after': String(STORE_OUTAGE_RETRY_AFTER_SECONDS) },
+    cause: error,
+  });
+}
 
 export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply {
   reply.code(error.status).header('x-cloud-error-codes', error.code).type('application/json; charset=utf-8');
@@ -34,6 +47,7 @@ function describeIssue(issue: ValidationIssue): string {
 /** Translates whatever was thrown into the ApiError the client will see. */
 export function toApiError(error: FastifyError | Error): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof StoreUnavailableError) return storeUnavailable(error);
   const fastifyError = error as FastifyError & { validation?: ValidationIssue[] };
   if (fastifyError.validation) {
     const issues = fastifyError.validation;
@@ -65,7 +79,10 @@ export function toApiError(error: FastifyError | Error): ApiError {
 export function registerErrorReplies(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const apiErr = toApiError(error);
-    if (apiErr.status >= 500) {
+    if (error instanceof StoreUnavailableError) {
+      // One line per failed request, with the cause (address included) for the operator only.
+      request.log.warn({ store: error.store, err: error.cause }, error.message);
+    } else if (apiErr.status >= 500) {
       request.log.error({ err: error }, 'request failed');
     }
     return sendApiError(reply, apiErr);

@@ -7,6 +7,8 @@ export interface Metrics {
   registry: Registry;
   events: ExtensionEvents;
   bytesDownloaded: Counter;
+  /** Stored data found inconsistent, by kind (e.g. `missing_blob`: a referenced blob is gone). */
+  integrityFaults: Counter<'kind'>;
   observeRequest(route: string, method: string, status: number, seconds: number): void;
 }
 
@@ -36,6 +38,12 @@ export function createMetrics(blobStoreBytes: () => Promise<number | null>): Met
     help: 'Bytes of extension files served through file links',
     registers: [registry],
   });
+  const integrityFaults = new Counter({
+    name: 'extrepo_integrity_faults_total',
+    help: 'Stored data found inconsistent (a referenced blob missing from the file store), by kind',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
   const rejections = new Counter({
     name: 'extrepo_archive_rejections_total',
     help: 'Archives rejected by validation, by reason',
@@ -60,6 +68,7 @@ export function createMetrics(blobStoreBytes: () => Promise<number | null>): Met
   return {
     registry,
     bytesDownloaded,
+    integrityFaults,
     observeRequest(route, method, status, seconds) {
       requests.inc({ route, method, status: String(status) });
       latency.observe({ route, method }, seconds);

@@ -2,6 +2,7 @@
 // at the path where ECE serves its own (/api/v1/api-docs/swagger.json).
 import type { FastifyInstance } from 'fastify';
 import { apiError } from '../../errors.js';
+import { STORE_OUTAGE_RETRY_AFTER_SECONDS } from '../plugins/error-replies.js';
 import type { RouteDeps } from '../route-deps.js';
 import { swaggerDocument } from '../spec.js';
 
@@ -9,10 +10,16 @@ export function registerOperations(app: FastifyInstance, deps: RouteDeps): void 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async () => {
-    try {
-      await Promise.all([deps.store.ping(), deps.blobs.ping()]);
-    } catch (error) {
-      throw apiError('unavailable', `A store is not reachable: ${(error as Error).message}`, { cause: error });
+    // Each store named on its own, and no error message: those carry internal addresses.
+    const [metadata, files] = await Promise.allSettled([deps.store.ping(), deps.blobs.ping()]);
+    const down = [
+      ...(metadata.status === 'rejected' ? [`the metadata store (${deps.config.database ? 'PostgreSQL' : 'SQLite'})`] : []),
+      ...(files.status === 'rejected' ? [`the file store (${deps.config.s3 ? 'S3' : 'disk'})`] : []),
+    ];
+    if (down.length > 0) {
+      throw apiError('unavailable', `Not ready: ${down.join(' and ')} cannot be reached.`, {
+        headers: { 'retry-after': String(STORE_OUTAGE_RETRY_AFTER_SECONDS) },
+      });
     }
     return { status: 'ready' };
   });

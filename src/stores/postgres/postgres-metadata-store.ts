@@ -29,6 +29,7 @@ import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../extens
 import { KeyedMutex } from '../keyed-mutex.js';
 import { LOCK_NAMESPACE, blobLockKey, intKey } from './lock-keys.js';
 import { migrate } from './migrations.js';
+import { classifyPostgresError } from '../store-unavailable.js';
 
 export interface PostgresMetadataStoreOptions {
   /** postgres://user:password@host:port/database */
@@ -43,6 +44,19 @@ export interface PostgresMetadataStoreOptions {
   /** Errors of idle pooled connections (e.g. the server restarted); they are otherwise dropped. */
   onError?: (error: Error) => void;
 }
+
+/**
+ * THE definition of a blob reference: one sha256 per referencing row. Counting a blob's references
+ * (releasing it after a change) and finding unreferenced blobs (garbage collection) both read this
+ * one query, so EVERY TABLE WHOSE ROWS REFERENCE BLOBS MUST BE PART OF IT (as another UNION ALL
+ * branch); a table left out would have its blobs collected while still in use. Each branch must be
+ * served by an index on its sha256 column (extensions_by_file here).
+ */
+const BLOB_REFERENCES = `SELECT file_sha256 AS sha256 FROM extensions WHERE file_sha256 IS NOT NULL`;
+
+/** How many references each of $1 (a text[] of hashes) has, by BLOB_REFERENCES. */
+const COUNT_BLOB_REFERENCES = `SELECT c.sha256, (SELECT count(*) FROM (${BLOB_REFERENCES}) AS r WHERE r.sha256 = c.sha256) AS n
+  FROM unnest($1::text[]) AS c(sha256)`;
 
 /** timestamptz as epoch milliseconds: pg parses an integer several times faster than a date string. */
 const epochMs = (column: string) => `(extract(epoch from ${column}) * 1000)::int8`;
@@ -211,15 +225,30 @@ export async function openPostgresMetadataStore(options: PostgresMetadataStoreOp
 
 type Queryable = pg.Pool | pg.PoolClient;
 
+/** Rethrows a failed call's error, as StoreUnavailableError when the database is unreachable. */
+function rethrowClassified(error: unknown): never {
+  throw classifyPostgresError(error);
+}
+
+/** pool.query whose outage errors are StoreUnavailableError (see store-unavailable.ts). */
+function guardedQuery(pool: pg.Pool): pg.Pool['query'] {
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  return ((...args: unknown[]) => query(...args).catch(rethrowClassified)) as pg.Pool['query'];
+}
+
 class PostgresMetadataStore implements MetadataStore {
   /** Same-hash waiters of this process queue here, rather than each holding a lock connection. */
   private readonly localBlobLocks = new KeyedMutex();
+  /** Every query outside a transaction goes through here, so outages are classified at the boundary. */
+  private readonly db: { query: pg.Pool['query'] };
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly lockPool: pg.Pool,
     private readonly onError: (error: Error) => void,
-  ) {}
+  ) {
+    this.db = { query: guardedQuery(pool) };
+  }
 
   /**
    * A pooled connection with an 'error' listener for as long as it is checked out: a connection
@@ -227,7 +256,7 @@ class PostgresMetadataStore implements MetadataStore {
    * process with an unhandled 'error' event. The pool handles idle connections itself.
    */
   private async checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; release: (error?: Error) => void }> {
-    const client = await pool.connect();
+    const client = await pool.connect().catch(rethrowClassified);
     const onLost = (error: Error) => this.onError(error);
     client.on('error', onLost);
     return {
@@ -251,24 +280,22 @@ class PostgresMetadataStore implements MetadataStore {
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError; // do not hand a connection in an unknown state back to the pool
       });
-      throw error;
+      throw classifyPostgresError(error);
     } finally {
       release(broken);
     }
   }
 
   private async selectExtensions(db: Queryable, where: string, values: unknown[]): Promise<ExtensionRecord[]> {
-    const result = await db.query<ExtensionTuple>({
-      text: `SELECT ${EXTENSION_OUTPUT} FROM extensions ${where}`,
-      values,
-      rowMode: 'array',
-    });
+    const result = await db
+      .query<ExtensionTuple>({ text: `SELECT ${EXTENSION_OUTPUT} FROM extensions ${where}`, values, rowMode: 'array' })
+      .catch(rethrowClassified);
     return result.rows.map(tupleToRecord);
   }
 
   async insertExtension(extension: NewExtension): Promise<ExtensionRecord> {
     try {
-      const result = await this.pool.query<ExtensionTuple>({
+      const result = await this.db.query<ExtensionTuple>({
         text: `INSERT INTO extensions (${EXTENSION_COLUMNS})
           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11)
           RETURNING ${EXTENSION_OUTPUT}`,
@@ -379,25 +406,24 @@ class PostgresMetadataStore implements MetadataStore {
   private async orphanAfterChange(client: pg.PoolClient, previous: string | null, next: string | null): Promise<string | null> {
     if (previous === null || previous === next) return null;
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE.blobReferences, intKey(previous)]);
-    const result = await client.query<{ n: string }>('SELECT count(*) AS n FROM extensions WHERE file_sha256 = $1', [
-      previous,
-    ]);
-    return Number(result.rows[0]?.n) === 0 ? previous : null;
+    const counts = await this.referenceCounts(client, [previous]);
+    return counts.get(previous) === 0 ? previous : null;
+  }
+
+  /** The reference count of each hash, by the one BLOB_REFERENCES query. */
+  private async referenceCounts(db: { query: pg.Pool['query'] }, sha256s: readonly string[]): Promise<Map<string, number>> {
+    const result = await db.query<{ sha256: string; n: string }>(COUNT_BLOB_REFERENCES, [sha256s]);
+    return new Map(result.rows.map((row) => [row.sha256, Number(row.n)]));
   }
 
   async countBlobReferences(sha256: string): Promise<number> {
-    const result = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM extensions WHERE file_sha256 = $1', [
-      sha256,
-    ]);
-    return Number(result.rows[0]?.n ?? 0);
+    return (await this.referenceCounts(this.db, [sha256])).get(sha256) ?? 0;
   }
 
-  async listReferencedBlobs(): Promise<Set<string>> {
-    const result = await this.pool.query<[string]>({
-      text: 'SELECT DISTINCT file_sha256 FROM extensions WHERE file_sha256 IS NOT NULL',
-      rowMode: 'array',
-    });
-    return new Set(result.rows.map((row) => row[0]));
+  async unreferencedAmong(sha256s: readonly string[]): Promise<string[]> {
+    if (sha256s.length === 0) return [];
+    const counts = await this.referenceCounts(this.db, [...new Set(sha256s)]);
+    return [...counts].filter(([, n]) => n === 0).map(([sha256]) => sha256);
   }
 
   /**
@@ -412,7 +438,7 @@ class PostgresMetadataStore implements MetadataStore {
         await client.query('SELECT pg_advisory_lock($1)', [key]);
       } catch (error) {
         release(error as Error);
-        throw error;
+        throw classifyPostgresError(error);
       }
       try {
         return await fn();
@@ -430,7 +456,7 @@ class PostgresMetadataStore implements MetadataStore {
 
   async insertApiKey(key: ApiKeyRecord): Promise<void> {
     try {
-      await this.pool.query(
+      await this.db.query(
         `INSERT INTO api_keys (id, secret_hash, user_id, description, created_at, expires_at, roles)
          VALUES ($1, $2, $3, $4, $5, $6, $7)`,
         [
@@ -450,21 +476,21 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   async findApiKey(id: string): Promise<ApiKeyRecord | null> {
-    const result = await this.pool.query<ApiKeyRow>('SELECT * FROM api_keys WHERE id = $1', [id]);
+    const result = await this.db.query<ApiKeyRow>('SELECT * FROM api_keys WHERE id = $1', [id]);
     const row = result.rows[0];
     return row ? toApiKey(row) : null;
   }
 
   async countApiKeys(): Promise<number> {
-    const result = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM api_keys');
+    const result = await this.db.query<{ n: string }>('SELECT count(*) AS n FROM api_keys');
     return Number(result.rows[0]?.n ?? 0);
   }
 
   async listApiKeys(userId?: string): Promise<ApiKeyRecord[]> {
     const result =
       userId === undefined
-        ? await this.pool.query<ApiKeyRow>('SELECT * FROM api_keys ORDER BY created_at, id')
-        : await this.pool.query<ApiKeyRow>('SELECT * FROM api_keys WHERE user_id = $1 ORDER BY created_at, id', [userId]);
+        ? await this.db.query<ApiKeyRow>('SELECT * FROM api_keys ORDER BY created_at, id')
+        : await this.db.query<ApiKeyRow>('SELECT * FROM api_keys WHERE user_id = $1 ORDER BY created_at, id', [userId]);
     return result.rows.map(toApiKey);
   }
 
@@ -473,8 +499,8 @@ class PostgresMetadataStore implements MetadataStore {
     if (unique.length === 0) return [];
     const result =
       userId === undefined
-        ? await this.pool.query<{ id: string }>('DELETE FROM api_keys WHERE id = ANY($1) RETURNING id', [unique])
-        : await this.pool.query<{ id: string }>('DELETE FROM api_keys WHERE id = ANY($1) AND user_id = $2 RETURNING id', [
+        ? await this.db.query<{ id: string }>('DELETE FROM api_keys WHERE id = ANY($1) RETURNING id', [unique])
+        : await this.db.query<{ id: string }>('DELETE FROM api_keys WHERE id = ANY($1) AND user_id = $2 RETURNING id', [
             unique,
             userId,
           ]);
@@ -482,13 +508,13 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   async deleteApiKeysOfUser(userId: string): Promise<number> {
-    const result = await this.pool.query('DELETE FROM api_keys WHERE user_id = $1', [userId]);
+    const result = await this.db.query('DELETE FROM api_keys WHERE user_id = $1', [userId]);
     return result.rowCount ?? 0;
   }
 
   async insertUser(user: UserRecord): Promise<void> {
     try {
-      await this.pool.query(
+      await this.db.query(
         `INSERT INTO users (user_name, full_name, email, roles, enabled, builtin, password_hash, created_at, created_by,
            updated_at, updated_by, last_login_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
@@ -514,13 +540,13 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   async getUser(userName: string): Promise<UserRecord | null> {
-    const result = await this.pool.query<UserRow>('SELECT * FROM users WHERE user_name = $1', [userName]);
+    const result = await this.db.query<UserRow>('SELECT * FROM users WHERE user_name = $1', [userName]);
     const row = result.rows[0];
     return row ? toUser(row) : null;
   }
 
   async listUsers(): Promise<UserRecord[]> {
-    const result = await this.pool.query<UserRow>('SELECT * FROM users ORDER BY user_name');
+    const result = await this.db.query<UserRow>('SELECT * FROM users ORDER BY user_name');
     return result.rows.map(toUser);
   }
 
@@ -590,12 +616,12 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   async recordLogin(userName: string, at: Date): Promise<void> {
-    await this.pool.query('UPDATE users SET last_login_at = $2 WHERE user_name = $1', [userName, at]);
+    await this.db.query('UPDATE users SET last_login_at = $2 WHERE user_name = $1', [userName, at]);
   }
 
   async insertSession(session: SessionRecord): Promise<void> {
     try {
-      await this.pool.query(
+      await this.db.query(
         'INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5)',
         [session.id, session.userId, session.createdAt, session.expiresAt, session.revokedAt],
       );
@@ -606,18 +632,18 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   async getSession(id: string): Promise<SessionRecord | null> {
-    const result = await this.pool.query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [id]);
+    const result = await this.db.query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [id]);
     const row = result.rows[0];
     return row ? toSession(row) : null;
   }
 
   async revokeSession(id: string, at: Date): Promise<boolean> {
-    const result = await this.pool.query('UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL', [id, at]);
+    const result = await this.db.query('UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL', [id, at]);
     return (result.rowCount ?? 0) > 0;
   }
 
   async revokeSessionsOfUser(userId: string, at: Date): Promise<number> {
-    const result = await this.pool.query('UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL', [
+    const result = await this.db.query('UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL', [
       userId,
       at,
     ]);
@@ -625,12 +651,12 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   async deleteExpiredSessions(before: Date): Promise<number> {
-    const result = await this.pool.query('DELETE FROM sessions WHERE expires_at < $1', [before]);
+    const result = await this.db.query('DELETE FROM sessions WHERE expires_at < $1', [before]);
     return result.rowCount ?? 0;
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
-    await this.pool.query(
+    await this.db.query(
       `INSERT INTO audit (at, user_id, key_id, action, target, outcome, status, error_code, client_address, request_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [
@@ -662,9 +688,9 @@ class PostgresMetadataStore implements MetadataStore {
     if (query.since !== undefined) add('at >= ?', query.since);
     if (query.until !== undefined) add('at < ?', query.until);
     const where = clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`;
-    const total = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM audit ${where}`, values);
+    const total = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM audit ${where}`, values);
     const n = values.length;
-    const rows = await this.pool.query<AuditRow>(
+    const rows = await this.db.query<AuditRow>(
       `SELECT * FROM audit ${where} ORDER BY at DESC, id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
       [...values, query.size, query.from],
     );
@@ -672,14 +698,14 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   async getSetting(key: string): Promise<string | null> {
-    const result = await this.pool.query<{ value: string }>('SELECT value FROM settings WHERE key = $1', [key]);
+    const result = await this.db.query<{ value: string }>('SELECT value FROM settings WHERE key = $1', [key]);
     return result.rows[0]?.value ?? null;
   }
 
   async initSetting(key: string, value: string): Promise<string> {
     // ON CONFLICT waits for a concurrent inserter to commit; the read that follows (a new
     // statement, so a new snapshot) then sees the winner's value.
-    const inserted = await this.pool.query<{ value: string }>(
+    const inserted = await this.db.query<{ value: string }>(
       'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value',
       [key, value],
     );
@@ -691,7 +717,7 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   async ping(): Promise<void> {
-    await this.pool.query('SELECT 1');
+    await this.db.query('SELECT 1');
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { BlobNotFoundError, type BlobInfo, type BlobStore, type BlobUpload, type ByteRange } from '../blob-store.js';
 import { MAX_SINGLE_COPY_BYTES, copyObject } from './s3-copy.js';
 import { exactRange } from './s3-range.js';
+import { classifyS3Error } from '../store-unavailable.js';
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -88,6 +89,7 @@ export async function openS3BlobStore(options: S3BlobStoreOptions): Promise<Blob
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
+  classifyOutages(client);
   return new S3BlobStore(client, options.client === undefined, {
     bucket: options.bucket,
     prefix: normalizePrefix(options.prefix),
@@ -96,6 +98,27 @@ export async function openS3BlobStore(options: S3BlobStoreOptions): Promise<Blob
     multipartCopyThreshold: Math.min(options.multipartCopyThresholdBytes ?? MAX_SINGLE_COPY_BYTES, MAX_SINGLE_COPY_BYTES),
     copyPartSize: options.copyPartSizeBytes ?? 512 * MiB,
   });
+}
+
+const CLASSIFY_MIDDLEWARE = 'extrepoClassifyOutages';
+
+/**
+ * Every command this store sends (its own, lib-storage's uploads, the copies of s3-copy.ts) fails
+ * with StoreUnavailableError when S3 is unreachable or answers 5xx: a middleware at the outermost
+ * step sees the final error, after the SDK's own retries.
+ */
+function classifyOutages(client: S3Client): void {
+  if (client.middlewareStack.identify().some((entry) => entry.startsWith(CLASSIFY_MIDDLEWARE))) return;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        throw classifyS3Error(error);
+      }
+    },
+    { step: 'initialize', name: CLASSIFY_MIDDLEWARE },
+  );
 }
 
 interface Settings {

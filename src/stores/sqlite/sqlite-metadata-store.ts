@@ -219,6 +219,19 @@ export async function openSqliteMetadataStore(file: string): Promise<MetadataSto
   return new SqliteMetadataStore(db);
 }
 
+/**
+ * THE definition of a blob reference: one sha256 per referencing row. Counting a blob's references
+ * (releasing it after a change) and finding unreferenced blobs (garbage collection) both read this
+ * one query, so EVERY TABLE WHOSE ROWS REFERENCE BLOBS MUST BE PART OF IT (as another UNION ALL
+ * branch); a table left out would have its blobs collected while still in use. Each branch must be
+ * served by an index on its sha256 column (extensions_by_file here).
+ */
+const BLOB_REFERENCES = `SELECT file_sha256 AS sha256 FROM extensions WHERE file_sha256 IS NOT NULL`;
+
+/** How many references each hash of the JSON array parameter has, by BLOB_REFERENCES. */
+const COUNT_BLOB_REFERENCES = `SELECT c.value, (SELECT count(*) FROM (${BLOB_REFERENCES}) AS r WHERE r.sha256 = c.value)
+  FROM json_each(?) AS c`;
+
 const RECORD_CACHE_MAX = 10_000;
 
 class SqliteMetadataStore implements MetadataStore {
@@ -257,10 +270,7 @@ class SqliteMetadataStore implements MetadataStore {
           file_uploaded_at = @file_uploaded_at, resource_version = @resource_version, modified_at = @modified_at
         WHERE id = @id`),
       deleteExtension: db.prepare('DELETE FROM extensions WHERE id = ?'),
-      countReferences: db.prepare('SELECT count(*) FROM extensions WHERE file_sha256 = ?').pluck(),
-      referencedBlobs: db
-        .prepare('SELECT DISTINCT file_sha256 FROM extensions WHERE file_sha256 IS NOT NULL')
-        .pluck(),
+      countReferences: db.prepare(COUNT_BLOB_REFERENCES).raw(),
       insertApiKey: db.prepare(`INSERT INTO api_keys (id, secret_hash, user_id, description, created_at, expires_at, roles)
         VALUES (?, ?, ?, ?, ?, ?, ?)`),
       listApiKeys: db.prepare('SELECT * FROM api_keys ORDER BY created_at, id'),
@@ -412,16 +422,23 @@ class SqliteMetadataStore implements MetadataStore {
   /** The previous blob, if the change dropped it and nothing references it any more. */
   private orphanAfterChange(previous: string | null, next: string | null): string | null {
     if (previous === null || previous === next) return null;
-    const remaining = this.statements.countReferences.get(previous) as number;
-    return remaining === 0 ? previous : null;
+    return this.referenceCounts([previous]).get(previous) === 0 ? previous : null;
+  }
+
+  /** The reference count of each hash, by the one BLOB_REFERENCES query. */
+  private referenceCounts(sha256s: readonly string[]): Map<string, number> {
+    const rows = this.statements.countReferences.all(JSON.stringify(sha256s)) as [string, number][];
+    return new Map(rows);
   }
 
   async countBlobReferences(sha256: string): Promise<number> {
-    return this.statements.countReferences.get(sha256) as number;
+    return this.referenceCounts([sha256]).get(sha256) ?? 0;
   }
 
-  async listReferencedBlobs(): Promise<Set<string>> {
-    return new Set(this.statements.referencedBlobs.all() as string[]);
+  async unreferencedAmong(sha256s: readonly string[]): Promise<string[]> {
+    if (sha256s.length === 0) return [];
+    const counts = this.referenceCounts([...new Set(sha256s)]);
+    return [...counts].filter(([, n]) => n === 0).map(([sha256]) => sha256);
   }
 
   // SQLite is an embedded, single-server store: an in-process lock is exclusive across every

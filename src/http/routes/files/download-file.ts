@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import parseRange from 'range-parser';
 import { FILE_LINK_PREFIX } from '../../../domain/file-links.js';
 import { apiError } from '../../../errors.js';
-import type { ByteRange } from '../../../stores/blob-store.js';
+import { BlobNotFoundError, type ByteRange } from '../../../stores/blob-store.js';
 import type { RouteDeps } from '../../route-deps.js';
 
 interface Params {
@@ -70,7 +70,25 @@ export function registerDownloadFile(app: FastifyInstance, deps: RouteDeps): voi
     // payload, which it drains: hand it an empty one rather than open the blob.
     if (request.method === 'HEAD') return reply.send(Readable.from([]));
     if (length === 0) return reply.send();
-    const stream = await deps.blobs.open(sha256, range ?? undefined);
+    let stream: Readable;
+    try {
+      stream = await deps.blobs.open(sha256, range ?? undefined);
+    } catch (error) {
+      // The answer is an error now, not the file (a store outage or a missing blob).
+      for (const name of ['content-length', 'content-range', 'etag', 'last-modified', 'accept-ranges', 'content-disposition']) {
+        reply.removeHeader(name);
+      }
+      if (!(error instanceof BlobNotFoundError)) throw error;
+      // The metadata references bytes the file store does not hold: nothing a client did, and
+      // nothing a retry fixes. Counted and logged loudly so that an operator restores them.
+      deps.metrics.integrityFaults.inc({ kind: 'missing_blob' });
+      request.log.error({ extensionId: id, sha256 }, 'integrity fault: an extension references a blob the file store does not hold');
+      throw apiError(
+        'fileMissing',
+        `The file of extension [${id}] (sha256 ${sha256}) is missing from the file store; the fault has been logged. ` +
+          'Upload the file again, or ask the operator to restore it.',
+      );
+    }
     reply.raw.once('finish', () => deps.metrics.bytesDownloaded.inc(length));
     return reply.send(stream);
   });
