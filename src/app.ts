@@ -7,7 +7,7 @@ import { ApiKeyService } from './auth/api-key-service.js';
 import { AuditLog } from './auth/audit-log.js';
 import { AuthService } from './auth/auth-service.js';
 import { UserService, ensureAdminUser } from './auth/user-service.js';
-import type { Config } from './config.js';
+import { formatOrigin, type Config } from './config.js';
 import { ExtensionService } from './domain/extension-service.js';
 import { createFileLinkSigner } from './domain/file-links.js';
 import { registerAuthentication } from './http/plugins/authenticate.js';
@@ -48,6 +48,13 @@ export interface AppOptions {
   logger?: boolean | Record<string, unknown>;
   /** Generator of new extension ids (default: random 10-digit strings); tests force collisions with it. */
   newExtensionId?: () => string;
+  /** Serve HTTPS with this certificate chain and key (PEM); the key can be swapped later (setSecureContext). */
+  https?: { cert: Buffer; key: Buffer } | null;
+  /**
+   * false: the built-in admin is not created here but by createAdminUser(), which serve.ts calls once
+   * the server listens, so a generated password is never shown for a start that then fails.
+   */
+  createAdminAtBuild?: boolean;
 }
 
 export interface App {
@@ -56,10 +63,19 @@ export interface App {
   setListeningAddress(origin: string): void;
   /** The built-in admin's password when this start created it with a generated one (print it once). */
   generatedAdminPassword: string | null;
+  /** Creates the built-in admin if it does not exist; resolves to its generated password, if one was. */
+  createAdminUser(): Promise<string | null>;
 }
 
 const LINK_SECRET_SETTING = 'file_link_secret';
 const TOKEN_SECRET_SETTING = 'bearer_token_secret';
+
+/** Fastify's trustProxy for a hop count is `(address, hop) => hop < count`; its typings lack the number form. */
+function fastifyTrustProxy(setting: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (setting === false) return false;
+  if (typeof setting === 'number') return (_address, hop) => hop < setting;
+  return [...setting];
+}
 
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config, store, blobs } = options;
@@ -82,7 +98,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
     frameworkErrors: frameworkErrorReply,
     clientErrorHandler: clientErrorReply,
     return503OnClosing: true,
-  });
+    // request.ip (audit trail, login throttle, request log) is the socket's peer unless it is a
+    // trusted proxy, whose X-Forwarded-For then names the client (EXTREPO_TRUST_PROXY).
+    trustProxy: fastifyTrustProxy(config.trustProxy),
+    ...(options.https ? { https: options.https } : {}),
+  }) as unknown as FastifyInstance;
 
   // JSON bodies: strict UTF-8, no lone surrogates, an empty body is no body (http/json-body.ts).
   fastify.removeContentTypeParser('application/json');
@@ -117,7 +137,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     events: metrics.events,
   });
 
-  let origin = config.publicUrl ?? `http://${config.host}:${config.port}`;
+  let origin = config.publicUrl ?? formatOrigin(options.https ? 'https' : 'http', config.host, config.port);
   // EXTREPO_FILE_LINKS=presigned: file_metadata.url is a presigned S3 GET (config.ts requires S3 for it).
   const s3Options = config.fileLinks === 'presigned' ? (await storeOptionsFromConfig(config)).s3 : null;
   const presigner = s3Options ? await (await import('./stores/s3/s3-presign.js')).createS3Presigner(s3Options) : null;
@@ -126,7 +146,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // Users and credentials: the HMAC secret of bearer tokens is kept in the database, so tokens
   // survive restarts and work on every instance; the first start creates the built-in admin.
   const tokenSecret = await store.initSetting(TOKEN_SECRET_SETTING, randomBytes(32).toString('base64url'));
-  const generatedAdminPassword = await ensureAdminUser(store, config.adminPassword, new Date());
+  const createAdminUser = () => ensureAdminUser(store, config.adminPassword, new Date());
+  const generatedAdminPassword = options.createAdminAtBuild === false ? null : await createAdminUser();
   const auth = new AuthService({ store, tokenSecret, tokenTtlSeconds: config.tokenTtlSeconds, configuredAdminKey: config.adminApiKey });
   const authDeps: AuthRouteDeps = {
     auth,
@@ -161,6 +182,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   return {
     fastify,
     generatedAdminPassword,
+    createAdminUser,
     setListeningAddress(listening: string) {
       if (config.publicUrl === null) origin = listening;
     },

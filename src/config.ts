@@ -1,6 +1,7 @@
 // All configuration is read and validated here, once, at start-up. An invalid value stops the server
 // with a message that names the variable; nothing else in the code reads process.env.
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 
 const GiB = 1024 ** 3;
 
@@ -37,6 +38,22 @@ export interface Config {
   readonly gcIntervalSeconds: number;
   /** Leftovers of uploads younger than this are never collected (another instance may still be writing them). */
   readonly gcGraceSeconds: number;
+  /** Serve HTTPS with these PEM files (EXTREPO_TLS_CERT, EXTREPO_TLS_KEY), re-read on SIGHUP; null: plain HTTP. */
+  readonly tls: TlsConfig | null;
+  /**
+   * Which peers' X-Forwarded-For to believe (Fastify's trustProxy): false (none: the socket's address is
+   * the client), a hop count, or addresses/CIDRs of the proxies.
+   */
+  readonly trustProxy: false | number | readonly string[];
+  /** PostgreSQL with local files, or S3 with local SQLite: refused unless EXTREPO_ALLOW_MIXED_STORES=true. */
+  readonly allowMixedStores: boolean;
+  /** Problems worth a warning but not a refusal (unknown EXTREPO_* variables), one line each. */
+  readonly warnings: readonly string[];
+}
+
+export interface TlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
 }
 
 export interface DatabaseConfig {
@@ -81,6 +98,41 @@ function readInteger(env: Env, name: string, fallback: number, min: number, max 
   return value;
 }
 
+// Decimal units are powers of 1000 (20MB = 20,000,000 bytes), binary ones powers of 1024 (8GiB).
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+
+/** Parses a size: plain bytes ("1048576") or a number with a unit ("8GiB", "20MB", "1.5 GiB"), any case. */
+export function parseSize(raw: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw.trim());
+  if (!match) return null;
+  const factor = SIZE_UNITS[match[2]!.toLowerCase()];
+  if (factor === undefined) return null;
+  const bytes = Math.round(Number(match[1]) * factor);
+  return Number.isSafeInteger(bytes) ? bytes : null;
+}
+
+function readSize(env: Env, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = parseSize(raw);
+  if (value === null) {
+    throw new ConfigError(`${name} must be a size in bytes, optionally with a unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), such as 8GiB; got "${raw}"`);
+  }
+  if (value < min) throw new ConfigError(`${name} must be at least ${min} bytes, got "${raw}"`);
+  return value;
+}
+
 function readList(env: Env, name: string): string[] {
   const raw = env[name];
   if (!raw) return [];
@@ -103,7 +155,15 @@ function readPublicUrl(env: Env): string | null {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new ConfigError(`EXTREPO_PUBLIC_URL must use http or https, got "${raw}"`);
   }
-  return raw.replace(/\/+$/, '');
+  // extrepo serves /api/v1 and /extension-files at the root of its origin (ECE's paths, which clients
+  // such as ecctl build from the host alone): a link under a path prefix would point at nothing.
+  if (parsed.pathname !== '/' || parsed.search !== '' || parsed.hash !== '') {
+    throw new ConfigError(
+      `EXTREPO_PUBLIC_URL must be an origin without a path, such as https://extensions.example.com, got "${raw}": ` +
+        'extrepo serves its API at /api/v1 on the root of its host, so give it its own host name or port at the proxy',
+    );
+  }
+  return parsed.origin;
 }
 
 function readBoolean(env: Env, name: string, fallback: boolean): boolean {
@@ -173,13 +233,159 @@ function readS3(env: Env): S3Config | null {
   };
 }
 
+function readTls(env: Env): TlsConfig | null {
+  const cert = env.EXTREPO_TLS_CERT || null;
+  const key = env.EXTREPO_TLS_KEY || null;
+  if (cert === null && key === null) return null;
+  if (cert === null || key === null) {
+    const [given, missing] = cert === null ? ['EXTREPO_TLS_KEY', 'EXTREPO_TLS_CERT'] : ['EXTREPO_TLS_CERT', 'EXTREPO_TLS_KEY'];
+    throw new ConfigError(`${given} is set but ${missing} is not: set both (PEM files of the certificate chain and its private key) to serve HTTPS`);
+  }
+  return { certFile: path.resolve(cert), keyFile: path.resolve(key) };
+}
+
+// proxy-addr's names for address ranges, which Fastify's trustProxy accepts beside addresses and CIDRs.
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function readTrustProxy(env: Env): false | number | string[] {
+  const raw = env.EXTREPO_TRUST_PROXY?.trim();
+  if (!raw) return false;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 100) throw new ConfigError(`EXTREPO_TRUST_PROXY as a hop count must be at most 100, got ${raw}`);
+    return hops === 0 ? false : hops;
+  }
+  if (['true', 'yes', 'on', 'all', '*'].includes(raw.toLowerCase())) {
+    throw new ConfigError(
+      `EXTREPO_TRUST_PROXY=${raw} would believe any client's X-Forwarded-For: give the proxies' addresses ` +
+        '(such as 10.0.0.5,10.1.0.0/16 or loopback) or the number of proxies in front of extrepo',
+    );
+  }
+  if (['false', 'no', 'off', 'none'].includes(raw.toLowerCase())) return false;
+  const items = raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+  for (const item of items) {
+    const known = PROXY_RANGE_NAMES.includes(item.toLowerCase()) || ipaddr.isValid(item) || isCidr(item);
+    if (!known) {
+      throw new ConfigError(
+        `EXTREPO_TRUST_PROXY must be a hop count or a comma-separated list of addresses, CIDRs, loopback, linklocal or uniquelocal; "${item}" is none of these`,
+      );
+    }
+  }
+  return items.map((item) => (PROXY_RANGE_NAMES.includes(item.toLowerCase()) ? item.toLowerCase() : item));
+}
+
+function isCidr(value: string): boolean {
+  try {
+    ipaddr.parseCIDR(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Both stores shared, or both embedded. PostgreSQL with files on local disk gives a second instance
+ * rows whose files it cannot read; S3 with a local SQLite gives each instance its own idea of which
+ * blobs are referenced, so one's garbage collection deletes another's files.
+ */
+function checkStorePairing(database: DatabaseConfig | null, s3: S3Config | null, allowMixed: boolean): void {
+  if (allowMixed || (database === null) === (s3 === null)) return;
+  const advice = 'set both for several instances, or EXTREPO_ALLOW_MIXED_STORES=true to run a single instance this way on purpose';
+  if (database !== null) {
+    throw new ConfigError(
+      `EXTREPO_DATABASE_URL is set but EXTREPO_S3_BUCKET is not: files would stay on this machine's disk (EXTREPO_DATA_DIR), where another instance sharing the database cannot read them; ${advice}`,
+    );
+  }
+  throw new ConfigError(
+    `EXTREPO_S3_BUCKET is set but EXTREPO_DATABASE_URL is not: each instance would keep its own SQLite metadata, and one's garbage collection would delete the files another references; ${advice}`,
+  );
+}
+
+/** Every setting this version reads, for the warning about unknown EXTREPO_* variables. */
+export const KNOWN_SETTINGS: readonly string[] = [
+  'EXTREPO_HOST', 'EXTREPO_PORT', 'EXTREPO_DATA_DIR', 'EXTREPO_PUBLIC_URL', 'EXTREPO_LOG_LEVEL',
+  'EXTREPO_MAX_FILE_BYTES', 'EXTREPO_MAX_JSON_BYTES', 'EXTREPO_MAX_ZIP_ENTRIES', 'EXTREPO_MAX_UNCOMPRESSED_BYTES',
+  'EXTREPO_DOWNLOAD_ALLOW_HOSTS', 'EXTREPO_DOWNLOAD_CONNECT_TIMEOUT_MS', 'EXTREPO_DOWNLOAD_IDLE_TIMEOUT_MS',
+  'EXTREPO_ADMIN_API_KEY', 'EXTREPO_ADMIN_PASSWORD', 'EXTREPO_LINK_SECRET', 'EXTREPO_LINK_TTL_SECONDS',
+  'EXTREPO_SHUTDOWN_GRACE_MS', 'EXTREPO_TOKEN_TTL_SECONDS',
+  'EXTREPO_DATABASE_URL', 'EXTREPO_DATABASE_POOL_SIZE', 'EXTREPO_DATABASE_STATEMENT_TIMEOUT_MS',
+  'EXTREPO_DATABASE_SSL', 'EXTREPO_DATABASE_SSL_CA_FILE',
+  'EXTREPO_S3_BUCKET', 'EXTREPO_S3_ENDPOINT', 'EXTREPO_S3_REGION', 'EXTREPO_S3_FORCE_PATH_STYLE', 'EXTREPO_S3_PREFIX',
+  'EXTREPO_FILE_LINKS', 'EXTREPO_GC_INTERVAL_SECONDS', 'EXTREPO_GC_GRACE_SECONDS',
+  'EXTREPO_TLS_CERT', 'EXTREPO_TLS_KEY', 'EXTREPO_TRUST_PROXY', 'EXTREPO_ALLOW_MIXED_STORES',
+];
+
+/**
+ * One warning per EXTREPO_* variable that is no setting (a typo is otherwise silently ignored),
+ * naming the closest real one. `read` holds the names loadConfig looked at, so a setting added
+ * without updating KNOWN_SETTINGS is still known. EXTREPO_TEST_* belong to the test suite.
+ */
+export function unknownSettingWarnings(env: Env, read: ReadonlySet<string> = new Set()): string[] {
+  const known = [...new Set([...KNOWN_SETTINGS, ...read])];
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('EXTREPO_') || name.startsWith('EXTREPO_TEST_') || known.includes(name)) continue;
+    const closest = closestName(name, known);
+    warnings.push(
+      closest === null
+        ? `${name} is not an extrepo setting and is ignored (the settings are listed in the README)`
+        : `${name} is not an extrepo setting and is ignored: did you mean ${closest}?`,
+    );
+  }
+  return warnings;
+}
+
+function closestName(name: string, candidates: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  // Beyond a third of the name, a "closest" setting is a guess that misleads more than it helps.
+  const suffixLength = name.length - 'EXTREPO_'.length;
+  return bestDistance <= Math.max(2, Math.floor(suffixLength / 3)) ? best : null;
+}
+
+/** Levenshtein distance (insertions, deletions and substitutions each cost 1). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** An origin for printing and links: IPv6 addresses in brackets (http://[::1]:12400). */
+export function formatOrigin(scheme: 'http' | 'https', host: string, port: number): string {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  return `${scheme}://${bare.includes(':') ? `[${bare}]` : bare}:${port}`;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Config {
-  const maxFileBytes = readInteger(env, 'EXTREPO_MAX_FILE_BYTES', 8 * GiB, 1);
-  const logLevel = readString(env, 'EXTREPO_LOG_LEVEL', 'info');
+  // Records the names read, for unknownSettingWarnings.
+  const read = new Set<string>();
+  const source = env;
+  env = new Proxy(source, {
+    get(target, name) {
+      if (typeof name === 'string') read.add(name);
+      return Reflect.get(target, name);
+    },
+  });
+  const maxFileBytes = readSize(env, 'EXTREPO_MAX_FILE_BYTES', 8 * GiB, 1);
+  const logLevel = readString(env, 'EXTREPO_LOG_LEVEL', 'info').trim().toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError(`EXTREPO_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+    throw new ConfigError(`EXTREPO_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.EXTREPO_LOG_LEVEL}"`);
   }
   const adminApiKey = env.EXTREPO_ADMIN_API_KEY || null;
   if (adminApiKey !== null && adminApiKey.length < 16) {
@@ -205,9 +411,9 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: readPublicUrl(env),
     logLevel,
     maxFileBytes,
-    maxJsonBytes: readInteger(env, 'EXTREPO_MAX_JSON_BYTES', 1024 * 1024, 1024),
+    maxJsonBytes: readSize(env, 'EXTREPO_MAX_JSON_BYTES', 1024 * 1024, 1024),
     maxZipEntries: readInteger(env, 'EXTREPO_MAX_ZIP_ENTRIES', 10_000, 1),
-    maxUncompressedBytes: readInteger(env, 'EXTREPO_MAX_UNCOMPRESSED_BYTES', 4 * maxFileBytes, 1),
+    maxUncompressedBytes: readSize(env, 'EXTREPO_MAX_UNCOMPRESSED_BYTES', 4 * maxFileBytes, 1),
     downloadAllowHosts: readList(env, 'EXTREPO_DOWNLOAD_ALLOW_HOSTS'),
     downloadConnectTimeoutMs: readInteger(env, 'EXTREPO_DOWNLOAD_CONNECT_TIMEOUT_MS', 10_000, 1),
     downloadIdleTimeoutMs: readInteger(env, 'EXTREPO_DOWNLOAD_IDLE_TIMEOUT_MS', 30_000, 1),
@@ -222,6 +428,11 @@ export function loadConfig(env: Env = process.env): Config {
     fileLinks,
     gcIntervalSeconds: readInteger(env, 'EXTREPO_GC_INTERVAL_SECONDS', 3600, 0, 7 * 24 * 3600),
     gcGraceSeconds: readInteger(env, 'EXTREPO_GC_GRACE_SECONDS', 24 * 3600, 0),
+    tls: readTls(env),
+    trustProxy: readTrustProxy(env),
+    allowMixedStores: readBoolean(env, 'EXTREPO_ALLOW_MIXED_STORES', false),
+    warnings: [],
   };
-  return Object.freeze(config);
+  checkStorePairing(config.database, config.s3, config.allowMixedStores);
+  return Object.freeze({ ...config, warnings: unknownSettingWarnings(source, read) });
 }

@@ -14,11 +14,18 @@ export interface FileLinkSigner {
 
 export type LinkCheck = { ok: true } | { ok: false; why: 'expired' | 'bad_signature' };
 
-// Expiry is rounded up to a whole minute so repeated GETs of one extension return the same URL.
-const EXPIRY_GRANULARITY_SECONDS = 60;
+/**
+ * Expiry is rounded up to a step so repeated GETs of one extension return the same URL (and the
+ * links can be cached): a sixtieth of the TTL, between 1 s and 60 s. A link therefore lives at
+ * least the TTL and less than TTL + TTL/60 (at most one minute more); a TTL under two minutes is exact.
+ */
+export function expiryStepSeconds(ttlSeconds: number): number {
+  return Math.min(60, Math.max(1, Math.floor(ttlSeconds / 60)));
+}
 const LINK_CACHE_MAX = 200_000;
 
 export function createFileLinkSigner(secret: string, ttlSeconds: number): FileLinkSigner {
+  const step = expiryStepSeconds(ttlSeconds);
   const mac = (extensionId: string, sha256: string, expires: string): Buffer =>
     createHmac('sha256', secret).update(`${extensionId}\n${sha256}\n${expires}`).digest();
 
@@ -30,7 +37,7 @@ export function createFileLinkSigner(secret: string, ttlSeconds: number): FileLi
   return {
     sign(extensionId, sha256, now) {
       const earliest = Math.floor(now.getTime() / 1000) + ttlSeconds;
-      const expires = String(Math.ceil(earliest / EXPIRY_GRANULARITY_SECONDS) * EXPIRY_GRANULARITY_SECONDS);
+      const expires = String(Math.ceil(earliest / step) * step);
       if (expires !== cachedStep || cached.size >= LINK_CACHE_MAX) {
         cachedStep = expires;
         cached.clear();

@@ -29,5 +29,7 @@ export function registerOperations(app: FastifyInstance, deps: RouteDeps): void 
     return deps.metrics.registry.metrics();
   });
 
-  app.get('/api/v1/api-docs/swagger.json', async () => swaggerDocument);
+  // The scheme clients reach us by: the public URL's, else https when extrepo terminates TLS itself.
+  const scheme = deps.config.publicUrl ? new URL(deps.config.publicUrl).protocol.replace(':', '') : deps.config.tls ? 'https' : 'http';
+  app.get('/api/v1/api-docs/swagger.json', async () => ({ ...swaggerDocument, schemes: [scheme] }));
 }
