@@ -37,6 +37,15 @@ export interface Config {
   readonly gcIntervalSeconds: number;
   /** Leftovers of uploads younger than this are never collected (another instance may still be writing them). */
   readonly gcGraceSeconds: number;
+  /** Slow clients (http/plugins/client-limits.ts): time for a request's headers to arrive. */
+  readonly headersTimeoutMs: number;
+  /** Time for a whole JSON request body to arrive (uploads are bounded by a rate instead). */
+  readonly bodyTimeoutMs: number;
+  /** Slowest upload kept going, in bytes per second averaged over uploadRateWindowMs (0: no minimum). */
+  readonly uploadMinBytesPerSecond: number;
+  readonly uploadRateWindowMs: number;
+  /** Connections that have not (yet) authenticated, at most; more are answered 503 and closed. */
+  readonly maxUnauthenticatedConnections: number;
 }
 
 export interface DatabaseConfig {
@@ -222,6 +231,11 @@ export function loadConfig(env: Env = process.env): Config {
     fileLinks,
     gcIntervalSeconds: readInteger(env, 'EXTREPO_GC_INTERVAL_SECONDS', 3600, 0, 7 * 24 * 3600),
     gcGraceSeconds: readInteger(env, 'EXTREPO_GC_GRACE_SECONDS', 24 * 3600, 0),
+    headersTimeoutMs: readInteger(env, 'EXTREPO_HEADERS_TIMEOUT_MS', 20_000, 1),
+    bodyTimeoutMs: readInteger(env, 'EXTREPO_BODY_TIMEOUT_MS', 30_000, 1),
+    uploadMinBytesPerSecond: readInteger(env, 'EXTREPO_UPLOAD_MIN_BYTES_PER_SECOND', 1024, 0),
+    uploadRateWindowMs: readInteger(env, 'EXTREPO_UPLOAD_RATE_WINDOW_MS', 60_000, 100),
+    maxUnauthenticatedConnections: readInteger(env, 'EXTREPO_MAX_UNAUTHENTICATED_CONNECTIONS', 512, 1),
   };
   return Object.freeze(config);
 }
