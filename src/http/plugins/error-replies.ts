@@ -3,6 +3,7 @@
 // clients decode error bodies only as BasicFailedReply (API-NOTES §7.3), so nothing else may leak.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, apiError, toBasicFailedReply } from '../../errors.js';
+import { isStorageFull } from '../../stores/storage-full.js';
 
 export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply {
   reply.code(error.status).header('x-cloud-error-codes', error.code).type('application/json; charset=utf-8');
@@ -54,6 +55,13 @@ export function toApiError(error: FastifyError | Error): ApiError {
   }
   if (error instanceof SyntaxError || fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
     return apiError('invalidJson', `The request body is not valid JSON: ${error.message}`);
+  }
+  if (isStorageFull(error)) {
+    // Disk full under the embedded stores: the client's request was fine, and a retry once space is
+    // freed will succeed (issue 9.5).
+    return apiError('insufficientStorage', "The server's storage is full; nothing was changed. Retry once an operator has freed space.", {
+      cause: error,
+    });
   }
   const status = fastifyError.statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
