@@ -13,6 +13,7 @@ import { createFileLinkSigner } from './domain/file-links.js';
 import { registerAuthentication } from './http/plugins/authenticate.js';
 import { registerErrorReplies, registerMethodNotAllowed } from './http/plugins/error-replies.js';
 import { createMetrics } from './http/plugins/metrics.js';
+import { registerBodyTimeout, registerConnectionCap, serverTimeouts } from './http/plugins/client-limits.js';
 import { MAX_PATH_PARAM_LENGTH, clientErrorReply, frameworkErrorReply } from './http/plugins/protocol-errors.js';
 import { registerRequestLog } from './http/plugins/request-log.js';
 import { parseJsonBody } from './http/json-body.js';
@@ -22,7 +23,7 @@ import { registerDeleteExtension } from './http/routes/extensions/delete-extensi
 import { registerGetExtension } from './http/routes/extensions/get-extension.js';
 import { registerListExtensions } from './http/routes/extensions/list-extensions.js';
 import { registerUpdateExtension } from './http/routes/extensions/update-extension.js';
-import { registerUploadExtension } from './http/routes/extensions/upload-extension.js';
+import { isUploadRoute, registerUploadExtension } from './http/routes/extensions/upload-extension.js';
 import { registerDownloadFile } from './http/routes/files/download-file.js';
 import { registerOperations } from './http/routes/operations.js';
 import { registerAuditTrail } from './http/routes/audit/audit-trail.js';
@@ -93,6 +94,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // Our JSON bodies never need coercion or defaults; query strings are parsed by hand (http/query.ts).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true } },
     forceCloseConnections: 'idle',
+    http: serverTimeouts(config),
     // Errors raised before any route runs are BasicFailedReply too (protocol-errors.ts).
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
     frameworkErrors: frameworkErrorReply,
@@ -160,6 +162,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerErrorReplies(fastify);
   registerRequestLog(fastify, metrics);
   registerAuthentication(fastify, authenticator);
+  registerConnectionCap(fastify, config.maxUnauthenticatedConnections);
+  registerBodyTimeout(fastify, config.bodyTimeoutMs, isUploadRoute);
   registerAuditTrail(fastify, authDeps.audit);
 
   registerOperations(fastify, deps);

@@ -47,6 +47,15 @@ export interface Config {
   readonly trustProxy: false | number | readonly string[];
   /** PostgreSQL with local files, or S3 with local SQLite: refused unless EXTREPO_ALLOW_MIXED_STORES=true. */
   readonly allowMixedStores: boolean;
+  /** Slow clients (http/plugins/client-limits.ts): time for a request's headers to arrive. */
+  readonly headersTimeoutMs: number;
+  /** Time for a whole JSON request body to arrive (uploads are bounded by a rate instead). */
+  readonly bodyTimeoutMs: number;
+  /** Slowest upload kept going, in bytes per second averaged over uploadRateWindowMs (0: no minimum). */
+  readonly uploadMinBytesPerSecond: number;
+  readonly uploadRateWindowMs: number;
+  /** Connections that have not (yet) authenticated, at most; more are answered 503 and closed. */
+  readonly maxUnauthenticatedConnections: number;
   /** Problems worth a warning but not a refusal (unknown EXTREPO_* variables), one line each. */
   readonly warnings: readonly string[];
 }
@@ -432,6 +441,11 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: readTrustProxy(env),
     allowMixedStores: readBoolean(env, 'EXTREPO_ALLOW_MIXED_STORES', false),
     warnings: [],
+    headersTimeoutMs: readInteger(env, 'EXTREPO_HEADERS_TIMEOUT_MS', 20_000, 1),
+    bodyTimeoutMs: readInteger(env, 'EXTREPO_BODY_TIMEOUT_MS', 30_000, 1),
+    uploadMinBytesPerSecond: readInteger(env, 'EXTREPO_UPLOAD_MIN_BYTES_PER_SECOND', 1024, 0),
+    uploadRateWindowMs: readInteger(env, 'EXTREPO_UPLOAD_RATE_WINDOW_MS', 60_000, 100),
+    maxUnauthenticatedConnections: readInteger(env, 'EXTREPO_MAX_UNAUTHENTICATED_CONNECTIONS', 512, 1),
   };
   checkStorePairing(config.database, config.s3, config.allowMixedStores);
   return Object.freeze({ ...config, warnings: unknownSettingWarnings(source, read) });

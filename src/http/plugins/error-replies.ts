@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, apiError, toBasicFailedReply } from '../../errors.js';
 import { StoreUnavailableError } from '../../stores/store-unavailable.js';
+import { isStorageFull } from '../../stores/storage-full.js';
 
 /** Seconds a client should wait before retrying a request that met a store outage. */
 export const STORE_OUTAGE_RETRY_AFTER_SECONDS = 5;
@@ -68,6 +69,13 @@ export function toApiError(error: FastifyError | Error): ApiError {
   }
   if (error instanceof SyntaxError || fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
     return apiError('invalidJson', `The request body is not valid JSON: ${error.message}`);
+  }
+  if (isStorageFull(error)) {
+    // Disk full under the embedded stores: the client's request was fine, and a retry once space is
+    // freed will succeed (issue 9.5).
+    return apiError('insufficientStorage', "The server's storage is full; nothing was changed. Retry once an operator has freed space.", {
+      cause: error,
+    });
   }
   const status = fastifyError.statusCode;
   if (status !== undefined && status >= 400 && status < 500) {

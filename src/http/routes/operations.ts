@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { apiError } from '../../errors.js';
 import { STORE_OUTAGE_RETRY_AFTER_SECONDS } from '../plugins/error-replies.js';
+import { READY_MIN_FREE_BYTES, freeBytes } from '../../stores/storage-full.js';
 import type { RouteDeps } from '../route-deps.js';
 import { swaggerDocument } from '../spec.js';
 
@@ -20,6 +21,14 @@ export function registerOperations(app: FastifyInstance, deps: RouteDeps): void 
       throw apiError('unavailable', `Not ready: ${down.join(' and ')} cannot be reached.`, {
         headers: { 'retry-after': String(STORE_OUTAGE_RETRY_AFTER_SECONDS) },
       });
+    }
+    // SQLite and the blob directory live in the data dir: with it full they still answer, but no
+    // change can succeed, so the instance is not ready.
+    if (deps.config.database === null || deps.config.s3 === null) {
+      const free = await freeBytes(deps.config.dataDir);
+      if (free < READY_MIN_FREE_BYTES) {
+        throw apiError('unavailable', `The storage is full: ${free} bytes free in the data directory, less than ${READY_MIN_FREE_BYTES}.`);
+      }
     }
     return { status: 'ready' };
   });

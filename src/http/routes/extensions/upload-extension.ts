@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { renderExtension, resourceHeaders } from '../../../domain/extension-view.js';
 import { apiError } from '../../../errors.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
+import { guardUploadRate } from '../../plugins/client-limits.js';
 import { abortOnClientGone } from '../../request-abort.js';
 import { fileUrlOf, type RouteDeps } from '../../route-deps.js';
 import { extensionIdParams, extensionSchema } from '../../schemas.js';
@@ -11,6 +12,12 @@ import { multipartFileStream, uploadFormOf } from '../../upload-body.js';
 
 // Room for multipart boundaries and part headers on top of the file itself.
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+const UPLOAD_ROUTE = '/api/v1/deployments/extensions/:extension_id';
+
+/** The one route whose body streams (bounded by a transfer rate, not by the JSON body timeout). */
+export function isUploadRoute(method: string, route: string | undefined): boolean {
+  return method === 'PUT' && route === UPLOAD_ROUTE;
+}
 
 export async function registerUploadExtension(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   // Its own encapsulated scope, so that here (and only here) every body is left unread for the
@@ -20,7 +27,7 @@ export async function registerUploadExtension(app: FastifyInstance, deps: RouteD
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
     scope.put<{ Params: { extension_id: string } }>(
-      '/api/v1/deployments/extensions/:extension_id',
+      UPLOAD_ROUTE,
       { schema: { params: extensionIdParams, response: { 200: extensionSchema } } },
       async (request, reply) => {
         // A failed upload may leave part of the body unread; close the connection after answering
@@ -43,7 +50,8 @@ export async function registerUploadExtension(app: FastifyInstance, deps: RouteD
           // A client that goes away before the pipeline is attached must not crash the process; the
           // pipeline notices the destroyed request on its own.
           request.raw.on('error', () => {});
-          const source = form === 'multipart' ? multipartFileStream(request.raw, deps.config.maxFileBytes) : request.raw;
+          const body = form === 'multipart' ? multipartFileStream(request.raw, deps.config.maxFileBytes) : request.raw;
+          const source = guardUploadRate(body, deps.config.uploadMinBytesPerSecond, deps.config.uploadRateWindowMs);
           const record = await deps.service.upload(id, source, principal, abortOnClientGone(reply));
           reply.headers(resourceHeaders(record));
           return renderExtension(record, { fileUrl: fileUrlOf(deps, record) });
