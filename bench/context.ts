@@ -15,6 +15,7 @@ export const CASES = [
   'metadata-get',
   'small-bundle',
   'listing',
+  'startup-gc',
 ] as const;
 
 export type CaseName = (typeof CASES)[number];
@@ -32,6 +33,9 @@ export interface BenchOptions {
   tempParent: string;
   /** Extension counts for the listing case, ascending. */
   listLevels: number[];
+  /** Blob counts for the startup-gc case on the embedded store, and on PostgreSQL + S3, ascending. */
+  gcLevels: number[];
+  gcLevelsScaleOut: number[];
   /** Seconds per autocannon run and how many runs per side. */
   loadSeconds: number;
   loadRuns: number;

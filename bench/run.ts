@@ -45,6 +45,7 @@ import { runFullDownloads, runRangeDownloads } from './cases/download.js';
 import { runMetadataGets } from './cases/metadata.js';
 import { runSmallBundles } from './cases/small-bundle.js';
 import { runListing } from './cases/listing.js';
+import { runStartupGc } from './cases/startup-gc.js';
 
 const MiB = 1024 * 1024;
 
@@ -57,6 +58,8 @@ const HELP = `usage: npm run bench -- [options]
   --only <case,...>    ${CASES.join(', ')}
   --big                also upload 4× the transfer size once and compare peak RSS
   --list-max <N>       largest listing size (default 100,000; 10,000 when postgres-s3 is part of the run)
+  --gc-max <N>         largest blob count of the startup-gc case (default 100,000; 1000000 adds the 1,000,000 level
+                       on the embedded store, which takes minutes to seed; PostgreSQL + S3 stop at 100,000)
   --backend <name>     local (default: SQLite + files), postgres-s3 (a throwaway PostgreSQL 15 cluster and an
                        s3rver, started and removed by the bench), or both (each in turn, plus a side-by-side summary)
   --out <dir>          where the JSON result goes (default bench/results)
@@ -98,6 +101,7 @@ function parseOptionsOrThrow(argv: string[]): RunOptions {
       only: { type: 'string' },
       big: { type: 'boolean', default: false },
       'list-max': { type: 'string' },
+      'gc-max': { type: 'string' },
       backend: { type: 'string', default: 'local' },
       out: { type: 'string' },
       tmp: { type: 'string' },
@@ -126,6 +130,10 @@ function parseOptionsOrThrow(argv: string[]): RunOptions {
     quick: { size: 256, runs: 3, levels: [100, 1_000, 10_000], loadSeconds: 4, loadRuns: 2, smallOps: 100, smallRuns: 2, limitsRuns: 2 },
     smoke: { size: 2, runs: 1, levels: [10, 100], loadSeconds: 1, loadRuns: 1, smallOps: 10, smallRuns: 1, limitsRuns: 1 },
   }[mode];
+  const gcDefaults = { full: [10_000, 100_000], quick: [10_000], smoke: [100, 1_000] }[mode];
+  const gcMax = positiveInt('gc-max', values['gc-max'], Math.max(...gcDefaults));
+  const gcLevels = [10_000, 100_000, 1_000_000].filter((level) => level <= gcMax && level > Math.max(...gcDefaults));
+  const allGcLevels = [...gcDefaults.filter((level) => level <= gcMax), ...gcLevels];
   const backend = values.backend;
   if (backend !== 'both' && !(BACKENDS as readonly string[]).includes(backend)) {
     throw new Error(`unknown --backend "${backend}" (known: ${BACKENDS.join(', ')}, both)`);
@@ -183,6 +191,9 @@ function parseOptionsOrThrow(argv: string[]): RunOptions {
     outDir: path.resolve(values.out ?? 'bench/results'),
     tempParent: path.resolve(values.tmp ?? (process.env.TMPDIR || '/tmp')),
     listLevels: levels,
+    gcLevels: allGcLevels,
+    // s3rver takes PutObjects one at a time on this machine: seeding a million would take hours.
+    gcLevelsScaleOut: allGcLevels.filter((level) => level <= 100_000),
     loadSeconds: defaults.loadSeconds,
     loadRuns: defaults.loadRuns,
     metadataConnections: 50,
@@ -346,6 +357,7 @@ async function runBackend(
   try {
     if (needsMainServer) rows.push(...(await runServerCases(options, backend, workDir, needsData, log)));
     if (has('listing')) rows.push(...(await runListingCase(options, backend, workDir, log)));
+    if (has('startup-gc')) rows.push(...(await runStartupGc({ options, log }, backend, workDir)));
     backendNotes.push(...backend.notes());
   } finally {
     await backend.stop();

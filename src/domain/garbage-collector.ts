@@ -65,6 +65,8 @@ export interface GarbageCollection {
   collected: number;
   /** Sessions that expired before the collection started. */
   expiredSessions: number;
+  /** How long the collection took. */
+  durationMs: number;
 }
 
 /** One full collection: incomplete uploads older than `graceMs`, unreferenced blobs, expired sessions. */
@@ -75,10 +77,11 @@ export async function collectGarbage(
   now = new Date(),
   options: CollectOptions = {},
 ): Promise<GarbageCollection> {
+  const started = performance.now();
   const swept = await blobs.sweepIncomplete(graceMs);
   const collected = await collectUnreferencedBlobs(store, blobs, options);
   const expiredSessions = await store.deleteExpiredSessions(now);
-  return { swept, collected, expiredSessions };
+  return { swept, collected, expiredSessions, durationMs: Math.round(performance.now() - started) };
 }
 
 export interface GcSchedule {

@@ -51,15 +51,26 @@ export async function openFsBlobStore(dir: string): Promise<BlobStore> {
   await fs.mkdir(blobsDir, { recursive: true });
   await fs.mkdir(incomingDir, { recursive: true });
   const store = new FsBlobStore(root, blobsDir, incomingDir);
-  await store.countExistingBytes();
+  // Walking every blob takes time in proportion to their number: in the background, so that
+  // opening (and the server's start) does not wait for it.
+  store.startCounting();
   return store;
 }
 
 class FsBlobStore implements BlobStore {
-  /** Running total: walked once at open, then adjusted by every commit and delete of this process. */
+  /** Running total: walked once after open, and adjusted by every commit and delete of this process. */
   private bytes = 0;
   /** Serializes commit/delete of one hash, so the running total counts each blob exactly once. */
   private readonly hashLocks = new KeyedMutex();
+  /**
+   * The walk counts one top directory (sha256/ab) at a time under its lock, in order; `walkedUpTo`
+   * is the last one counted. A commit or delete in a directory already counted adjusts the total;
+   * one in a directory not yet counted is left to the walk, which will see it.
+   */
+  private readonly walkLocks = new KeyedMutex();
+  private walkedUpTo = '';
+  private counted = false;
+  private counting: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly root: string,
@@ -71,13 +82,38 @@ class FsBlobStore implements BlobStore {
     return path.join(this.blobsDir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
   }
 
-  async countExistingBytes(): Promise<void> {
-    let total = 0;
-    for await (const sha256 of this.list()) {
-      const info = await this.stat(sha256);
-      total += info?.size ?? 0;
+  startCounting(): void {
+    this.counting = this.countExistingBytes().catch(() => {
+      // An unreadable directory: the total stays unknown rather than wrong.
+      this.bytes = Number.NaN;
+    });
+  }
+
+  private async countExistingBytes(): Promise<void> {
+    // Every possible top directory, present or not: one created during the walk is then either
+    // counted by the walk (not reached yet) or by the commit (already passed), never missed.
+    for (let top = 0; top < 256; top++) {
+      const first = top.toString(16).padStart(2, '0');
+      await this.walkLocks.run(first, async () => {
+        for (const second of (await readDirNames(path.join(this.blobsDir, first))).filter(isFanOut)) {
+          for (const name of await readDirNames(path.join(this.blobsDir, first, second))) {
+            if (!SHA256_PATTERN.test(name) || !name.startsWith(first + second)) continue;
+            this.bytes += (await this.stat(name))?.size ?? 0;
+          }
+        }
+        this.walkedUpTo = first;
+      });
     }
-    this.bytes = total;
+    this.counted = true;
+  }
+
+  /** Adds a commit's or delete's change of size to the total, unless the walk has yet to count it. */
+  private async adjustTotal(sha256: string, change: () => Promise<number>): Promise<void> {
+    const first = sha256.slice(0, 2);
+    await this.walkLocks.run(first, async () => {
+      const delta = await change();
+      if (this.counted || first <= this.walkedUpTo) this.bytes += delta;
+    });
   }
 
   async beginUpload(): Promise<BlobUpload> {
@@ -94,23 +130,25 @@ class FsBlobStore implements BlobStore {
   async place(tempPath: string, sha256: string): Promise<void> {
     const finalPath = this.blobPath(sha256);
     const finalDir = path.dirname(finalPath);
-    await this.hashLocks.run(sha256, async () => {
-      const created = await fs.mkdir(finalDir, { recursive: true });
-      const existing = await this.stat(sha256);
-      const { size } = await fs.stat(tempPath);
-      // Replacing an identical blob is harmless, and rename is atomic: readers see old or new.
-      await fs.rename(tempPath, finalPath);
-      await syncDirectory(finalDir);
-      if (created !== undefined) {
-        // Fan-out directories created just now must be recorded in their parents too.
-        let dir = finalDir;
-        do {
-          dir = path.dirname(dir);
-          await syncDirectory(dir);
-        } while (dir !== path.dirname(created) && dir.length > this.root.length);
-      }
-      this.bytes += size - (existing?.size ?? 0);
-    });
+    await this.hashLocks.run(sha256, () =>
+      this.adjustTotal(sha256, async () => {
+        const created = await fs.mkdir(finalDir, { recursive: true });
+        const existing = await this.stat(sha256);
+        const { size } = await fs.stat(tempPath);
+        // Replacing an identical blob is harmless, and rename is atomic: readers see old or new.
+        await fs.rename(tempPath, finalPath);
+        await syncDirectory(finalDir);
+        if (created !== undefined) {
+          // Fan-out directories created just now must be recorded in their parents too.
+          let dir = finalDir;
+          do {
+            dir = path.dirname(dir);
+            await syncDirectory(dir);
+          } while (dir !== path.dirname(created) && dir.length > this.root.length);
+        }
+        return size - (existing?.size ?? 0);
+      }),
+    );
   }
 
   async stat(sha256: string): Promise<BlobInfo | null> {
@@ -144,16 +182,19 @@ class FsBlobStore implements BlobStore {
 
   async delete(sha256: string): Promise<void> {
     checkSha256(sha256);
-    await this.hashLocks.run(sha256, async () => {
-      const existing = await this.stat(sha256);
-      if (!existing) return;
-      try {
-        await fs.unlink(this.blobPath(sha256));
-        this.bytes -= existing.size;
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
-    });
+    await this.hashLocks.run(sha256, () =>
+      this.adjustTotal(sha256, async () => {
+        const existing = await this.stat(sha256);
+        if (!existing) return 0;
+        try {
+          await fs.unlink(this.blobPath(sha256));
+          return -existing.size;
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+          return 0;
+        }
+      }),
+    );
   }
 
   async *list(): AsyncIterable<string> {
@@ -186,8 +227,10 @@ class FsBlobStore implements BlobStore {
     return removed;
   }
 
+  /** Waits for the walk after open (once); null if it failed. */
   async totalBytes(): Promise<number | null> {
-    return this.bytes;
+    await this.counting;
+    return Number.isNaN(this.bytes) ? null : this.bytes;
   }
 
   async ping(): Promise<void> {
@@ -198,6 +241,8 @@ class FsBlobStore implements BlobStore {
     // Nothing to release: every stream owns (and closes) its own file handle.
   }
 }
+
+const isFanOut = (name: string) => /^[0-9a-f]{2}$/.test(name);
 
 /** Names in a directory; a directory that vanished (or never existed) is empty. */
 async function readDirNames(dir: string): Promise<string[]> {
