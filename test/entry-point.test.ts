@@ -71,6 +71,28 @@ describe('node dist/main.js', () => {
   });
 });
 
+describe('node dist/tools/healthcheck.js (the Dockerfile\'s HEALTHCHECK)', () => {
+  test('exits 0 while the server answers /healthz and 1 once it is gone', OPTIONS, async () => {
+    const server = await startEntryPoint(env(await mkdtemp(path.join(scratch, 'd-'))), 'compiled');
+    const probe = (port: number) => spawnChild({ EXTREPO_PORT: String(port), EXTREPO_HOST: '0.0.0.0' }, [process.execPath, 'dist/tools/healthcheck.js']).exited;
+    assert.equal(await probe(server.port), 0);
+    server.process.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+    assert.equal(await probe(server.port), 1);
+  });
+});
+
+describe('SIGHUP without TLS', () => {
+  test('is a reload with nothing to do: the server keeps running', OPTIONS, async () => {
+    const server = await startEntryPoint(env(await mkdtemp(path.join(scratch, 'd-'))), 'compiled');
+    server.process.kill('SIGHUP');
+    assert.ok(await waitFor(server, () => server.stdout().includes('nothing to reload')));
+    assert.equal(await fetch(`${server.url}/healthz`).then((response) => response.status), 200);
+    server.process.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+  });
+});
+
 describe('npm start', () => {
   test('SIGTERM to npm stops the server: the process is gone and the port closed', OPTIONS, async () => {
     const port = await freePort();
