@@ -354,9 +354,16 @@ function closestName(name: string, candidates: readonly string[]): string | null
       bestDistance = distance;
     }
   }
-  // Beyond a third of the name, a "closest" setting is a guess that misleads more than it helps.
+  // Beyond a third of the name, a "closest" setting is a guess that misleads more than it helps;
+  // a name that is a setting's shortened or lengthened form (EXTREPO_LINK_TTL, EXTREPO_DATA_DIRECTORY)
+  // is still recognised by the prefix they share.
   const suffixLength = name.length - 'EXTREPO_'.length;
-  return bestDistance <= Math.max(2, Math.floor(suffixLength / 3)) ? best : null;
+  if (bestDistance <= Math.max(2, Math.floor(suffixLength / 3))) return best;
+  const minimum = 'EXTREPO_'.length + 3;
+  const related = candidates.filter(
+    (candidate) => (name.startsWith(candidate) && candidate.length >= minimum) || (candidate.startsWith(name) && name.length >= minimum),
+  );
+  return related.sort((a, b) => Math.abs(a.length - name.length) - Math.abs(b.length - name.length))[0] ?? null;
 }
 
 /** Levenshtein distance (insertions, deletions and substitutions each cost 1). */

@@ -204,7 +204,10 @@ async function start(config: Config, options: ServeOptions): Promise<RunningServ
   });
 
   const reloadTls = async (): Promise<void> => {
-    if (config.tls === null) return;
+    if (config.tls === null) {
+      log.info('reload requested (SIGHUP): nothing to reload without TLS');
+      return;
+    }
     try {
       const files = await readTlsFiles(config);
       (app.fastify.server as unknown as { setSecureContext(options: { cert: Buffer; key: Buffer }): void }).setSecureContext(files);
@@ -251,8 +254,8 @@ async function start(config: Config, options: ServeOptions): Promise<RunningServ
   if (options.handleSignals ?? true) {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
-    // Without TLS there is nothing to reload, and SIGHUP keeps its default meaning (the terminal went away).
-    if (config.tls !== null) process.on('SIGHUP', onHup);
+    // Always handled: SIGHUP is a reload (systemctl reload), which must never kill the server, TLS or not.
+    process.on('SIGHUP', onHup);
   }
 
   return { address, config, stop, stopped, reloadTls };
