@@ -176,7 +176,10 @@ Examples:
     );
 
   // ---- users, keys, audit -----------------------------------------------------------------------
-  const users = program.command('users').description('manage users (platform admins)');
+  const users = program
+    .command('users')
+    .description('manage users (platform admins)')
+    .addHelpText('after', examples('extrepo users ls', 'extrepo users create ci --role ece_deployment_manager'));
   users
     .command('ls')
     .description('list users')
@@ -215,7 +218,10 @@ Examples:
       run(command, async (f) => (await import('./commands/users/users.js')).runUsersRm(name, options, f)),
     );
 
-  const keys = program.command('keys').description('manage API keys');
+  const keys = program
+    .command('keys')
+    .description('manage API keys')
+    .addHelpText('after', examples('extrepo keys ls', 'extrepo keys create --description "CI pipeline"'));
   keys
     .command('ls')
     .description('list your API keys')
@@ -229,7 +235,7 @@ Examples:
     .requiredOption('--description <text>', 'what the key is for')
     .option('--expiration <duration>', 'e.g. 30m, 12h, 7d, 4w, 1y (default: never)')
     .option('--json', 'the server\'s JSON (with the key)')
-    .addHelpText('after', examples('KEY=$(extrepo keys create --description "CI pipeline" --expiration 90d)'))
+    .addHelpText('after', examples('extrepo keys create --description "CI pipeline" --expiration 90d', 'extrepo keys create --description deploy --json | jq -r .key'))
     .action(async (options, command: Command) =>
       run(command, async (f) => (await import('./commands/keys/keys.js')).runKeysCreate(options, f)),
     );
@@ -268,7 +274,7 @@ Examples:
     .action(async (options) => (await import('./commands/server/server-tools.js')).runServe(options));
   for (const [name, description, example] of [
     ['migrate', 'move an embedded installation to PostgreSQL + S3 (arguments as for npm run migrate)', 'extrepo migrate --from-data-dir ./data --to-database-url postgres://… --to-s3-bucket extrepo'],
-    ['gc', 'one garbage collection over the configured stores', 'EXTREPO_GC_GRACE_SECONDS=0 extrepo gc'],
+    ['gc', 'one garbage collection over the configured stores', 'extrepo gc'],
   ] as const) {
     program
       .command(name)

@@ -62,8 +62,8 @@ export async function runPush(target: string, options: PushOptions, f: Factory):
   if (options.id !== undefined && [options.name, options.version, options.type, options.description].some((v) => v !== undefined)) {
     throw new UsageError('--id replaces only the file; change the metadata with `extrepo update ID` first');
   }
-  const source = await openSource(target);
   const client = await f.client();
+  const source = await openSource(target);
   const plan: Plan = options.id
     ? planFromExisting(await client.json<Extension>('GET', extensionPath(options.id), undefined, f.signal))
     : await planNew(source, options);
