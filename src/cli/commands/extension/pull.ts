@@ -1,0 +1,94 @@
+// extrepo pull ID: downloads the file through its signed link (file_metadata.url), into a
+// temporary file next to the target while counting and hashing it, and renames it into place only
+// if size and sha256 are those the server recorded. On a mismatch (or Ctrl-C) what was written is
+// deleted. --extract DIR then unpacks it safely (see archive/safe-extract.ts).
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extractArchive } from '../../archive/safe-extract.js';
+import { CliError } from '../../cli-errors.js';
+import type { Factory } from '../../factory.js';
+import { printJson } from '../../output.js';
+import { formatBytes, startProgress } from '../../progress.js';
+import { extensionPath, type Extension } from './extension.js';
+
+export interface PullOptions {
+  output?: string;
+  extract?: string;
+  json?: boolean;
+}
+
+export async function runPull(id: string, options: PullOptions, f: Factory): Promise<void> {
+  const client = await f.client();
+  const extension = await client.json<Extension>('GET', extensionPath(id), undefined, f.signal);
+  const file = extension.file_metadata;
+  if (!file?.url || file.size === undefined) {
+    throw new CliError(`extension ${id} has no file yet; upload one with \`extrepo push PATH --id ${id}\``);
+  }
+  const size = file.size;
+  // Without -o, --extract downloads to a private temporary directory and unpacks from there.
+  const tempDir = options.output === undefined && options.extract !== undefined ? await mkdtemp(path.join(os.tmpdir(), 'extrepo-pull-')) : null;
+  const target = options.output ?? (tempDir ? path.join(tempDir, `${extension.name}.zip`) : `${extension.name}.zip`);
+  const partial = `${target}.${process.pid}.partial`;
+  const hash = createHash('sha256');
+  let received = 0;
+  const progress = await startProgress(f.io, `pull ${path.basename(target)}`, size);
+  try {
+    const response = await client.openDownload(file.url, f.signal);
+    const declared = response.headers['content-length'];
+    if (declared !== undefined && Number(declared) !== size) {
+      response.destroy();
+      throw mismatch(`the server sends ${declared} bytes, the extension's size is ${size}`);
+    }
+    const meter = new Transform({
+      highWaterMark: 1024 * 1024,
+      transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+        received += chunk.length;
+        if (received > size) return callback(mismatch(`more than the ${size} bytes expected arrived`));
+        hash.update(chunk);
+        progress.update(received);
+        callback(null, chunk);
+      },
+    });
+    await pipeline(response, meter, createWriteStream(partial, { flags: 'wx', mode: 0o644, highWaterMark: 1024 * 1024 }), {
+      signal: f.signal,
+    });
+    if (received !== size) throw mismatch(`${received} bytes arrived, ${size} expected`);
+    const sha256 = hash.digest('hex');
+    if (file.sha256 !== undefined && sha256 !== file.sha256) throw mismatch(`sha256 is ${sha256}, the server recorded ${file.sha256}`);
+    await rename(partial, target);
+    progress.done();
+    if (file.sha256 === undefined) f.io.err('warning: the server records no sha256 for this file; only its size was checked\n');
+
+    let extracted: { files: number; bytes: number } | null = null;
+    if (options.extract !== undefined) {
+      extracted = await extractArchive(target, options.extract, { extensionType: extension.extension_type, version: extension.version }, f.signal);
+    }
+    if (options.json) {
+      printJson(f.io, {
+        id,
+        ...(tempDir ? {} : { file: path.resolve(target) }),
+        size,
+        sha256,
+        ...(extracted ? { extracted_to: path.resolve(options.extract!), files: extracted.files } : {}),
+      });
+    } else if (!f.io.quiet) {
+      if (!tempDir) f.io.err(`Pulled ${extension.name} ${extension.version} to ${target} (${formatBytes(size)}, sha256 verified).\n`);
+      if (extracted) f.io.err(`Extracted ${extracted.files} file${extracted.files === 1 ? '' : 's'} (${formatBytes(extracted.bytes)}) into ${options.extract}.\n`);
+    }
+  } catch (error) {
+    progress.stop();
+    await rm(partial, { force: true });
+    throw error;
+  } finally {
+    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+  }
+}
+
+function mismatch(detail: string): CliError {
+  return new CliError(`the download failed verification (${detail}); nothing was kept`);
+}
