@@ -22,6 +22,8 @@ import { registerUpdateExtension } from './http/routes/extensions/update-extensi
 import { registerUploadExtension } from './http/routes/extensions/upload-extension.js';
 import { registerDownloadFile } from './http/routes/files/download-file.js';
 import { registerOperations } from './http/routes/operations.js';
+import { registerApiDocsPage } from './http/routes/api-docs-page.js';
+import { LOG_OPTIONS } from './log-options.js';
 import { registerAuditTrail } from './http/routes/audit/audit-trail.js';
 import { registerListAudit } from './http/routes/audit/list-audit.js';
 import { registerOwnApiKeyRoutes } from './http/routes/auth/api-keys.js';
@@ -62,10 +64,7 @@ const TOKEN_SECRET_SETTING = 'bearer_token_secret';
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config, store, blobs } = options;
   const fastify = Fastify({
-    logger: options.logger ?? {
-      level: config.logLevel,
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
-    },
+    logger: options.logger ?? { level: config.logLevel, ...LOG_OPTIONS },
     // request-log.ts writes the single line per request.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxJsonBytes,
@@ -81,7 +80,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // Content-Type: application/json without one, and a POST without a body then fails the schema
   // with a message that says the body is required.
   fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  // application/merge-patch+json (RFC 7396) is what the PATCH routes of users take: the same JSON.
+  fastify.addContentTypeParser(['application/json', 'application/merge-patch+json'], { parseAs: 'string' }, (_request, body, done) => {
     const text = (body as string).trim();
     if (text === '') {
       done(null, undefined);
@@ -96,7 +96,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   const linkSecret = config.linkSecret ?? (await store.initSetting(LINK_SECRET_SETTING, randomBytes(32).toString('base64url')));
   const links = createFileLinkSigner(linkSecret, config.linkTtlSeconds);
-  const metrics = createMetrics(() => blobs.totalBytes());
+  const metrics = createMetrics(() => store.referencedBlobBytes());
   const service = new ExtensionService({
     store,
     blobs,
@@ -142,6 +142,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerAuditTrail(fastify, authDeps.audit);
 
   registerOperations(fastify, deps);
+  await registerApiDocsPage(fastify, config);
   registerSessionRoutes(fastify, authDeps);
   registerOwnApiKeyRoutes(fastify, authDeps);
   registerUsersApiKeyRoutes(fastify, authDeps);

@@ -4,8 +4,13 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { collectGarbage, scheduleGarbageCollection } from './domain/garbage-collector.js';
 import { tuneHeap } from './heap-tuning.js';
 import { isEmbedded, openStores, storeOptionsFromConfig } from './stores/open-stores.js';
+import { startEmbeddedBackups } from './backup/server-backups.js';
+import { jsonLogLine } from './log-options.js';
+import { routeProcessWarnings } from './process-warnings.js';
+import { listeningLogFields } from './listening-log.js';
 
 async function main(): Promise<void> {
+  const warnings = routeProcessWarnings();
   tuneHeap();
   let config: Config;
   try {
@@ -25,10 +30,13 @@ async function main(): Promise<void> {
     storeOptions.postgres = {
       ...storeOptions.postgres,
       onError: (error) =>
-        process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), msg: 'database connection lost', err: error.message })}\n`),
+        process.stderr.write(jsonLogLine(40, 'database connection lost', { err: error.message })),
     };
   }
-  const { metadata: store, blobs } = await openStores(storeOptions);
+  const stores = await openStores(storeOptions);
+  // On the embedded store, `npm run backup` asks this server for a backup (src/backup/server-backups.ts).
+  const backups = startEmbeddedBackups(config, stores);
+  const { metadata: store, blobs } = backups.stores;
   // One process owns the embedded stores, so anything left half-written is a crash leftover. Shared
   // stores may hold uploads other instances are writing right now: only leftovers older than the
   // grace period go, at start and then periodically (every instance may collect; see garbage-collector.ts).
@@ -38,6 +46,7 @@ async function main(): Promise<void> {
 
   const app = await buildApp({ config, store, blobs });
   const log = app.fastify.log;
+  warnings.useLogger(log);
   if (swept > 0 || collected > 0) log.info({ swept, collected }, 'removed leftovers of an earlier run');
   const gc = scheduleGarbageCollection(store, blobs, {
     intervalMs: config.gcIntervalSeconds * 1000,
@@ -61,15 +70,8 @@ async function main(): Promise<void> {
 
   const address = await app.fastify.listen({ host: config.host, port: config.port });
   app.setListeningAddress(address);
-  log.info(
-    {
-      address,
-      metadata: config.database ? 'postgresql' : 'sqlite',
-      blobs: config.s3 ? `s3://${config.s3.bucket}/${config.s3.prefix}` : 'disk',
-      dataDir: config.dataDir,
-    },
-    'server listening',
-  );
+  log.info(listeningLogFields(config, address), 'server listening');
+  await backups.listen(log);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -83,6 +85,7 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await app.fastify.close();
+      await backups.close();
       await gc.stop();
     } finally {
       clearTimeout(force);

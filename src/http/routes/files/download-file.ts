@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import parseRange from 'range-parser';
+import { meterBody } from '../../body-meter.js';
 import { FILE_LINK_PREFIX } from '../../../domain/file-links.js';
 import { apiError } from '../../../errors.js';
 import type { ByteRange } from '../../../stores/blob-store.js';
@@ -70,9 +71,9 @@ export function registerDownloadFile(app: FastifyInstance, deps: RouteDeps): voi
     // payload, which it drains: hand it an empty one rather than open the blob.
     if (request.method === 'HEAD') return reply.send(Readable.from([]));
     if (length === 0) return reply.send();
-    const stream = await deps.blobs.open(sha256, range ?? undefined);
-    reply.raw.once('finish', () => deps.metrics.bytesDownloaded.inc(length));
-    return reply.send(stream);
+    // Metered, so the request log and extrepo_downloaded_bytes_total count the bytes actually sent,
+    // also when the client closes the connection early (http/plugins/request-log.ts).
+    return reply.send(meterBody(request, await deps.blobs.open(sha256, range ?? undefined), length));
   });
 }
 
