@@ -1,8 +1,13 @@
 // Runs every test file under test/ with node's test runner. Node 20's --test neither expands globs
 // nor discovers .ts files, so the list is built here (a bare `--test` would run nothing and pass).
 //
-// The API suite (every file that starts servers through test/helpers/server.ts) runs once per
-// backend in EXTREPO_TEST_BACKENDS (default "sqlite-fs,postgres-s3"); everything else runs once.
+// Every test file says on which backends it runs, in a first-lines comment (test-backends.mjs):
+//   // extrepo-test-backends: each   once per backend in EXTREPO_TEST_BACKENDS (default
+//                                     "sqlite-fs,postgres-s3"): its servers follow EXTREPO_TEST_BACKEND
+//   // extrepo-test-backends: own    once: it picks its stores itself (store contracts, PostgreSQL + S3 only)
+//   // extrepo-test-backends: none   once: it starts no server and opens no store
+// A file without the comment, or whose code contradicts it, stops the run before any test runs, so
+// a test written in a new way cannot silently run on one backend only.
 // All of it is one `node --test` run, so its closing "# pass N" / "# fail N" lines are the totals:
 // a file runs on postgres-s3 through a generated wrapper that selects the backend and imports it.
 // The PostgreSQL cluster and the S3 server (test/helpers/services.ts) are started once for the run
@@ -12,6 +17,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { declaredBackends } from './test-backends.mjs';
 
 function findTests(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -41,8 +47,19 @@ if (files.length === 0) {
 }
 
 const source = (file) => readFileSync(file, 'utf8');
-const usesBackend = (file) => /from '\.\/helpers\/server\.js'/.test(source(file)) && /\bstartServer\(/.test(source(file));
-const needsStorage = (file) => /helpers\/(postgres|s3|server)\.js'|freshSharedStorage/.test(source(file));
+const declared = new Map();
+const mistakes = [];
+for (const file of files) {
+  const result = declaredBackends(file, source(file));
+  if (result.error) mistakes.push(`${file}: ${result.error}`);
+  else declared.set(file, result.backends);
+}
+if (mistakes.length > 0) {
+  console.error(`test files must declare their backends (see scripts/test-backends.mjs):\n  ${mistakes.join('\n  ')}`);
+  process.exit(1);
+}
+const usesBackend = (file) => declared.get(file) === 'each';
+const needsStorage = (file) => /helpers\/(postgres|s3|server|backend-env)\.js'|freshSharedStorage/.test(source(file));
 
 const wrapperDir = mkdtempSync(path.join(os.tmpdir(), 'extrepo-tests-'));
 const runList = [];

@@ -26,6 +26,8 @@ import { registerUpdateExtension } from './http/routes/extensions/update-extensi
 import { isUploadRoute, registerUploadExtension } from './http/routes/extensions/upload-extension.js';
 import { registerDownloadFile } from './http/routes/files/download-file.js';
 import { registerOperations } from './http/routes/operations.js';
+import { registerApiDocsPage } from './http/routes/api-docs-page.js';
+import { LOG_OPTIONS } from './log-options.js';
 import { registerAuditTrail } from './http/routes/audit/audit-trail.js';
 import { registerListAudit } from './http/routes/audit/list-audit.js';
 import { registerOwnApiKeyRoutes } from './http/routes/auth/api-keys.js';
@@ -81,10 +83,7 @@ function fastifyTrustProxy(setting: Config['trustProxy']): boolean | string[] | 
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config, store, blobs } = options;
   const fastify = Fastify({
-    logger: options.logger ?? {
-      level: config.logLevel,
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
-    },
+    logger: options.logger ?? { level: config.logLevel, ...LOG_OPTIONS },
     // request-log.ts writes the single line per request.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxJsonBytes,
@@ -108,7 +107,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   // JSON bodies: strict UTF-8, no lone surrogates, an empty body is no body (http/json-body.ts).
   fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+  // application/merge-patch+json (RFC 7396) is what the PATCH routes of users take: the same JSON.
+  fastify.addContentTypeParser(['application/json', 'application/merge-patch+json'], { parseAs: 'buffer' }, (_request, body, done) => {
     try {
       done(null, parseJsonBody(body as Buffer));
     } catch (error) {
@@ -118,7 +118,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   const linkSecret = config.linkSecret ?? (await store.initSetting(LINK_SECRET_SETTING, randomBytes(32).toString('base64url')));
   const links = createFileLinkSigner(linkSecret, config.linkTtlSeconds);
-  const metrics = createMetrics(() => blobs.totalBytes());
+  const metrics = createMetrics(() => store.referencedBlobBytes());
   const service = new ExtensionService({
     store,
     blobs,
@@ -167,6 +167,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerAuditTrail(fastify, authDeps.audit);
 
   registerOperations(fastify, deps);
+  await registerApiDocsPage(fastify, config);
   registerSessionRoutes(fastify, authDeps);
   registerOwnApiKeyRoutes(fastify, authDeps);
   registerUsersApiKeyRoutes(fastify, authDeps);

@@ -11,6 +11,10 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { prepareDataDir } from './data-dir.js';
 import { startHousekeeping } from './domain/housekeeping.js';
 import { tuneHeap } from './heap-tuning.js';
+import { startEmbeddedBackups } from './backup/server-backups.js';
+import { listeningLogFields } from './listening-log.js';
+import { jsonLogLine } from './log-options.js';
+import { routeProcessWarnings } from './process-warnings.js';
 import {
   EXIT_CODES,
   StartupError,
@@ -102,19 +106,24 @@ function printAdminPassword(password: string, address: string): void {
 }
 
 export async function serve(options: ServeOptions = {}): Promise<RunningServer> {
+  const processWarnings = routeProcessWarnings();
   tuneHeap();
   const config = readConfig(options.env ?? process.env);
   // Logged once the logger exists; on a failed start, printed before the error.
   const warnings = config.warnings;
   try {
-    return await start(config, options);
+    return await start(config, options, processWarnings);
   } catch (error) {
     for (const warning of warnings) process.stderr.write(`extrepo: warning: ${warning}\n`);
     throw error;
   }
 }
 
-async function start(config: Config, options: ServeOptions): Promise<RunningServer> {
+async function start(
+  config: Config,
+  options: ServeOptions,
+  processWarnings: ReturnType<typeof routeProcessWarnings>,
+): Promise<RunningServer> {
   let https: { cert: Buffer; key: Buffer } | null = null;
   if (config.tls !== null) {
     try {
@@ -136,10 +145,14 @@ async function start(config: Config, options: ServeOptions): Promise<RunningServ
     storeOptions.postgres = {
       ...storeOptions.postgres,
       onError: (error) =>
-        process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), msg: 'database connection lost', err: error.message })}\n`),
+        process.stderr.write(jsonLogLine(40, 'database connection lost', { err: error.message })),
     };
   }
-  const { store, blobs, filesUnavailable } = await openConfiguredStores(config, storeOptions);
+  const opened = await openConfiguredStores(config, storeOptions);
+  const { filesUnavailable } = opened;
+  // On the embedded store, `npm run backup` asks this server for a backup (src/backup/server-backups.ts).
+  const backups = startEmbeddedBackups(config, { metadata: opened.store, blobs: opened.blobs });
+  const { metadata: store, blobs } = backups.stores;
 
   let app: App;
   try {
@@ -149,6 +162,7 @@ async function start(config: Config, options: ServeOptions): Promise<RunningServ
     throw error;
   }
   const log = app.fastify.log;
+  processWarnings.useLogger(log);
   for (const warning of config.warnings) log.warn(warning);
   if (filesUnavailable) log.warn({ err: filesUnavailable.message }, 'starting while the file store is unavailable: not ready until it answers');
 
@@ -171,16 +185,8 @@ async function start(config: Config, options: ServeOptions): Promise<RunningServ
     throw describeListenError(error, config);
   }
   app.setListeningAddress(address);
-  log.info(
-    {
-      address,
-      metadata: config.database ? 'postgresql' : 'sqlite',
-      blobs: config.s3 ? `s3://${config.s3.bucket}/${config.s3.prefix}` : 'disk',
-      dataDir: config.dataDir,
-      tls: config.tls !== null,
-    },
-    'server listening',
-  );
+  log.info({ ...listeningLogFields(config, address), tls: config.tls !== null }, 'server listening');
+  await backups.listen(log);
   // Only now, with the port really ours: a start that failed earlier has created no admin whose
   // generated password nobody saw.
   let generatedPassword: string | null;
@@ -231,6 +237,7 @@ async function start(config: Config, options: ServeOptions): Promise<RunningServ
       force.unref();
       try {
         await app.fastify.close();
+        await backups.close();
         await gc.stop();
       } finally {
         clearTimeout(force);

@@ -1,3 +1,4 @@
+// extrepo-test-backends: none
 // src/api-types.ts is generated from the served API document; this fails when spec/ changed and the
 // types were not regenerated (npm run generate:api-types), so the types can never drift from spec/.
 import assert from 'node:assert/strict';

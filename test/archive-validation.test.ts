@@ -1,3 +1,4 @@
+// extrepo-test-backends: none
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';

@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // The audit trail over real HTTP: changes and sign-ins are recorded with who, what, target,
 // outcome, address and request id; admins page and filter them; no secret is ever recorded.
 import assert from 'node:assert/strict';

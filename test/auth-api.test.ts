@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // Credentials the ECE way over real HTTP: _login / _refresh / _logout / GET /users/auth, Bearer,
 // Basic and ApiKey on every route, expiry, revocation, disabled users, restarts and throttling.
 import assert from 'node:assert/strict';

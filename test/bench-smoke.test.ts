@@ -1,3 +1,4 @@
+// extrepo-test-backends: own
 // Runs the benchmark itself with tiny sizes (--smoke) and checks that it finishes cleanly and reports
 // every case. No timing assertions: this guards the harness, not the server's speed.
 import { spawn } from 'node:child_process';

@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // The extrepo CLI's sign-in: login with a password (asked for, or the first line of stdin) or an
 // API key, the profile file (mode 0600, under the user's config directory), EXTREPO_URL /
 // EXTREPO_API_KEY, whoami, logout, and what a command says without credentials. Also the

@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // `extrepo push`: a zip or a folder (zipped on the fly, deterministically), checked locally with the
 // server's rules before anything is sent, created + uploaded, and no orphan left when the upload
 // fails; progress lines when stderr is not a terminal.

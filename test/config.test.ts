@@ -1,3 +1,4 @@
+// extrepo-test-backends: none
 // The settings (src/config.ts): units, case, exact link lifetimes, IPv6 origins, TLS, proxies, the
 // store pairing, and warnings for EXTREPO_* variables that are no setting.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// extrepo-test-backends: own
 // kill -9 of an instance in the middle of an upload or of a download_url copy, over PostgreSQL + S3:
 // nothing committed is lost, no partial state is visible from the surviving instance, the killed
 // instance's locks do not block anyone, and the garbage collector removes what it left behind.

@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // A credential never mints a stronger one (issue 9.1): an API key limited to some of its user's roles
 // cannot change the user's password (which would let it sign in with all of them) nor create a key
 // with roles beyond its own. Each refusal is 403 root.unauthorized.rbac and is in the audit trail.

@@ -1,3 +1,4 @@
+// extrepo-test-backends: own
 // A full disk (issue 9.5), for real: an extrepo process whose data directory is a small tmpfs
 // (mounting needs root, as CI runs; elsewhere the test is skipped and says why). With the disk
 // full, uploads, creates and sign-ins answer 507 root.insufficient_storage (never 500), /readyz says

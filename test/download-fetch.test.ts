@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // openDownload against local servers only: every request goes to 127.0.0.1 or [::1], and host
 // names are answered by a fake lookup. Timeouts use small limits with generous margins; no test
 // asserts a duration.

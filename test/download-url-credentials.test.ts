@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // download_url credentials (issue 9.9): `http://user:password@host/…` is returned verbatim to whoever
 // may change the extension (Terraform compares it with what it stored), with the password masked
 // for every other reader; it never reaches the audit trail or the log.

@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // Creating and updating an extension from a download_url: the server copies the file into its
 // repository synchronously, and any failure leaves no extension and no file behind.
 import assert from 'node:assert/strict';

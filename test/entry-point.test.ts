@@ -1,3 +1,4 @@
+// extrepo-test-backends: none
 // The production entry point: `node dist/main.js` runs the compiled build without a TypeScript
 // loader, stops gracefully on SIGTERM and SIGINT, and exits with documented codes; `npm start` runs
 // it so that a SIGTERM sent to npm (what a supervisor running the README's command does) stops the

@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // The metadata operations of the Extensions API over real HTTP: create, get, list, update, delete,
 // their headers and status codes, and the wire quirks of Elastic's real clients (API-NOTES §7).
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // file_metadata.url: an absolute, unauthenticated, expiring signed link that serves the exact bytes
 // with Content-Length, a strong ETag and HTTP Range.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // The garbage collector (src/domain/garbage-collector.ts) over the configured backend: it removes
 // unreferenced blobs and incomplete uploads older than the grace period, and never a blob that an
 // upload is committing and about to reference.

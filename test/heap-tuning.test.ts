@@ -1,3 +1,4 @@
+// extrepo-test-backends: none
 // The V8 heap setting main() applies at start-up (src/heap-tuning.ts), and the operator's say over it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,3 +1,4 @@
+// extrepo-test-backends: own
 // `npm run migrate`: an embedded installation (SQLite + files) moved to PostgreSQL + S3 serves the
 // same extensions, files and keys; running it again copies nothing twice; a corrupt blob stops it.
 import assert from 'node:assert/strict';

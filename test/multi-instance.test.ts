@@ -1,3 +1,4 @@
+// extrepo-test-backends: own
 // Two extrepo processes over one PostgreSQL database and one S3 bucket behave as one server:
 // whatever one instance did, the other sees and serves; the domain rules hold between them.
 import assert from 'node:assert/strict';

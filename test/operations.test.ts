@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // Running the server as operators do (npm start → src/main.ts): configuration errors, the first-start
 // admin key, health, readiness, metrics, the API document, logs without secrets, and SIGTERM.
 import assert from 'node:assert/strict';

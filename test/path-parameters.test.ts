@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // Every path parameter accepts what its create accepts (issue 9.3): a user name of 255 characters,
 // the longest POST /users takes, works in every /users/{user_name} route and the user's key routes,
 // also percent-encoded; a path beyond any valid name is 414 as a BasicFailedReply that does not echo it.

@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // The permission matrix of README "Permissions", cell by cell over real HTTP: each of ECE's four
 // platform roles against every operation on extensions, users, API keys and the audit log; then two
 // users who cannot see each other's extensions, and the walkthrough of a new installation.

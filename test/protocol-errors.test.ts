@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // Every answer is a BasicFailedReply with x-cloud-error-codes (issue 9.6), including the ones Fastify's
 // router and Node's HTTP parser produce: a malformed percent-escape in the path, a request that is
 // not valid HTTP (Content-Length: abc), headers beyond Node's limit.

@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // X-Request-Id (issue 9.8): a client's id is kept only when it is short and safe (at most 128
 // characters of A-Z a-z 0-9 . _ : -); anything else is replaced by a generated id, and is neither
 // echoed, nor logged, nor stored in the audit trail.

@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // Slow clients cannot hold the server (issue 9.2), over real sockets that trickle bytes: headers
 // must arrive within EXTREPO_HEADERS_TIMEOUT_MS, a JSON body within EXTREPO_BODY_TIMEOUT_MS, an
 // upload must keep moving at EXTREPO_UPLOAD_MIN_BYTES_PER_SECOND (averaged over

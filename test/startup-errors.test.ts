@@ -1,3 +1,4 @@
+// extrepo-test-backends: own
 // A start that cannot succeed says why in one line that names the setting and what to do, without a
 // stack trace, and exits with a code that tells a supervisor whether retrying can help
 // (2: the configuration, 3: something a setting names). The real entry point, real sockets, real

@@ -1,3 +1,4 @@
+// extrepo-test-backends: own
 // Start-up does not depend on the file store: the server listens at once (garbage collection runs
 // in the background, src/domain/housekeeping.ts), starts not ready while S3 is down, and becomes
 // ready when S3 returns, without a restart. A real extrepo process over PostgreSQL and this file's

@@ -1,3 +1,4 @@
+// extrepo-test-backends: own
 // A store that goes down is an outage, not a bug: every request that needs it answers 503 with
 // Retry-After and a BasicFailedReply naming the store (never its address); what does not need it
 // keeps working; and everything recovers, without a restart, once the store is back. The stores

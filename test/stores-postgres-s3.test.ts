@@ -1,3 +1,4 @@
+// extrepo-test-backends: own
 // The scale-out stores (PostgreSQL metadata, S3 blobs): the shared contracts, plus what only they
 // promise: several instances on one database stay consistent, and large blobs are copied in parts.
 import assert from 'node:assert/strict';

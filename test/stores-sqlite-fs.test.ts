@@ -1,3 +1,4 @@
+// extrepo-test-backends: own
 // The embedded stores (SQLite metadata, local-disk blobs): the shared contracts, plus what only
 // these implementations promise (data survives reopening, schema versioning, crash leftovers).
 import assert from 'node:assert/strict';

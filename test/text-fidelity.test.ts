@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // Text is kept as given (issue 9.4): a JSON body that is not valid UTF-8, or that holds a lone UTF-16
 // surrogate (a \ud800 escape, which no UTF-8 store can hold), is refused with 400 naming the
 // problem; every other string, astral characters included, reads back identically, also from

@@ -1,3 +1,4 @@
+// extrepo-test-backends: none
 // Built-in TLS (EXTREPO_TLS_CERT, EXTREPO_TLS_KEY): HTTPS with a throwaway certificate made by
 // openssl, links and the API document that say https, a renewed certificate picked up on SIGHUP,
 // a broken renewal that keeps the old one, and a key that does not match refused at start.

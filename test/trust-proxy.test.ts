@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // Behind a load balancer (EXTREPO_TRUST_PROXY): the client address in the audit trail and the login
 // throttle is the one the trusted proxy forwards; without the setting, X-Forwarded-For is ignored.
 import assert from 'node:assert/strict';

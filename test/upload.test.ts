@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // PUT /deployments/extensions/{id}: both wire forms, every client's way of sending them, size limits,
 // archive rejections, atomic replacement and content-addressed storage.
 import assert from 'node:assert/strict';

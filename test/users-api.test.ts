@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // Users and API keys over real HTTP: ECE's User and ApiKeyResponse shapes, validation and the rules
 // that keep the platform usable (built-in admin, last admin, owners of extensions, keys shown once).
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// extrepo-test-backends: none
 // The zip parser's parts on their own: the byte cursor under every way of cutting the input into
 // chunks, and the central-directory cross-checks against hand-made records. The whole parser is
 // tested through archives in archive-validation.test.ts.

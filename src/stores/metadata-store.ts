@@ -104,6 +104,8 @@ export interface ExtensionStore {
    * blobs it lists a batch at a time, so its memory stays flat whatever the number of blobs.
    */
   unreferencedAmong(sha256s: readonly string[]): Promise<string[]>;
+  /** Total size of the distinct blobs that extensions reference (each blob counted once), for metrics. */
+  referencedBlobBytes(): Promise<number>;
   /**
    * Runs `fn` while holding an exclusive lock on one blob hash, across every instance that shares
    * this store. Whoever adds a reference to a blob (commit the bytes, then store the reference) and
@@ -286,6 +288,11 @@ export interface MetadataStore extends ExtensionStore, ApiKeyStore, UserStore, S
    * function that stops watching. Shared stores leave it out, and callers then cache nothing.
    */
   watchAuthChanges?(listener: () => void): () => void;
+  /**
+   * Only on the embedded SQLite store: writes a consistent copy of the whole database to `file`
+   * while the store stays in use (SQLite's online backup API), for src/backup/embedded-backup.ts.
+   */
+  backupTo?(file: string): Promise<void>;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   /** Releases connections; calling it again does nothing. */

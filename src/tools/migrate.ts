@@ -209,7 +209,41 @@ function convert(value: unknown, type: string): unknown {
   return value;
 }
 
+const USAGE = `Usage: npm run migrate -- --from-data-dir <dir> --to-database-url <postgres://…> --to-s3-bucket <bucket>
+         [--to-s3-endpoint <url>] [--to-s3-region <region>] [--to-s3-force-path-style] [--to-s3-prefix <prefix>] [--quiet]
+
+Copies an embedded installation (the SQLite database and the files in <dir>) to PostgreSQL and an
+S3-compatible bucket: every file, verified against its sha256, then every row (extensions, users, API
+keys, sessions, audit records, settings). What the target already has is skipped, so running it
+again is safe. Target settings not given here come from the environment (EXTREPO_DATABASE_URL,
+EXTREPO_S3_*, EXTREPO_DATABASE_SSL…); S3 credentials from the AWS SDK's standard chain.
+Stop the extrepo server(s) first; start them on the new settings afterwards.
+
+Prints what it did: one summary line on stderr (also with --quiet, which drops the per-item lines)
+and the full report as one JSON line on stdout.
+
+Exit status: 0 migrated, 1 failed, 2 wrong usage or configuration.
+`;
+
+/** One line that says what the migration did, in the terms an operator counts in. */
+export function describeMigration(report: MigrationReport): string {
+  const table = (name: string, label: string) => {
+    const counts = report.tables[name] ?? { rows: 0, inserted: 0 };
+    return `${label} ${counts.inserted} copied, ${counts.rows - counts.inserted} already there`;
+  };
+  return [
+    table('extensions', 'extensions:'),
+    table('users', 'users:'),
+    table('api_keys', 'API keys:'),
+    `files: ${report.blobs.copied} copied (${report.blobs.bytesCopied} bytes, sha256 verified), ${report.blobs.skipped} already there`,
+  ].join('; ');
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const { values } = parseArgs({
     options: {
       'from-data-dir': { type: 'string' },
@@ -224,7 +258,7 @@ async function main(): Promise<void> {
   });
   const fromDataDir = values['from-data-dir'];
   if (!fromDataDir) {
-    process.stderr.write('extrepo migrate: --from-data-dir is required (the data dir of the SQLite installation)\n');
+    process.stderr.write('extrepo migrate: --from-data-dir is required (the data dir of the SQLite installation); npm run migrate -- --help for the usage\n');
     process.exit(2);
   }
   const overrides: Record<string, string> = {};
@@ -253,6 +287,7 @@ async function main(): Promise<void> {
     to,
     log: values.quiet ? undefined : (message) => process.stderr.write(`${message}\n`),
   });
+  process.stderr.write(`extrepo migrate: done. ${describeMigration(report)}\n`);
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 

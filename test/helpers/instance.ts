@@ -27,13 +27,18 @@ async function freePort(): Promise<number> {
   });
 }
 
+export interface InstanceOptions {
+  /** Node's own options (default --no-warnings), before `--import tsx src/main.ts`. */
+  nodeOptions?: string[];
+}
+
 /** Starts an instance with `env` (and its own empty data dir unless env has EXTREPO_DATA_DIR). */
-export async function startInstance(env: Record<string, string>): Promise<Instance> {
+export async function startInstance(env: Record<string, string>, options: InstanceOptions = {}): Promise<Instance> {
   const port = await freePort();
   // A data dir given in env is the caller's; otherwise a fresh one, removed when the process exits.
   const ownDataDir = env.EXTREPO_DATA_DIR === undefined;
   const dataDir = env.EXTREPO_DATA_DIR ?? (await mkdtemp(path.join(os.tmpdir(), 'extrepo-instance-')));
-  const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...(options.nodeOptions ?? ['--no-warnings']), '--import', 'tsx', 'src/main.ts'], {
     env: { PATH: process.env.PATH ?? '', EXTREPO_DATA_DIR: dataDir, EXTREPO_PORT: String(port), EXTREPO_LOG_LEVEL: 'warn', ...env },
   });
   let output = '';

@@ -2,6 +2,7 @@
 // one process (tests) without sharing counters.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ExtensionEvents } from '../../domain/extension-service.js';
+import { EXTREPO_VERSION } from '../../version.js';
 
 export interface Metrics {
   registry: Registry;
@@ -12,9 +13,20 @@ export interface Metrics {
   observeRequest(route: string, method: string, status: number, seconds: number): void;
 }
 
-export function createMetrics(blobStoreBytes: () => Promise<number | null>): Metrics {
+/**
+ * `storedFileBytes` answers extrepo_blob_store_bytes: the bytes of the distinct files extensions
+ * reference, from the metadata store, the same figure on local disk and on S3 (which cannot be
+ * asked for a bucket's size cheaply) and without walking either.
+ */
+export function createMetrics(storedFileBytes: () => Promise<number>): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'extrepo_build_info',
+    help: 'Always 1; the labels say which extrepo and Node.js versions run',
+    labelNames: ['version', 'node'] as const,
+    registers: [registry],
+  }).set({ version: EXTREPO_VERSION, node: process.versions.node }, 1);
   const requests = new Counter({
     name: 'extrepo_http_requests_total',
     help: 'HTTP requests by route, method and status code',
@@ -35,7 +47,7 @@ export function createMetrics(blobStoreBytes: () => Promise<number | null>): Met
   });
   const bytesDownloaded = new Counter({
     name: 'extrepo_downloaded_bytes_total',
-    help: 'Bytes of extension files served through file links',
+    help: 'Body bytes of extension files handed to the connection by file-link downloads, complete or aborted',
     registers: [registry],
   });
   const integrityFaults = new Counter({
@@ -58,11 +70,10 @@ export function createMetrics(blobStoreBytes: () => Promise<number | null>): Met
   });
   new Gauge({
     name: 'extrepo_blob_store_bytes',
-    help: 'Bytes held by the blob store',
+    help: 'Bytes of the distinct extension files stored (each file counted once, however many extensions share it)',
     registers: [registry],
     async collect() {
-      const total = await blobStoreBytes();
-      if (total !== null) this.set(total);
+      this.set(await storedFileBytes());
     },
   });
   return {

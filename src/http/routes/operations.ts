@@ -1,24 +1,33 @@
 // Operational endpoints, all without credentials: liveness, readiness, metrics and the API document
 // at the path where ECE serves its own (/api/v1/api-docs/swagger.json).
+// The API document also has a human-readable page (Swagger UI) at /api/v1/api-docs/: api-docs-page.ts.
 import type { FastifyInstance } from 'fastify';
 import { apiError } from '../../errors.js';
 import { STORE_OUTAGE_RETRY_AFTER_SECONDS } from '../plugins/error-replies.js';
 import { READY_MIN_FREE_BYTES, freeBytes } from '../../stores/storage-full.js';
+import { EXTREPO_VERSION } from '../../version.js';
+import { servedApiDocument } from '../api-document.js';
 import type { RouteDeps } from '../route-deps.js';
-import { swaggerDocument } from '../spec.js';
 
 export function registerOperations(app: FastifyInstance, deps: RouteDeps): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async () => ({ status: 'ok', version: EXTREPO_VERSION }));
 
-  app.get('/readyz', async () => {
-    // Each store named on its own, and no error message: those carry internal addresses.
-    const [metadata, files] = await Promise.allSettled([deps.store.ping(), deps.blobs.ping()]);
-    const down = [
-      ...(metadata.status === 'rejected' ? [`the metadata store (${deps.config.database ? 'PostgreSQL' : 'SQLite'})`] : []),
-      ...(files.status === 'rejected' ? [`the file store (${deps.config.s3 ? 'S3' : 'disk'})`] : []),
-    ];
+  // The answer names the store that is down but not why: /readyz is public, and the cause (a host
+  // name, an address, a path) belongs in the server's log, where it is written.
+  const storeNames = {
+    metadata: `the metadata store (${deps.config.database ? 'PostgreSQL' : 'SQLite'})`,
+    blobs: `the file store (${deps.config.s3 ? 'S3' : 'local disk'})`,
+  };
+  app.get('/readyz', async (request) => {
+    const [metadata, blobs] = await Promise.allSettled([deps.store.ping(), deps.blobs.ping()]);
+    const down: string[] = [];
+    for (const [name, outcome] of [['metadata', metadata], ['blobs', blobs]] as const) {
+      if (outcome.status === 'fulfilled') continue;
+      down.push(storeNames[name]);
+      request.log.warn({ err: outcome.reason, store: name }, 'readiness check: a store is not answering');
+    }
     if (down.length > 0) {
-      throw apiError('unavailable', `Not ready: ${down.join(' and ')} cannot be reached.`, {
+      throw apiError('unavailable', `Not ready: ${down.join(' and ')} ${down.length > 1 ? 'are' : 'is'} not answering; the server log says why.`, {
         headers: { 'retry-after': String(STORE_OUTAGE_RETRY_AFTER_SECONDS) },
       });
     }
@@ -38,7 +47,5 @@ export function registerOperations(app: FastifyInstance, deps: RouteDeps): void 
     return deps.metrics.registry.metrics();
   });
 
-  // The scheme clients reach us by: the public URL's, else https when extrepo terminates TLS itself.
-  const scheme = deps.config.publicUrl ? new URL(deps.config.publicUrl).protocol.replace(':', '') : deps.config.tls ? 'https' : 'http';
-  app.get('/api/v1/api-docs/swagger.json', async () => ({ ...swaggerDocument, schemes: [scheme] }));
+  app.get('/api/v1/api-docs/swagger.json', async (request) => servedApiDocument(request, deps.config.publicUrl));
 }

@@ -426,6 +426,14 @@ class PostgresMetadataStore implements MetadataStore {
     return [...counts].filter(([, n]) => n === 0).map(([sha256]) => sha256);
   }
 
+  async referencedBlobBytes(): Promise<number> {
+    const result = await this.pool.query<{ n: string }>(
+      `SELECT coalesce(sum(file_size), 0) AS n
+       FROM (SELECT DISTINCT file_sha256, file_size FROM extensions WHERE file_sha256 IS NOT NULL) AS distinct_files`,
+    );
+    return Number(result.rows[0]?.n ?? 0);
+  }
+
   /**
    * A session-level advisory lock held on a dedicated connection for as long as fn runs: it
    * excludes every instance on this database, and dies with the session if this process does.

@@ -271,6 +271,11 @@ class SqliteMetadataStore implements MetadataStore {
         WHERE id = @id`),
       deleteExtension: db.prepare('DELETE FROM extensions WHERE id = ?'),
       countReferences: db.prepare(COUNT_BLOB_REFERENCES).raw(),
+      referencedBlobBytes: db
+        .prepare(
+          'SELECT coalesce(sum(file_size), 0) FROM (SELECT DISTINCT file_sha256, file_size FROM extensions WHERE file_sha256 IS NOT NULL)',
+        )
+        .pluck(),
       insertApiKey: db.prepare(`INSERT INTO api_keys (id, secret_hash, user_id, description, created_at, expires_at, roles)
         VALUES (?, ?, ?, ?, ?, ?, ?)`),
       listApiKeys: db.prepare('SELECT * FROM api_keys ORDER BY created_at, id'),
@@ -439,6 +444,10 @@ class SqliteMetadataStore implements MetadataStore {
     if (sha256s.length === 0) return [];
     const counts = this.referenceCounts([...new Set(sha256s)]);
     return [...counts].filter(([, n]) => n === 0).map(([sha256]) => sha256);
+  }
+
+  async referencedBlobBytes(): Promise<number> {
+    return this.statements.referencedBlobBytes.get() as number;
   }
 
   // SQLite is an embedded, single-server store: an in-process lock is exclusive across every
@@ -684,6 +693,12 @@ class SqliteMetadataStore implements MetadataStore {
         return this.statements.getSetting.get(key) as string;
       })
       .immediate();
+  }
+
+  async backupTo(file: string): Promise<void> {
+    // Runs in steps between other statements; changes made through this connection meanwhile are
+    // carried into the copy, so it is the database as of the moment the backup completes.
+    await this.db.backup(file);
   }
 
   async ping(): Promise<void> {

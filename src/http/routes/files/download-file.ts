@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import parseRange from 'range-parser';
+import { meterBody } from '../../body-meter.js';
 import { FILE_LINK_PREFIX } from '../../../domain/file-links.js';
 import { apiError } from '../../../errors.js';
 import { BlobNotFoundError, type ByteRange } from '../../../stores/blob-store.js';
@@ -89,8 +90,9 @@ export function registerDownloadFile(app: FastifyInstance, deps: RouteDeps): voi
           'Upload the file again, or ask the operator to restore it.',
       );
     }
-    reply.raw.once('finish', () => deps.metrics.bytesDownloaded.inc(length));
-    return reply.send(stream);
+    // Metered, so the request log and extrepo_downloaded_bytes_total count the bytes actually sent,
+    // also when the client closes the connection early (http/plugins/request-log.ts).
+    return reply.send(meterBody(request, stream, length));
   });
 }
 

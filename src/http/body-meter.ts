@@ -1,0 +1,41 @@
+// Counts the body bytes of a streamed response as they are handed to the connection, so the
+// request log and extrepo_downloaded_bytes_total can say what was actually sent, also when the
+// client goes away before the end (see request-log.ts).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Transform, pipeline, type Readable } from 'node:stream';
+
+export interface BodyMeter {
+  /** Body bytes passed on towards the socket so far. */
+  bytes: number;
+  /** The body's full length (Content-Length). */
+  readonly expected: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    bodyMeter: BodyMeter | null;
+  }
+}
+
+export function registerBodyMeter(app: FastifyInstance): void {
+  app.decorateRequest('bodyMeter', null);
+}
+
+/**
+ * `source`, counted into `request.bodyMeter`. When the response is closed early, Fastify destroys
+ * the returned stream, and pipeline() then destroys `source` (closing its file or S3 stream).
+ */
+export function meterBody(request: FastifyRequest, source: Readable, expected: number): Readable {
+  const meter: BodyMeter = { bytes: 0, expected };
+  request.bodyMeter = meter;
+  const counter = new Transform({
+    // The blob stores read 1 MiB at a time; a smaller buffer here would split their chunks.
+    highWaterMark: 1024 * 1024,
+    transform(chunk: Buffer, _encoding, callback) {
+      meter.bytes += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  pipeline(source, counter, () => undefined);
+  return counter;
+}
