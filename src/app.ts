@@ -8,8 +8,10 @@ import { AuditLog } from './auth/audit-log.js';
 import { AuthService } from './auth/auth-service.js';
 import { UserService, ensureAdminUser } from './auth/user-service.js';
 import type { Config } from './config.js';
+import { DeploymentService } from './domain/deployment-service.js';
 import { ExtensionService } from './domain/extension-service.js';
 import { createFileLinkSigner } from './domain/file-links.js';
+import { createInstallLinkSigner } from './domain/install-links.js';
 import { registerAuthentication } from './http/plugins/authenticate.js';
 import { registerErrorReplies, registerMethodNotAllowed } from './http/plugins/error-replies.js';
 import { createMetrics } from './http/plugins/metrics.js';
@@ -21,6 +23,7 @@ import { registerListExtensions } from './http/routes/extensions/list-extensions
 import { registerUpdateExtension } from './http/routes/extensions/update-extension.js';
 import { registerUploadExtension } from './http/routes/extensions/upload-extension.js';
 import { registerDownloadFile } from './http/routes/files/download-file.js';
+import { registerDeploymentRoutes } from './http/routes/deployments/register.js';
 import { registerOperations } from './http/routes/operations.js';
 import { registerAuditTrail } from './http/routes/audit/audit-trail.js';
 import { registerListAudit } from './http/routes/audit/list-audit.js';
@@ -122,7 +125,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const s3Options = config.fileLinks === 'presigned' ? (await storeOptionsFromConfig(config)).s3 : null;
   const presigner = s3Options ? await createS3Presigner(s3Options) : null;
   if (presigner) fastify.addHook('onClose', async () => presigner.close());
-  const deps: RouteDeps = { config, service, store, blobs, links, presigner, metrics, publicBaseUrl: () => origin };
+  const deployments = new DeploymentService({ store });
+  // Install URLs share the file links' HMAC secret (one per installation, the same on every instance).
+  const installLinks = createInstallLinkSigner(linkSecret);
+  const deps: RouteDeps = { config, service, deployments, installLinks, store, blobs, links, presigner, metrics, publicBaseUrl: () => origin };
   // Users and credentials: the HMAC secret of bearer tokens is kept in the database, so tokens
   // survive restarts and work on every instance; the first start creates the built-in admin.
   const tokenSecret = await store.initSetting(TOKEN_SECRET_SETTING, randomBytes(32).toString('base64url'));
@@ -157,6 +163,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerDownloadFile(fastify, deps);
   registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions', ['GET', 'POST']);
   registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions/:extension_id', ['GET', 'POST', 'PUT', 'DELETE']);
+  registerDeploymentRoutes(fastify, deps);
 
   return {
     fastify,

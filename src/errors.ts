@@ -47,6 +47,16 @@ export const ERRORS = {
   keyInvalidInput: { status: 400, code: 'api_keys.invalid_input' },
   keyNotFound: { status: 404, code: 'api_keys.key_not_found' },
   keyUserNotFound: { status: 404, code: 'api_keys.user_not_found' },
+
+  // Deployments (declared by ECE's deployment operations, apidocs-full.json)
+  deploymentNotFound: { status: 404, code: 'deployments.deployment_not_found' },
+  /** ECE declares the delete's 400 without a code; this is the code its spec gives "not shut down". */
+  deploymentNotShutdown: { status: 400, code: 'deployments.resource_not_shutdown' },
+  /** ECE's "The cluster definition contained errors": a plan's extension references. */
+  invalidPlan: { status: 400, code: 'clusters.cluster_invalid_plan' },
+  /** Ours: ECE's update declares ?version= but no code for a mismatch. */
+  deploymentVersionConflict: { status: 409, code: 'deployments.version_conflict' },
+  restrictedParameter: { status: 400, code: 'deployments.restricted_parameter' },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorName = keyof typeof ERRORS;

@@ -1,4 +1,5 @@
-// GET /deployments/extensions/{extension_id}; `deployments` only with include_deployments=true.
+// GET /deployments/extensions/{extension_id}; `deployments` only with include_deployments=true: the
+// ids of the deployments (that the caller may see) whose current plan references it.
 //
 // The embedded store hands out the same record object until the extension changes, so the
 // serialized answer is kept per record and reused while its signed link stays the same (one
@@ -25,12 +26,18 @@ export function registerGetExtension(app: FastifyInstance, deps: RouteDeps): voi
     { schema: { params: extensionIdParams, response: { 200: extensionSchema } } },
     async (request, reply) => {
       const deployments = booleanQuery(request.query, 'include_deployments') === true;
-      const record = await deps.service.get(request.params.extension_id, requirePrincipal(request));
+      const principal = requirePrincipal(request);
+      const record = await deps.service.get(request.params.extension_id, principal);
       const fileUrl = fileUrlOf(deps, record);
+      if (deployments) {
+        // Which deployments use it changes without the extension changing: never from the kept answer.
+        const ids = (await deps.deployments.deploymentIdsReferencing([record.id], principal)).get(record.id) ?? [];
+        reply.headers(resourceHeaders(record));
+        return renderExtension(record, { fileUrl, deployments: ids });
+      }
       let answer = answers.get(record);
       if (answer === undefined || answer.fileUrl !== fileUrl || answer.deployments !== deployments) {
-        // No deployments exist in extrepo yet, so nothing can reference an extension.
-        const view = renderExtension(record, { fileUrl, ...(deployments ? { deployments: [] } : {}) });
+        const view = renderExtension(record, { fileUrl });
         // The route's own response serializer, so the bytes are those of an ordinary reply.
         answer = { fileUrl, deployments, body: String(reply.serialize(view)) };
         answers.set(record, answer);
