@@ -56,7 +56,7 @@ export async function extensionWithFile(
   authorization?: string,
 ): Promise<{ id: string; zip: Buffer; name: string }> {
   const name = `${kind}-${randomUUID().slice(0, 8)}`;
-  const headers = authorization ? { authorization } : {};
+  const headers: Record<string, string> = authorization ? { authorization } : {};
   const created = await server.api('POST', EXTENSIONS, { json: { name, version, extension_type: kind }, headers });
   assert.equal(created.status, 201, created.text);
   const zip = kind === 'plugin' ? await pluginZip(version) : await bundleZip(`${name}\n`);
