@@ -20,13 +20,14 @@ import { LATEST_SCHEMA_VERSION, MIGRATION_VERSIONS } from '../src/stores/postgre
 import { openS3BlobStore, type S3BlobStoreOptions } from '../src/stores/s3/s3-blob-store.js';
 import { planCopyParts } from '../src/stores/s3/s3-copy.js';
 import { blobStoreContract } from './contract/blob-store.contract.js';
-import { metadataStoreContract } from './contract/metadata-store.contract.js';
+import { deploymentStoreContract } from './contract/deployment-store.contract.js';
+import { metadataStoreContract, type OpenMetadataStore } from './contract/metadata-store.contract.js';
 import { createDatabase, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startS3, type TestS3 } from './helpers/s3.js';
 
 const MiB = 1024 ** 2;
 
-metadataStoreContract('postgres', async () => {
+const openPostgres: OpenMetadataStore = async () => {
   const server = await startPostgres();
   try {
     const store = await openPostgresMetadataStore({ url: server.url, poolSize: 4 });
@@ -41,7 +42,9 @@ metadataStoreContract('postgres', async () => {
     await server.stop();
     throw error;
   }
-});
+};
+metadataStoreContract('postgres', openPostgres);
+deploymentStoreContract('postgres', openPostgres);
 
 function s3Options(s3: TestS3, extra: Partial<S3BlobStoreOptions> = {}): S3BlobStoreOptions {
   return {
