@@ -65,16 +65,30 @@ function dechunk(text: string): string {
   }
 }
 
+/** Writes the request on a kept-alive connection (as Go's client does) and reads one complete answer. */
 function fetchRaw(port: number, raw: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.end(raw));
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('end', () => resolve(Buffer.concat(chunks).toString()));
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(raw));
+    let received = Buffer.alloc(0);
+    const complete = (): boolean => {
+      const text = received.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return false;
+      const head = text.slice(0, end);
+      const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+      if (length) return received.length >= end + 4 + Number(length[1]);
+      if (/\r\ntransfer-encoding: *chunked/i.test(head)) return text.endsWith('\r\n0\r\n\r\n');
+      return /^HTTP\/1\.1 (204|304)/.test(head);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (complete()) {
+        socket.destroy();
+        resolve(received.toString());
+      }
+    });
     socket.on('error', reject);
-    // The server keeps the connection alive; once the answer is complete, close our side.
-    socket.setTimeout(2000, () => socket.destroy());
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString()));
+    socket.on('close', () => resolve(received.toString()));
   });
 }
 
