@@ -231,3 +231,44 @@ describe('shutdown and delete', () => {
     assert.deepEqual(response.body.errors[0].fields, ['hide']);
   });
 });
+
+describe('request details', () => {
+  test('hide on _shutdown from a non-admin is deployments.restricted_parameter', async () => {
+    await server.api('POST', '/api/v1/users', { json: { user_name: 'hider', security: { roles: ['ece_deployment_manager'], password: 'Secret-passphrase-0123' } } });
+    const authorization = `Basic ${Buffer.from('hider:Secret-passphrase-0123').toString('base64')}`;
+    const id = await createDeployment(server, createRequest(), authorization);
+    const response = await server.api('POST', `${DEPLOYMENTS}/${id}/_shutdown?hide=true`, { headers: { authorization } });
+    assert.equal(response.status, 400);
+    assert.equal(response.body.errors[0].code, 'deployments.restricted_parameter');
+  });
+
+  test('a flag that is not true or false is root.invalid_request naming it', async () => {
+    const id = await createDeployment(server, createRequest());
+    const response = await server.api('GET', `${DEPLOYMENTS}/${id}?show_plans=yes`);
+    assert.equal(response.status, 400);
+    assert.equal(response.body.errors[0].code, 'root.invalid_request');
+    assert.deepEqual(response.body.errors[0].fields, ['show_plans']);
+  });
+
+  test('other methods on the deployment paths are 405 root.method_not_allowed with Allow', async () => {
+    const id = await createDeployment(server, createRequest());
+    for (const [method, path, allow] of [
+      ['DELETE', DEPLOYMENTS, 'GET, POST'],
+      ['POST', `${DEPLOYMENTS}/${id}`, 'GET, PUT, DELETE'],
+      ['GET', `${DEPLOYMENTS}/${id}/_shutdown`, 'POST'],
+      ['GET', `${DEPLOYMENTS}/${id}/_rotate_install_secret`, 'POST'],
+      ['PUT', `${DEPLOYMENTS}/${id}/bundles`, 'GET'],
+    ] as const) {
+      const response = await server.api(method, path);
+      assert.equal(response.status, 405, `${method} ${path}`);
+      assert.equal(response.body.errors[0].code, 'root.method_not_allowed');
+      assert.equal(response.headers.get('allow'), allow);
+    }
+  });
+
+  test('the extensions routes still win over /deployments/{id}: GET /deployments/extensions lists extensions', async () => {
+    const response = await server.api('GET', '/api/v1/deployments/extensions');
+    assert.equal(response.status, 200);
+    assert.ok(Array.isArray(response.body.extensions));
+  });
+});
