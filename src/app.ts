@@ -8,8 +8,10 @@ import { AuditLog } from './auth/audit-log.js';
 import { AuthService } from './auth/auth-service.js';
 import { UserService, ensureAdminUser } from './auth/user-service.js';
 import { formatOrigin, type Config } from './config.js';
+import { DeploymentService } from './domain/deployment-service.js';
 import { ExtensionService } from './domain/extension-service.js';
 import { createFileLinkSigner } from './domain/file-links.js';
+import { createInstallLinkSigner } from './domain/install-links.js';
 import { registerAuthentication } from './http/plugins/authenticate.js';
 import { registerErrorReplies, registerMethodNotAllowed } from './http/plugins/error-replies.js';
 import { createMetrics } from './http/plugins/metrics.js';
@@ -25,6 +27,7 @@ import { registerListExtensions } from './http/routes/extensions/list-extensions
 import { registerUpdateExtension } from './http/routes/extensions/update-extension.js';
 import { isUploadRoute, registerUploadExtension } from './http/routes/extensions/upload-extension.js';
 import { registerDownloadFile } from './http/routes/files/download-file.js';
+import { registerDeploymentRoutes } from './http/routes/deployments/register.js';
 import { registerOperations } from './http/routes/operations.js';
 import { registerApiDocsPage } from './http/routes/api-docs-page.js';
 import { LOG_OPTIONS } from './log-options.js';
@@ -144,7 +147,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const s3Options = config.fileLinks === 'presigned' ? (await storeOptionsFromConfig(config)).s3 : null;
   const presigner = s3Options ? await (await import('./stores/s3/s3-presign.js')).createS3Presigner(s3Options) : null;
   if (presigner) fastify.addHook('onClose', async () => presigner.close());
-  const deps: RouteDeps = { config, service, store, blobs, links, presigner, metrics, publicBaseUrl: () => origin };
+  const deployments = new DeploymentService({ store });
+  // Install URLs share the file links' HMAC secret (one per installation, the same on every instance).
+  const installLinks = createInstallLinkSigner(linkSecret);
+  const deps: RouteDeps = { config, service, deployments, installLinks, store, blobs, links, presigner, metrics, publicBaseUrl: () => origin };
   // Users and credentials: the HMAC secret of bearer tokens is kept in the database, so tokens
   // survive restarts and work on every instance; the first start creates the built-in admin.
   const tokenSecret = await store.initSetting(TOKEN_SECRET_SETTING, randomBytes(32).toString('base64url'));
@@ -183,6 +189,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerDownloadFile(fastify, deps);
   registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions', ['GET', 'POST']);
   registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions/:extension_id', ['GET', 'POST', 'PUT', 'DELETE']);
+  registerDeploymentRoutes(fastify, deps);
 
   return {
     fastify,

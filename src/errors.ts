@@ -64,6 +64,15 @@ export const ERRORS = {
   headersTooLarge: { status: 431, code: 'root.request_headers_too_large' },
   /** The disk under the data directory (blobs or SQLite) is full (RFC 4918 "Insufficient Storage"). */
   insufficientStorage: { status: 507, code: 'root.insufficient_storage' },
+  // Deployments (declared by ECE's deployment operations, apidocs-full.json)
+  deploymentNotFound: { status: 404, code: 'deployments.deployment_not_found' },
+  /** ECE declares the delete's 400 without a code; this is the code its spec gives "not shut down". */
+  deploymentNotShutdown: { status: 400, code: 'deployments.resource_not_shutdown' },
+  /** ECE's "The cluster definition contained errors": a plan's extension references. */
+  invalidPlan: { status: 400, code: 'clusters.cluster_invalid_plan' },
+  /** Ours: ECE's update declares ?version= but no code for a mismatch. */
+  deploymentVersionConflict: { status: 409, code: 'deployments.version_conflict' },
+  restrictedParameter: { status: 400, code: 'deployments.restricted_parameter' },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorName = keyof typeof ERRORS;

@@ -17,17 +17,18 @@ import {
 import pg from 'pg';
 import { VersionConflictError, type MetadataStore, type NewExtension } from '../src/stores/metadata-store.js';
 import { openPostgresMetadataStore } from '../src/stores/postgres/postgres-metadata-store.js';
-import { LATEST_SCHEMA_VERSION } from '../src/stores/postgres/migrations.js';
+import { LATEST_SCHEMA_VERSION, MIGRATION_VERSIONS } from '../src/stores/postgres/migrations.js';
 import { openS3BlobStore, type S3BlobStoreOptions } from '../src/stores/s3/s3-blob-store.js';
 import { planCopyParts } from '../src/stores/s3/s3-copy.js';
 import { blobStoreContract } from './contract/blob-store.contract.js';
-import { metadataStoreContract } from './contract/metadata-store.contract.js';
+import { deploymentStoreContract } from './contract/deployment-store.contract.js';
+import { metadataStoreContract, type OpenMetadataStore } from './contract/metadata-store.contract.js';
 import { createDatabase, startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startS3, type TestS3 } from './helpers/s3.js';
 
 const MiB = 1024 ** 2;
 
-metadataStoreContract('postgres', async () => {
+const openPostgres: OpenMetadataStore = async () => {
   const server = await startPostgres();
   try {
     const store = await openPostgresMetadataStore({ url: server.url, poolSize: 4 });
@@ -42,7 +43,9 @@ metadataStoreContract('postgres', async () => {
     await server.stop();
     throw error;
   }
-});
+};
+metadataStoreContract('postgres', openPostgres);
+deploymentStoreContract('postgres', openPostgres);
 
 function s3Options(s3: TestS3, extra: Partial<S3BlobStoreOptions> = {}): S3BlobStoreOptions {
   return {
@@ -147,7 +150,7 @@ describe('postgres metadata store, several instances', () => {
       const { rows } = await client.query('SELECT version FROM schema_migrations ORDER BY version');
       assert.deepEqual(
         rows.map((row: { version: number }) => row.version),
-        Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1),
+        [...MIGRATION_VERSIONS],
       );
     } finally {
       await client.end();

@@ -16,7 +16,8 @@ import { openSqliteMetadataStore } from '../src/stores/sqlite/sqlite-metadata-st
 import { KeyedMutex } from '../src/stores/keyed-mutex.js';
 import { LATEST_SCHEMA_VERSION } from '../src/stores/sqlite/migrations.js';
 import { blobStoreContract } from './contract/blob-store.contract.js';
-import { metadataStoreContract } from './contract/metadata-store.contract.js';
+import { deploymentStoreContract } from './contract/deployment-store.contract.js';
+import { metadataStoreContract, type OpenMetadataStore } from './contract/metadata-store.contract.js';
 
 const tempDirs: string[] = [];
 
@@ -30,11 +31,13 @@ after(async () => {
   await Promise.all(tempDirs.map((dir) => fs.rm(dir, { recursive: true, force: true })));
 });
 
-metadataStoreContract('sqlite', async () => {
+const openSqlite: OpenMetadataStore = async () => {
   const dir = await tempDir();
   const store = await openSqliteMetadataStore(path.join(dir, 'nested', 'extrepo.sqlite3'));
   return { store, cleanup: () => store.close() };
-});
+};
+metadataStoreContract('sqlite', openSqlite);
+deploymentStoreContract('sqlite', openSqlite);
 
 blobStoreContract('fs', async () => {
   const dir = await tempDir();

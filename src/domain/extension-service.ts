@@ -6,6 +6,7 @@ import { DownloadError, openDownload, type DownloadPolicy } from '../download/in
 import { ApiError, apiError, ERRORS } from '../errors.js';
 import type { BlobStore } from '../stores/blob-store.js';
 import {
+  ExtensionInUseError,
   IdCollisionError,
   NotFoundError,
   VersionConflictError,
@@ -158,7 +159,13 @@ export class ExtensionService {
   async delete(id: string, expectedVersion: number | undefined, principal: Principal): Promise<ExtensionRecord> {
     const current = await this.getForChange(id, principal);
     checkExpectedVersion(current, expectedVersion);
-    const result = await this.mapStoreErrors(id, () => this.store.deleteExtension(id, expectedVersion));
+    let result: ChangeResult;
+    try {
+      result = await this.mapStoreErrors(id, () => this.store.deleteExtension(id, expectedVersion));
+    } catch (error) {
+      if (error instanceof ExtensionInUseError) throw extensionInUse(id, error, principal);
+      throw error;
+    }
     if (result.orphanedBlob !== null) await this.releaseBlob(result.orphanedBlob);
     return result.record;
   }
@@ -288,6 +295,17 @@ function checkExpectedVersion(record: ExtensionRecord, expectedVersion: number |
   if (expectedVersion !== undefined && expectedVersion !== record.resourceVersion) {
     throw versionConflict(record.id, expectedVersion, record.resourceVersion);
   }
+}
+
+/**
+ * Elastic's message (API-NOTES §3.6). Names of deployments the caller may not see are not
+ * revealed, only counted.
+ */
+function extensionInUse(id: string, error: ExtensionInUseError, principal: Principal): ApiError {
+  const visible = error.deployments.filter((d) => seesAllExtensions(principal) || d.ownerId === principal.userId).map((d) => d.name);
+  const hidden = error.deployments.length - visible.length;
+  const names = hidden === 0 ? visible : [...visible, `${hidden} more you may not see`];
+  return apiError('extensionInUse', `Cannot delete extension [${id}]. It is used by deployments [${names.join(', ')}].`);
 }
 
 function notFound(id: string): ApiError {

@@ -1,6 +1,8 @@
 import type { Config } from '../config.js';
+import type { DeploymentService } from '../domain/deployment-service.js';
 import type { ExtensionService } from '../domain/extension-service.js';
 import type { FileLinkSigner } from '../domain/file-links.js';
+import type { InstallLinkSigner } from '../domain/install-links.js';
 import type { ExtensionRecord } from '../stores/metadata-store.js';
 import type { MetadataStore } from '../stores/metadata-store.js';
 import type { BlobStore } from '../stores/blob-store.js';
@@ -10,6 +12,9 @@ import type { Metrics } from './plugins/metrics.js';
 export interface RouteDeps {
   config: Config;
   service: ExtensionService;
+  /** The deployments registry (issue 12): include_deployments, the in-use rule, self-managed installs. */
+  deployments: DeploymentService;
+  installLinks: InstallLinkSigner;
   store: MetadataStore;
   blobs: BlobStore;
   links: FileLinkSigner;

@@ -7,10 +7,12 @@ export const SPEC_PATH = new URL('../../spec/ece-extensions.swagger.json', impor
 
 type JsonObject = { [key: string]: unknown };
 
-/** Further parts of the served document: Elastic's users/auth extract, and our own /audit. */
+/** Further parts of the served document: Elastic's users/auth and deployments extracts, and our own additions. */
 export const SPEC_PARTS = [
   new URL('../../spec/ece-users.swagger.json', import.meta.url),
   new URL('../../spec/extrepo-audit.swagger.json', import.meta.url),
+  new URL('../../spec/ece-deployments.swagger.json', import.meta.url),
+  new URL('../../spec/extrepo-deployments.swagger.json', import.meta.url),
 ];
 
 /** The served document: the extensions extract with the paths, tags and definitions of SPEC_PARTS. */
@@ -36,6 +38,19 @@ function mergeSpecs([base, ...parts]: JsonObject[]): JsonObject {
         throw new Error(`spec definition ${name} differs between the extracts`);
       }
       defs[name] = definition;
+    }
+  }
+  // An extrepo part may name required properties of Elastic's definitions that extrepo never
+  // answers (spec/extrepo-deployments.swagger.json: a registry knows no cluster health), so the
+  // served document says what the server really sends; the extracts themselves stay verbatim.
+  for (const part of parts) {
+    const relaxed = (part['x-extrepo-relaxed-required'] ?? {}) as Record<string, unknown>;
+    for (const [name, fields] of Object.entries(relaxed)) {
+      if (!Array.isArray(fields)) continue;
+      const definition = defs[name] as { required?: string[] } | undefined;
+      if (definition === undefined) throw new Error(`x-extrepo-relaxed-required names unknown definition ${name}`);
+      definition.required = (definition.required ?? []).filter((field) => !fields.includes(field));
+      if (definition.required.length === 0) delete definition.required;
     }
   }
   return merged;

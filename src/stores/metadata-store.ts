@@ -2,6 +2,7 @@
 // PostgreSQL implements the same contract for scale-out (test/contract/metadata-store.contract.ts).
 // Every method is atomic on its own; rules that must hold across instances (unique ids, optimistic
 // versions, blob reference counts) are enforced by the database, not by the caller.
+import type { DeploymentStore } from './deployment-store.js';
 
 export type ExtensionType = 'plugin' | 'bundle';
 
@@ -74,6 +75,14 @@ export class VersionConflictError extends Error {
   }
 }
 
+/** Current deployment plans reference the extension; nothing was deleted. */
+export class ExtensionInUseError extends Error {
+  override name = 'ExtensionInUseError';
+  constructor(readonly deployments: Array<{ id: string; name: string; ownerId: string | null }>) {
+    super(`the extension is used by ${deployments.length} deployment(s)`);
+  }
+}
+
 export interface ListOptions {
   /** Only extensions of this owner; undefined lists all. */
   ownerId?: string;
@@ -95,7 +104,10 @@ export interface ExtensionStore {
    * VersionConflictError. Throws NotFoundError if the id does not exist.
    */
   updateExtension(id: string, changes: ExtensionChanges, expectedVersion?: number): Promise<ChangeResult>;
-  /** Same rules as update; the returned record is the one deleted. */
+  /**
+   * Same rules as update; the returned record is the one deleted. ExtensionInUseError when a
+   * deployment's current plan references it (checked in the same transaction as the delete).
+   */
   deleteExtension(id: string, expectedVersion?: number): Promise<ChangeResult>;
   /** Number of references to this blob (by every table that references blobs). */
   countBlobReferences(sha256: string): Promise<number>;
@@ -281,6 +293,8 @@ export interface SettingsStore {
 }
 
 export interface MetadataStore extends ExtensionStore, ApiKeyStore, UserStore, SessionStore, AuditStore, SettingsStore {
+  /** Deployments and the extensions their plans reference (src/stores/deployment-store.ts). */
+  readonly deployments: DeploymentStore;
   /**
    * Only on a store that sees every change made to it (the single-process embedded store): calls
    * `listener` after any change that may withdraw credentials (keys deleted, users changed or

@@ -101,9 +101,52 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_by_action ON audit (action, at, id);
     `,
   },
+  {
+    // Deployments (issue 12): the registry of deployments, their plan history, and the extensions
+    // their current plans reference. The foreign key to extensions is the last line of defence
+    // of "an extension in use cannot be deleted" across instances (the store checks it first,
+    // under the extension's row lock, for the message).
+    version: 4,
+    sql: `
+      CREATE TABLE deployments (
+        id text COLLATE "C" PRIMARY KEY,
+        name text NOT NULL,
+        alias text,
+        owner_id text,
+        request_id text,
+        tags text NOT NULL,
+        elasticsearch text,
+        shutdown_at timestamptz,
+        install_salt text NOT NULL,
+        resource_version integer NOT NULL,
+        created_at timestamptz NOT NULL,
+        modified_at timestamptz NOT NULL
+      );
+      CREATE UNIQUE INDEX deployments_by_request ON deployments (coalesce(owner_id, ''), request_id) WHERE request_id IS NOT NULL;
+      CREATE INDEX deployments_by_created ON deployments (created_at, id);
+      CREATE INDEX deployments_by_owner ON deployments (owner_id, created_at, id);
+
+      CREATE TABLE deployment_plan_history (
+        deployment_id text COLLATE "C" NOT NULL REFERENCES deployments (id) ON DELETE CASCADE,
+        seq integer NOT NULL,
+        elasticsearch text NOT NULL,
+        ended_at timestamptz NOT NULL,
+        PRIMARY KEY (deployment_id, seq)
+      );
+
+      CREATE TABLE deployment_extensions (
+        deployment_id text COLLATE "C" NOT NULL REFERENCES deployments (id) ON DELETE CASCADE,
+        extension_id text COLLATE "C" NOT NULL REFERENCES extensions (id),
+        PRIMARY KEY (deployment_id, extension_id)
+      );
+      CREATE INDEX deployment_extensions_by_extension ON deployment_extensions (extension_id, deployment_id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+/** Every version a fully migrated database records (not necessarily 1..LATEST: parallel work may skip one). */
+export const MIGRATION_VERSIONS: readonly number[] = MIGRATIONS.map((m) => m.version);
 
 const MIGRATION_LOCK = [LOCK_NAMESPACE.migrations, 1];
 

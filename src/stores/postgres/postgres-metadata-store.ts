@@ -4,6 +4,7 @@
 // advisory locks serialize reference counting and blob locks.
 import pg from 'pg';
 import {
+  ExtensionInUseError,
   IdCollisionError,
   LastAdminError,
   NotFoundError,
@@ -30,6 +31,7 @@ import { KeyedMutex } from '../keyed-mutex.js';
 import { LOCK_NAMESPACE, blobLockKey, intKey } from './lock-keys.js';
 import { migrate } from './migrations.js';
 import { classifyPostgresError } from '../store-unavailable.js';
+import { PostgresDeploymentStore } from './postgres-deployment-store.js';
 
 export interface PostgresMetadataStoreOptions {
   /** postgres://user:password@host:port/database */
@@ -241,6 +243,7 @@ class PostgresMetadataStore implements MetadataStore {
   private readonly localBlobLocks = new KeyedMutex();
   /** Every query outside a transaction goes through here, so outages are classified at the boundary. */
   private readonly db: { query: pg.Pool['query'] };
+  readonly deployments: PostgresDeploymentStore;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -248,6 +251,7 @@ class PostgresMetadataStore implements MetadataStore {
     private readonly onError: (error: Error) => void,
   ) {
     this.db = { query: guardedQuery(pool) };
+    this.deployments = new PostgresDeploymentStore(this.db, (fn) => this.transaction(fn));
   }
 
   /**
@@ -378,6 +382,16 @@ class PostgresMetadataStore implements MetadataStore {
   async deleteExtension(id: string, expectedVersion?: number): Promise<ChangeResult> {
     return this.transaction(async (client) => {
       const record = await this.lockForChange(client, id, expectedVersion);
+      // A new statement after the row lock: it sees every plan that committed a reference before
+      // we got the lock, and plans that come later wait for our commit (postgres-deployment-store.ts).
+      const usedBy = await client.query<{ id: string; name: string; owner_id: string | null }>(
+        `SELECT d.id, d.name, d.owner_id FROM deployment_extensions r JOIN deployments d ON d.id = r.deployment_id
+         WHERE r.extension_id = $1 ORDER BY d.created_at, d.id LIMIT 100`,
+        [id],
+      );
+      if (usedBy.rows.length > 0) {
+        throw new ExtensionInUseError(usedBy.rows.map((row) => ({ id: row.id, name: row.name, ownerId: row.owner_id })));
+      }
       await client.query('DELETE FROM extensions WHERE id = $1', [id]);
       const orphanedBlob = await this.orphanAfterChange(client, record.file?.sha256 ?? null, null);
       return { record, orphanedBlob };

@@ -100,6 +100,46 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_by_action ON audit (action, at, id);
     `,
   },
+  {
+    // Deployments (issue 12): the registry of deployments, their plan history, and the extensions
+    // their current plans reference. The foreign key to extensions is the last line of defence
+    // of "an extension in use cannot be deleted" (the stores check it first, for the message).
+    version: 4,
+    sql: `
+      CREATE TABLE deployments (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        alias TEXT,
+        owner_id TEXT,
+        request_id TEXT,
+        tags TEXT NOT NULL,
+        elasticsearch TEXT,
+        shutdown_at INTEGER,
+        install_salt TEXT NOT NULL,
+        resource_version INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        modified_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX deployments_by_request ON deployments (coalesce(owner_id, ''), request_id) WHERE request_id IS NOT NULL;
+      CREATE INDEX deployments_by_created ON deployments (created_at, id);
+      CREATE INDEX deployments_by_owner ON deployments (owner_id, created_at, id);
+
+      CREATE TABLE deployment_plan_history (
+        deployment_id TEXT NOT NULL REFERENCES deployments (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        elasticsearch TEXT NOT NULL,
+        ended_at INTEGER NOT NULL,
+        PRIMARY KEY (deployment_id, seq)
+      ) STRICT;
+
+      CREATE TABLE deployment_extensions (
+        deployment_id TEXT NOT NULL REFERENCES deployments (id) ON DELETE CASCADE,
+        extension_id TEXT NOT NULL REFERENCES extensions (id),
+        PRIMARY KEY (deployment_id, extension_id)
+      ) STRICT;
+      CREATE INDEX deployment_extensions_by_extension ON deployment_extensions (extension_id, deployment_id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

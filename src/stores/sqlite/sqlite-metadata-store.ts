@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  ExtensionInUseError,
   IdCollisionError,
   LastAdminError,
   NotFoundError,
@@ -31,6 +32,7 @@ import {
 import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../extension-tuple.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { migrate } from './migrations.js';
+import { SqliteDeploymentStore } from './sqlite-deployment-store.js';
 
 interface ExtensionRow {
   id: string;
@@ -246,8 +248,10 @@ class SqliteMetadataStore implements MetadataStore {
   private readonly recordCache = new Map<string, ExtensionRecord>();
   // Prepared once: statement preparation dominates the cost of small queries.
   private readonly statements;
+  readonly deployments: SqliteDeploymentStore;
 
   constructor(private readonly db: Database.Database) {
+    this.deployments = new SqliteDeploymentStore(db);
     this.statements = {
       insertExtension: db.prepare(`INSERT INTO extensions (${EXTENSION_COLUMNS})
         VALUES (@id, @name, @version, @extension_type, @description, @download_url, @file_sha256, @file_size,
@@ -270,6 +274,8 @@ class SqliteMetadataStore implements MetadataStore {
           file_uploaded_at = @file_uploaded_at, resource_version = @resource_version, modified_at = @modified_at
         WHERE id = @id`),
       deleteExtension: db.prepare('DELETE FROM extensions WHERE id = ?'),
+      usedBy: db.prepare(`SELECT d.id, d.name, d.owner_id FROM deployment_extensions r
+        JOIN deployments d ON d.id = r.deployment_id WHERE r.extension_id = ? ORDER BY d.created_at, d.id LIMIT 100`),
       countReferences: db.prepare(COUNT_BLOB_REFERENCES).raw(),
       referencedBlobBytes: db
         .prepare(
@@ -406,6 +412,10 @@ class SqliteMetadataStore implements MetadataStore {
     const result = this.db
       .transaction((): ChangeResult => {
         const current = this.readForChange(id, expectedVersion);
+        const usedBy = this.statements.usedBy.all(id) as Array<{ id: string; name: string; owner_id: string | null }>;
+        if (usedBy.length > 0) {
+          throw new ExtensionInUseError(usedBy.map((row) => ({ id: row.id, name: row.name, ownerId: row.owner_id })));
+        }
         this.statements.deleteExtension.run(id);
         return { record: toRecord(current), orphanedBlob: this.orphanAfterChange(current.file_sha256, null) };
       })

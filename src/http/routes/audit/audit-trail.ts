@@ -10,6 +10,11 @@ const ACTIONS: Record<string, string> = {
   'POST /api/v1/deployments/extensions/:extension_id': 'update-extension',
   'PUT /api/v1/deployments/extensions/:extension_id': 'upload-extension',
   'DELETE /api/v1/deployments/extensions/:extension_id': 'delete-extension',
+  'POST /api/v1/deployments': 'create-deployment',
+  'PUT /api/v1/deployments/:deployment_id': 'update-deployment',
+  'POST /api/v1/deployments/:deployment_id/_shutdown': 'shutdown-deployment',
+  'DELETE /api/v1/deployments/:deployment_id': 'delete-deployment',
+  'POST /api/v1/deployments/:deployment_id/_rotate_install_secret': 'rotate-deployment-install-secret',
   'POST /api/v1/users': 'create-user',
   'PATCH /api/v1/users/:user_name': 'update-user',
   'DELETE /api/v1/users/:user_name': 'delete-user',
@@ -25,11 +30,12 @@ const ACTIONS: Record<string, string> = {
   'DELETE /api/v1/users/:user_id/auth/keys/:api_key_id': 'delete-user-api-key',
 };
 
-const CREATE_EXTENSION = 'POST /api/v1/deployments/extensions';
+// Creates whose id is only known from the answer.
+const CREATES = new Set(['POST /api/v1/deployments/extensions', 'POST /api/v1/deployments']);
 
 function targetOf(request: FastifyRequest): string | null {
   const params = (request.params ?? {}) as Record<string, string | undefined>;
-  const parts = [params.extension_id, params.user_name, params.user_id, params.api_key_id].filter(
+  const parts = [params.deployment_id, params.extension_id, params.user_name, params.user_id, params.api_key_id].filter(
     (part): part is string => part !== undefined,
   );
   return parts.length === 0 ? null : parts.join('/');
@@ -40,7 +46,7 @@ export function registerAuditTrail(app: FastifyInstance, audit: AuditLog): void 
   // Synchronous hooks: they run on every request (reads included), where an async hook's promise
   // per request is measurable; only a change request goes on to write its record.
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (reply.statusCode === 201 && `${request.method} ${request.routeOptions.url}` === CREATE_EXTENSION && typeof payload === 'string') {
+    if ((reply.statusCode === 201 || reply.statusCode === 202) && CREATES.has(`${request.method} ${request.routeOptions.url}`) && typeof payload === 'string') {
       try {
         const id = (JSON.parse(payload) as { id?: unknown }).id;
         if (typeof id === 'string') noteForAudit(request, { target: id });

@@ -1,4 +1,5 @@
-// GET /deployments/extensions/{extension_id}; `deployments` only with include_deployments=true.
+// GET /deployments/extensions/{extension_id}; `deployments` only with include_deployments=true: the
+// ids of the deployments (that the caller may see) whose current plan references it.
 //
 // The embedded store hands out the same record object until the extension changes, so the
 // serialized answer is kept per record and reused while its signed link stays the same (one
@@ -32,10 +33,15 @@ export function registerGetExtension(app: FastifyInstance, deps: RouteDeps): voi
       const fileUrl = fileUrlOf(deps, record);
       // Readers who may not change the extension see download_url without its password.
       const masked = record.downloadUrl !== null && !mayChangeExtension(principal, record.ownerId);
+      if (deployments) {
+        // Which deployments use it changes without the extension changing: never from the kept answer.
+        const ids = (await deps.deployments.deploymentIdsReferencing([record.id], principal)).get(record.id) ?? [];
+        reply.headers(resourceHeaders(record));
+        return renderExtension(record, { fileUrl, maskDownloadUrlPassword: masked, deployments: ids });
+      }
       let answer = answers.get(record);
       if (answer === undefined || answer.fileUrl !== fileUrl || answer.deployments !== deployments || answer.masked !== masked) {
-        // No deployments exist in extrepo yet, so nothing can reference an extension.
-        const view = renderExtension(record, { fileUrl, maskDownloadUrlPassword: masked, ...(deployments ? { deployments: [] } : {}) });
+        const view = renderExtension(record, { fileUrl, maskDownloadUrlPassword: masked });
         // The route's own response serializer, so the bytes are those of an ordinary reply.
         answer = { fileUrl, deployments, masked, body: String(reply.serialize(view)) };
         answers.set(record, answer);

@@ -1,5 +1,6 @@
 // GET /deployments/extensions → 200 Extensions. `include_deployments` was deprecated and removed
-// from this operation in the spec (API-NOTES §9) but older clients still send it: accept, ignore.
+// from this operation in the spec (API-NOTES §9) but older clients and Elastic's docs (D1) still
+// use it: with true, each extension lists the deployments that use it, as on get.
 //
 // The list is streamed: pages of rows are read one after another and each extension is written as
 // soon as it is rendered, so a repository of 100,000 extensions is answered with flat memory and in
@@ -20,18 +21,22 @@ async function* extensionsDocument(
   deps: RouteDeps,
   principal: Principal,
   firstPage: ExtensionRecord[],
+  includeDeployments: boolean,
 ): AsyncGenerator<string> {
   let page = firstPage;
   let first = true;
   yield '{"extensions":[';
   for (;;) {
     let chunk = '';
+    // One query per page for the deployments of all its extensions.
+    const used = includeDeployments ? await deps.deployments.deploymentIdsReferencing(page.map((r) => r.id), principal) : null;
     for (const record of page) {
-      const view = renderExtension(record, {
+      const options = {
         fileUrl: fileUrlOf(deps, record),
         maskDownloadUrlPassword: !mayChangeExtension(principal, record.ownerId),
-      });
-      chunk += (first ? '' : ',') + JSON.stringify(view);
+        ...(used ? { deployments: used.get(record.id) ?? [] } : {}),
+      };
+      chunk += (first ? '' : ',') + JSON.stringify(renderExtension(record, options));
       first = false;
     }
     if (chunk !== '') yield chunk;
@@ -43,11 +48,11 @@ async function* extensionsDocument(
 
 export function registerListExtensions(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/api/v1/deployments/extensions', async (request, reply) => {
-    booleanQuery(request.query, 'include_deployments');
+    const includeDeployments = booleanQuery(request.query, 'include_deployments') === true;
     const principal = requirePrincipal(request);
     // The first page is read before answering, so a store that is down still gets a proper error.
     const firstPage = await deps.service.listPage(principal, null, PAGE_SIZE);
     reply.type('application/json; charset=utf-8');
-    return reply.send(Readable.from(extensionsDocument(deps, principal, firstPage), { objectMode: false }));
+    return reply.send(Readable.from(extensionsDocument(deps, principal, firstPage, includeDeployments), { objectMode: false }));
   });
 }
