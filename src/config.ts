@@ -37,6 +37,8 @@ export interface Config {
   readonly gcIntervalSeconds: number;
   /** Leftovers of uploads younger than this are never collected (another instance may still be writing them). */
   readonly gcGraceSeconds: number;
+  /** File versions kept per extension (EXTREPO_KEEP_FILE_VERSIONS); 0 keeps all. */
+  readonly keepFileVersions: number;
 }
 
 export interface DatabaseConfig {
@@ -222,6 +224,7 @@ export function loadConfig(env: Env = process.env): Config {
     fileLinks,
     gcIntervalSeconds: readInteger(env, 'EXTREPO_GC_INTERVAL_SECONDS', 3600, 0, 7 * 24 * 3600),
     gcGraceSeconds: readInteger(env, 'EXTREPO_GC_GRACE_SECONDS', 24 * 3600, 0),
+    keepFileVersions: readInteger(env, 'EXTREPO_KEEP_FILE_VERSIONS', 10, 0, 1_000_000),
   };
   return Object.freeze(config);
 }

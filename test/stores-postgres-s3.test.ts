@@ -203,7 +203,7 @@ describe('postgres metadata store, several instances', () => {
       await a.insertExtension(extension(`two-${round}`, sha));
       const results = await Promise.all([a.deleteExtension(`one-${round}`), b.deleteExtension(`two-${round}`)]);
       assert.deepEqual(
-        results.map((result) => result.orphanedBlob).filter((orphan) => orphan !== null),
+        results.flatMap((result) => result.orphanedBlobs),
         [sha],
         `round ${round}`,
       );

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  FileVersionNotFoundError,
   IdCollisionError,
   LastAdminError,
   NotFoundError,
@@ -24,10 +25,20 @@ import {
   type ExtensionChanges,
   type ExtensionRecord,
   type ExtensionType,
+  type FileVersionPage,
+  type FileVersionRecord,
   type ListOptions,
   type MetadataStore,
   type NewExtension,
+  type NewFile,
 } from '../metadata-store.js';
+import {
+  FILE_VERSION_COLUMNS,
+  checkFileCondition,
+  provenanceColumns,
+  rowToFileVersion,
+  type FileVersionRow,
+} from '../file-version-row.js';
 import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../extension-tuple.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { migrate } from './migrations.js';
@@ -257,10 +268,37 @@ class SqliteMetadataStore implements MetadataStore {
           file_uploaded_at = @file_uploaded_at, resource_version = @resource_version, modified_at = @modified_at
         WHERE id = @id`),
       deleteExtension: db.prepare('DELETE FROM extensions WHERE id = ?'),
-      countReferences: db.prepare('SELECT count(*) FROM extensions WHERE file_sha256 = ?').pluck(),
-      referencedBlobs: db
-        .prepare('SELECT DISTINCT file_sha256 FROM extensions WHERE file_sha256 IS NOT NULL')
+      // File versions (issue 13) are references too: a blob is referenced while an extension's file
+      // or any kept file version is that blob. Both queries below decide that (GC relies on them).
+      countReferences: db
+        .prepare(
+          `SELECT count(*) FROM (SELECT id FROM extensions WHERE file_sha256 = @sha256
+             UNION SELECT extension_id FROM file_versions WHERE sha256 = @sha256)`,
+        )
         .pluck(),
+      referencedBlobs: db
+        .prepare('SELECT file_sha256 FROM extensions WHERE file_sha256 IS NOT NULL UNION SELECT sha256 FROM file_versions')
+        .pluck(),
+      insertFileVersion: db.prepare(`INSERT INTO file_versions (${FILE_VERSION_COLUMNS})
+        VALUES (@extension_id, @version, @sha256, @size, @created_at, @created_by, @source_kind, @source_form, @source_url,
+          @plugin_name, @plugin_version, @plugin_classname, @plugin_elasticsearch_version, @current)`),
+      nextFileVersion: db
+        .prepare('SELECT coalesce(max(version), 0) + 1 FROM file_versions WHERE extension_id = ?')
+        .pluck(),
+      clearCurrentFileVersion: db.prepare('UPDATE file_versions SET current = 0 WHERE extension_id = ? AND current = 1'),
+      setCurrentFileVersion: db.prepare('UPDATE file_versions SET current = 1 WHERE extension_id = ? AND version = ?'),
+      // Everything past the newest `keep` versions, except the current one.
+      prunableFileVersions: db.prepare(
+        `SELECT version, sha256 FROM file_versions WHERE extension_id = ?
+         ORDER BY version DESC LIMIT -1 OFFSET ?`,
+      ),
+      deleteFileVersion: db.prepare('DELETE FROM file_versions WHERE extension_id = ? AND version = ? AND current = 0'),
+      fileVersionBlobs: db.prepare('SELECT DISTINCT sha256 FROM file_versions WHERE extension_id = ?').pluck(),
+      countFileVersions: db.prepare('SELECT count(*) FROM file_versions WHERE extension_id = ?').pluck(),
+      listFileVersions: db.prepare(
+        `SELECT ${FILE_VERSION_COLUMNS} FROM file_versions WHERE extension_id = ? ORDER BY version DESC LIMIT ? OFFSET ?`,
+      ),
+      getFileVersion: db.prepare(`SELECT ${FILE_VERSION_COLUMNS} FROM file_versions WHERE extension_id = ? AND version = ?`),
       insertApiKey: db.prepare(`INSERT INTO api_keys (id, secret_hash, user_id, description, created_at, expires_at, roles)
         VALUES (?, ?, ?, ?, ?, ?, ?)`),
       listApiKeys: db.prepare('SELECT * FROM api_keys ORDER BY created_at, id'),
@@ -318,13 +356,44 @@ class SqliteMetadataStore implements MetadataStore {
       created_at: now,
       modified_at: now,
     };
+    const file = extension.file;
     try {
-      this.statements.insertExtension.run(row);
+      this.db
+        .transaction(() => {
+          this.statements.insertExtension.run(row);
+          if (file) this.addFileVersion(extension.id, file, 0);
+        })
+        .immediate();
     } catch (error) {
       if (isPrimaryKeyViolation(error)) throw new IdCollisionError(`extension ${extension.id} already exists`);
       throw error;
     }
     return this.cacheRow(row);
+  }
+
+  /**
+   * Records `file` as the extension's newest file version and makes it current; with `keep` > 0,
+   * prunes all but the newest `keep` versions. Returns the blobs the pruned versions pointed at
+   * (candidates for orphaning). Runs inside the caller's transaction.
+   */
+  private addFileVersion(id: string, file: NewFile, keep: number): string[] {
+    const version = this.statements.nextFileVersion.get(id) as number;
+    this.statements.clearCurrentFileVersion.run(id);
+    this.statements.insertFileVersion.run({
+      extension_id: id,
+      version,
+      sha256: file.sha256,
+      size: file.size,
+      created_at: ms(file.uploadedAt),
+      ...provenanceColumns(file),
+      current: 1,
+    });
+    if (keep <= 0) return [];
+    const pruned: string[] = [];
+    for (const old of this.statements.prunableFileVersions.all(id, keep) as Array<{ version: number; sha256: string }>) {
+      if (this.statements.deleteFileVersion.run(id, old.version).changes > 0) pruned.push(old.sha256);
+    }
+    return pruned;
   }
 
   async getExtension(id: string): Promise<ExtensionRecord | null> {
@@ -364,8 +433,9 @@ class SqliteMetadataStore implements MetadataStore {
     // One IMMEDIATE transaction: the version check, the write and the reference count see the
     // same state, even if another process writes the same file.
     const result = this.db
-      .transaction((): { row: ExtensionRow; orphanedBlob: string | null } => {
+      .transaction((): { row: ExtensionRow; orphanedBlobs: string[] } => {
         const current = this.readForChange(id, expectedVersion);
+        checkFileCondition(current.file_sha256, changes.ifFileSha256);
         const next: ExtensionRow = {
           ...current,
           name: changes.name,
@@ -375,24 +445,68 @@ class SqliteMetadataStore implements MetadataStore {
           resource_version: current.resource_version + 1,
           modified_at: modifiedAt,
         };
+        let candidates: string[] = [];
         if (changes.file) {
           next.file_sha256 = changes.file.sha256;
           next.file_size = changes.file.size;
           next.file_uploaded_at = fileUploadedAt;
+          candidates = this.addFileVersion(id, changes.file, changes.keepFileVersions ?? 0);
         }
         this.statements.updateExtension.run(next);
-        return { row: next, orphanedBlob: this.orphanAfterChange(current.file_sha256, next.file_sha256) };
+        if (current.file_sha256 !== null) candidates.push(current.file_sha256);
+        return { row: next, orphanedBlobs: this.orphansAmong(candidates) };
       })
       .immediate();
-    return { record: this.cacheRow(result.row), orphanedBlob: result.orphanedBlob };
+    return { record: this.cacheRow(result.row), orphanedBlobs: result.orphanedBlobs };
+  }
+
+  async restoreFileVersion(id: string, version: number, now: Date, expectedVersion?: number): Promise<ChangeResult> {
+    const modifiedAt = ms(now);
+    const row = this.db
+      .transaction((): ExtensionRow => {
+        const current = this.readForChange(id, expectedVersion);
+        const target = this.statements.getFileVersion.get(id, version) as FileVersionRow | undefined;
+        if (!target) throw new FileVersionNotFoundError(`extension ${id} has no file version ${version}`);
+        this.statements.clearCurrentFileVersion.run(id);
+        this.statements.setCurrentFileVersion.run(id, version);
+        const next: ExtensionRow = {
+          ...current,
+          file_sha256: target.sha256,
+          file_size: Number(target.size),
+          file_uploaded_at: Number(target.created_at),
+          resource_version: current.resource_version + 1,
+          modified_at: modifiedAt,
+        };
+        this.statements.updateExtension.run(next);
+        return next;
+      })
+      .immediate();
+    // The file it replaced is a kept version too: nothing is orphaned.
+    return { record: this.cacheRow(row), orphanedBlobs: [] };
+  }
+
+  async listFileVersions(id: string, page: { from: number; size: number }): Promise<FileVersionPage> {
+    return this.db.transaction(() => {
+      const total = this.statements.countFileVersions.get(id) as number;
+      const rows = this.statements.listFileVersions.all(id, page.size, page.from) as FileVersionRow[];
+      return { total, versions: rows.map(rowToFileVersion) };
+    })();
+  }
+
+  async getFileVersion(id: string, version: number): Promise<FileVersionRecord | null> {
+    const row = this.statements.getFileVersion.get(id, version) as FileVersionRow | undefined;
+    return row ? rowToFileVersion(row) : null;
   }
 
   async deleteExtension(id: string, expectedVersion?: number): Promise<ChangeResult> {
     const result = this.db
       .transaction((): ChangeResult => {
         const current = this.readForChange(id, expectedVersion);
+        // The history goes with the extension (ON DELETE CASCADE); its blobs may be orphaned.
+        const candidates = this.statements.fileVersionBlobs.all(id) as string[];
+        if (current.file_sha256 !== null) candidates.push(current.file_sha256);
         this.statements.deleteExtension.run(id);
-        return { record: toRecord(current), orphanedBlob: this.orphanAfterChange(current.file_sha256, null) };
+        return { record: toRecord(current), orphanedBlobs: this.orphansAmong(candidates) };
       })
       .immediate();
     this.recordCache.delete(id);
@@ -409,15 +523,13 @@ class SqliteMetadataStore implements MetadataStore {
     return row;
   }
 
-  /** The previous blob, if the change dropped it and nothing references it any more. */
-  private orphanAfterChange(previous: string | null, next: string | null): string | null {
-    if (previous === null || previous === next) return null;
-    const remaining = this.statements.countReferences.get(previous) as number;
-    return remaining === 0 ? previous : null;
+  /** Those of the blobs a change dropped that nothing references any more, sorted. */
+  private orphansAmong(candidates: readonly string[]): string[] {
+    return [...new Set(candidates)].sort().filter((sha256) => (this.statements.countReferences.get({ sha256 }) as number) === 0);
   }
 
   async countBlobReferences(sha256: string): Promise<number> {
-    return this.statements.countReferences.get(sha256) as number;
+    return this.statements.countReferences.get({ sha256 }) as number;
   }
 
   async listReferencedBlobs(): Promise<Set<string>> {

@@ -10,6 +10,7 @@ const ACTIONS: Record<string, string> = {
   'POST /api/v1/deployments/extensions/:extension_id': 'update-extension',
   'PUT /api/v1/deployments/extensions/:extension_id': 'upload-extension',
   'DELETE /api/v1/deployments/extensions/:extension_id': 'delete-extension',
+  'POST /api/v1/deployments/extensions/:extension_id/versions/:file_version/_restore': 'restore-extension-file-version',
   'POST /api/v1/users': 'create-user',
   'PATCH /api/v1/users/:user_name': 'update-user',
   'DELETE /api/v1/users/:user_name': 'delete-user',

@@ -1,7 +1,8 @@
 // GET /extension-files/{id}/{sha256}.zip?expires=&signature= : the signed link of file_metadata.url.
+// GET /extension-files/{id}/versions/{n}/{sha256}.zip?… : the signed link of a file version's `url`.
 // No credentials (Terraform's acceptance tests fetch it with a bare http.Get); the HMAC is the
 // authorisation. Serves the exact bytes with a strong ETag, Content-Length and single-range support.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import parseRange from 'range-parser';
 import { FILE_LINK_PREFIX } from '../../../domain/file-links.js';
@@ -12,6 +13,10 @@ import type { RouteDeps } from '../../route-deps.js';
 interface Params {
   extension_id: string;
   file: string;
+}
+
+interface VersionParams extends Params {
+  version: string;
 }
 
 interface Query {
@@ -40,40 +45,80 @@ export function registerDownloadFile(app: FastifyInstance, deps: RouteDeps): voi
     if (record === null || record.file === null || record.file.sha256 !== sha256) {
       throw apiError('notFound', `Extension [${id}] no longer has this file: it was deleted or replaced.`);
     }
-    const etag = `"${sha256}"`;
-    const size = record.file.size;
-    reply
-      .header('content-type', 'application/zip')
-      .header('etag', etag)
-      .header('last-modified', record.file.uploadedAt.toUTCString())
-      .header('accept-ranges', 'bytes')
-      .header('cache-control', 'private, max-age=0')
-      .header('content-disposition', `attachment; filename="${record.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.zip"`);
-
-    if (ifNoneMatchHits(request.headers['if-none-match'], etag)) {
-      return reply.code(304).send();
-    }
-    const ifRange = request.headers['if-range'];
-    const range = requestedRange(request.headers.range, typeof ifRange === 'string' ? ifRange : undefined, etag, size);
-    if (range === 'unsatisfiable') {
-      reply.header('content-range', `bytes */${size}`);
-      throw apiError('rangeNotSatisfiable', `The requested range is outside the file, which is ${size} bytes long.`, {
-        headers: { 'content-range': `bytes */${size}` },
-      });
-    }
-    const length = range === null ? size : range.end - range.start + 1;
-    if (range !== null) {
-      reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
-    }
-    reply.header('content-length', String(length));
-    // Fastify answers HEAD through this handler and keeps our Content-Length only for a stream
-    // payload, which it drains: hand it an empty one rather than open the blob.
-    if (request.method === 'HEAD') return reply.send(Readable.from([]));
-    if (length === 0) return reply.send();
-    const stream = await deps.blobs.open(sha256, range ?? undefined);
-    reply.raw.once('finish', () => deps.metrics.bytesDownloaded.inc(length));
-    return reply.send(stream);
+    return serveBlob(request, reply, deps, { sha256, size: record.file.size, modified: record.file.uploadedAt, name: record.name });
   });
+
+  app.get<{ Params: VersionParams; Querystring: Query }>(`${FILE_LINK_PREFIX}/:extension_id/versions/:version/:file`, async (request, reply) => {
+    const { extension_id: id, file } = request.params;
+    const sha256 = /^([0-9a-f]{64})\.zip$/.exec(file)?.[1];
+    const version = /^\d{1,9}$/.test(request.params.version) ? Number(request.params.version) : undefined;
+    const { expires, signature } = request.query;
+    if (sha256 === undefined || version === undefined || typeof expires !== 'string' || typeof signature !== 'string') {
+      throw apiError('forbiddenLink', 'This file link is incomplete: ask the API for the file version again to get a fresh url.');
+    }
+    const check = deps.links.verifyVersion(id, version, sha256, expires, signature, new Date());
+    if (!check.ok) {
+      throw apiError(
+        'forbiddenLink',
+        check.why === 'expired'
+          ? 'This file link has expired: ask the API for the file version again to get a fresh url.'
+          : 'This file link is not valid (it was altered or signed with another secret).',
+      );
+    }
+    const [record, kept] = await Promise.all([deps.store.getExtension(id), deps.store.getFileVersion(id, version)]);
+    if (record === null || kept === null || kept.sha256 !== sha256) {
+      throw apiError('notFound', `Extension [${id}] no longer has file version ${version}: it was pruned or the extension was deleted.`);
+    }
+    return serveBlob(request, reply, deps, { sha256, size: kept.size, modified: kept.createdAt, name: `${record.name}-v${version}` });
+  });
+}
+
+interface ServedFile {
+  sha256: string;
+  size: number;
+  modified: Date;
+  /** Base of the download's file name. */
+  name: string;
+}
+
+async function serveBlob(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: RouteDeps,
+  { sha256, size, modified, name }: ServedFile,
+): Promise<FastifyReply> {
+  const etag = `"${sha256}"`;
+  reply
+    .header('content-type', 'application/zip')
+    .header('etag', etag)
+    .header('last-modified', modified.toUTCString())
+    .header('accept-ranges', 'bytes')
+    .header('cache-control', 'private, max-age=0')
+    .header('content-disposition', `attachment; filename="${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.zip"`);
+
+  if (ifNoneMatchHits(request.headers['if-none-match'], etag)) {
+    return reply.code(304).send();
+  }
+  const ifRange = request.headers['if-range'];
+  const range = requestedRange(request.headers.range, typeof ifRange === 'string' ? ifRange : undefined, etag, size);
+  if (range === 'unsatisfiable') {
+    reply.header('content-range', `bytes */${size}`);
+    throw apiError('rangeNotSatisfiable', `The requested range is outside the file, which is ${size} bytes long.`, {
+      headers: { 'content-range': `bytes */${size}` },
+    });
+  }
+  const length = range === null ? size : range.end - range.start + 1;
+  if (range !== null) {
+    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
+  }
+  reply.header('content-length', String(length));
+  // Fastify answers HEAD through this handler and keeps our Content-Length only for a stream
+  // payload, which it drains: hand it an empty one rather than open the blob.
+  if (request.method === 'HEAD') return reply.send(Readable.from([]));
+  if (length === 0) return reply.send();
+  const stream = await deps.blobs.open(sha256, range ?? undefined);
+  reply.raw.once('finish', () => deps.metrics.bytesDownloaded.inc(length));
+  return reply.send(stream);
 }
 
 function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
