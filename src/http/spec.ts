@@ -7,10 +7,11 @@ export const SPEC_PATH = new URL('../../spec/ece-extensions.swagger.json', impor
 
 type JsonObject = { [key: string]: unknown };
 
-/** Further parts of the served document: Elastic's users/auth extract, and our own /audit. */
+/** Further parts of the served document: Elastic's users/auth extract, and our own /audit and file versions. */
 export const SPEC_PARTS = [
   new URL('../../spec/ece-users.swagger.json', import.meta.url),
   new URL('../../spec/extrepo-audit.swagger.json', import.meta.url),
+  new URL('../../spec/extrepo-file-versions.swagger.json', import.meta.url),
 ];
 
 /** The served document: the extensions extract with the paths, tags and definitions of SPEC_PARTS. */
@@ -37,8 +38,37 @@ function mergeSpecs([base, ...parts]: JsonObject[]): JsonObject {
       }
       defs[name] = definition;
     }
+    amendOperations(paths, (part['x-amend-operations'] ?? {}) as JsonObject);
   }
   return merged;
+}
+
+/**
+ * extrepo's additions to ECE's own operations (a query parameter, an error status), declared by a
+ * part under `x-amend-operations` as {path: {method: {parameters, responses}}}. Only additions:
+ * a parameter or status the operation already declares is an error, so Elastic's text is never
+ * overwritten.
+ */
+function amendOperations(paths: JsonObject, amendments: JsonObject): void {
+  for (const [path, methods] of Object.entries(amendments)) {
+    for (const [method, amendment] of Object.entries(methods as JsonObject)) {
+      const operation = (paths[path] as JsonObject | undefined)?.[method] as JsonObject | undefined;
+      if (operation === undefined) throw new Error(`spec amendment of ${method} ${path}: no such operation`);
+      const { parameters = [], responses = {} } = amendment as { parameters?: JsonObject[]; responses?: JsonObject };
+      const declared = (operation.parameters ??= []) as JsonObject[];
+      for (const parameter of parameters) {
+        if (declared.some((known) => known.name === parameter.name && known.in === parameter.in)) {
+          throw new Error(`spec amendment of ${method} ${path}: parameter ${String(parameter.name)} exists`);
+        }
+        declared.push(parameter);
+      }
+      const statuses = operation.responses as JsonObject;
+      for (const [status, response] of Object.entries(responses)) {
+        if (status in statuses) throw new Error(`spec amendment of ${method} ${path}: response ${status} exists`);
+        statuses[status] = response;
+      }
+    }
+  }
 }
 
 const definitions = swaggerDocument.definitions as Record<string, JsonObject>;
