@@ -26,6 +26,9 @@ import { registerGetExtension } from './http/routes/extensions/get-extension.js'
 import { registerListExtensions } from './http/routes/extensions/list-extensions.js';
 import { registerUpdateExtension } from './http/routes/extensions/update-extension.js';
 import { isUploadRoute, registerUploadExtension } from './http/routes/extensions/upload-extension.js';
+import { registerGetFileVersion } from './http/routes/extensions/get-file-version.js';
+import { registerListFileVersions } from './http/routes/extensions/list-file-versions.js';
+import { registerRestoreFileVersion } from './http/routes/extensions/restore-file-version.js';
 import { registerDownloadFile } from './http/routes/files/download-file.js';
 import { registerDeploymentRoutes } from './http/routes/deployments/register.js';
 import { registerOperations } from './http/routes/operations.js';
@@ -140,6 +143,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       maxBytes: config.maxFileBytes,
     },
     events: metrics.events,
+    keepFileVersions: config.keepFileVersions,
   });
 
   let origin = config.publicUrl ?? formatOrigin(options.https ? 'https' : 'http', config.host, config.port);
@@ -186,10 +190,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerUpdateExtension(fastify, deps);
   registerDeleteExtension(fastify, deps);
   await registerUploadExtension(fastify, deps);
+  registerListFileVersions(fastify, deps);
+  registerGetFileVersion(fastify, deps);
+  registerRestoreFileVersion(fastify, deps);
   registerDownloadFile(fastify, deps);
   registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions', ['GET', 'POST']);
   registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions/:extension_id', ['GET', 'POST', 'PUT', 'DELETE']);
   registerDeploymentRoutes(fastify, deps);
+  registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions/:extension_id/versions', ['GET']);
+  registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions/:extension_id/versions/:file_version', ['GET']);
+  registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions/:extension_id/versions/:file_version/_restore', ['POST']);
 
   return {
     fastify,

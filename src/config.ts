@@ -56,6 +56,8 @@ export interface Config {
   readonly uploadRateWindowMs: number;
   /** Connections that have not (yet) authenticated, at most; more are answered 503 and closed. */
   readonly maxUnauthenticatedConnections: number;
+  /** File versions kept per extension (EXTREPO_KEEP_FILE_VERSIONS); 0 keeps all. */
+  readonly keepFileVersions: number;
   /** Problems worth a warning but not a refusal (unknown EXTREPO_* variables), one line each. */
   readonly warnings: readonly string[];
 }
@@ -453,6 +455,7 @@ export function loadConfig(env: Env = process.env): Config {
     uploadMinBytesPerSecond: readInteger(env, 'EXTREPO_UPLOAD_MIN_BYTES_PER_SECOND', 1024, 0),
     uploadRateWindowMs: readInteger(env, 'EXTREPO_UPLOAD_RATE_WINDOW_MS', 60_000, 100),
     maxUnauthenticatedConnections: readInteger(env, 'EXTREPO_MAX_UNAUTHENTICATED_CONNECTIONS', 512, 1),
+    keepFileVersions: readInteger(env, 'EXTREPO_KEEP_FILE_VERSIONS', 10, 0, 1_000_000),
   };
   checkStorePairing(config.database, config.s3, config.allowMixedStores);
   return Object.freeze({ ...config, warnings: unknownSettingWarnings(source, read) });

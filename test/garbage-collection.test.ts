@@ -59,6 +59,31 @@ describe(`garbage collection (${process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs'}
     assert.ok(!left.includes(orphanHash));
   });
 
+  test('keeps a blob only a kept file version points at, and removes it once the version is pruned', async () => {
+    const old = randomBytes(400);
+    const oldHash = await writeBlob(old, true);
+    await reference('0000000003', oldHash, old.length);
+    const next = randomBytes(400);
+    const nextHash = await writeBlob(next, true);
+    const replace = (keepFileVersions?: number) =>
+      server.store.updateExtension('0000000003', {
+        name: '0000000003',
+        version: '*',
+        description: null,
+        downloadUrl: null,
+        file: { sha256: nextHash, size: next.length, uploadedAt: new Date() },
+        ...(keepFileVersions === undefined ? {} : { keepFileVersions }),
+        now: new Date(),
+      });
+    await replace(); // the old file is now only version 1
+    await collectGarbage(server.store, server.blobs, 60_000);
+    assert.ok((await committed()).includes(oldHash), 'a kept version is a reference');
+    await replace(1); // prunes version 1 (the store reports the orphan; a collection removes it too)
+    await collectGarbage(server.store, server.blobs, 60_000);
+    assert.ok(!(await committed()).includes(oldHash));
+    assert.ok((await committed()).includes(nextHash));
+  });
+
   test('removes sessions whose tokens expired, and keeps live and revoked-but-unexpired ones', async () => {
     const now = new Date();
     const session = (label: string, expiresInMs: number) => ({

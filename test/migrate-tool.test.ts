@@ -90,6 +90,15 @@ describe('npm run migrate: SQLite + disk to PostgreSQL + S3', () => {
     }
     const renamed = [...files.keys()][0]!;
     await call(source, 'POST', `${EXT}/${renamed}`, { json: { name: 'renamed', version: '8.*', extension_type: 'bundle' } });
+    // History: 'three' gets a second file, then its first one is restored (current again).
+    const historic = [...files.keys()][2]!;
+    const replacement = await bundleZip('third, replaced\n');
+    assert.equal((await call(source, 'PUT', `${EXT}/${historic}`, { body: replacement })).status, 200);
+    assert.equal((await call(source, 'POST', `${EXT}/${historic}/versions/1/_restore`)).status, 200);
+    const sourceVersions = new Map<string, unknown>();
+    for (const id of files.keys()) {
+      sourceVersions.set(id, (await call(source, 'GET', `${EXT}/${id}/versions`)).body.versions.map(withoutVersionUrl));
+    }
     const listed = (await call(source, 'GET', EXT)).body.extensions as Array<{ id: string }>;
     sourceView = [];
     for (const extension of listed) {
@@ -101,8 +110,14 @@ describe('npm run migrate: SQLite + disk to PostgreSQL + S3', () => {
     const storage = await freshSharedStorage();
     storages.push(storage);
     const report = JSON.parse((await migrate(storage)).stdout);
-    assert.deepEqual(report.blobs, { copied: 2, skipped: 0, bytesCopied: shared.length + files.get([...files.keys()][2]!)!.length });
+    assert.deepEqual(report.blobs, {
+      copied: 3,
+      skipped: 0,
+      bytesCopied: shared.length + files.get(historic)!.length + replacement.length,
+    });
     assert.deepEqual(report.tables.extensions, { rows: 4, inserted: 4 });
+    assert.deepEqual(report.tables.file_versions, { rows: 4, inserted: 4 });
+    assert.deepEqual(report.references, { checked: 3 + 4 });
 
     // Every table of the source has every row in the target.
     const sqlite = new Database(path.join(dataDir, 'extrepo.sqlite3'), { readonly: true });
@@ -134,14 +149,22 @@ describe('npm run migrate: SQLite + disk to PostgreSQL + S3', () => {
         assert.deepEqual(Buffer.from(await download.arrayBuffer()), zip);
       }
     }
+    // The history travelled: same versions, same provenance, the old bytes still downloadable.
+    for (const [id, versions] of sourceVersions) {
+      const read = await call(target, 'GET', `${EXT}/${id}/versions`);
+      assert.deepEqual(read.body.versions.map(withoutVersionUrl), versions, id);
+    }
+    const old = await call(target, 'GET', `${EXT}/${historic}/versions/2`);
+    assert.equal(old.body.current, false);
+    assert.deepEqual(Buffer.from(await (await fetch(old.body.url)).arrayBuffer()), replacement);
     const bucket = bucketView(storage.env);
-    assert.deepEqual(await bucket.keys(), [...new Set([...files.values()].map((zip) => `sha256/${sha256(zip)}`))].sort());
+    assert.deepEqual(await bucket.keys(), [...new Set([...files.values(), replacement].map((zip) => `sha256/${sha256(zip)}`))].sort());
     bucket.close();
 
     // Running it again copies nothing twice.
     await target.stop();
     const again = JSON.parse((await migrate(storage)).stdout);
-    assert.deepEqual(again.blobs, { copied: 0, skipped: 2, bytesCopied: 0 });
+    assert.deepEqual(again.blobs, { copied: 0, skipped: 3, bytesCopied: 0 });
     for (const table of Object.values(again.tables) as Array<{ inserted: number }>) assert.equal(table.inserted, 0);
   });
 
@@ -169,7 +192,52 @@ describe('npm run migrate: SQLite + disk to PostgreSQL + S3', () => {
       await client.end();
     }
   });
+
+  test('a file version whose blob is missing stops the migration before any metadata is copied', async () => {
+    const from = await mkdtemp(path.join(os.tmpdir(), 'extrepo-migrate-history-'));
+    try {
+      const source = await startInstance({ EXTREPO_DATA_DIR: from, EXTREPO_ADMIN_API_KEY: ADMIN_KEY });
+      instances.push(source);
+      const created = await call(source, 'POST', EXT, { json: { name: 'history', version: '*', extension_type: 'bundle' } });
+      const lost = await bundleZip('lost from disk\n');
+      assert.equal((await call(source, 'PUT', `${EXT}/${created.body.id}`, { body: lost })).status, 200);
+      assert.equal((await call(source, 'PUT', `${EXT}/${created.body.id}`, { body: await bundleZip('current\n') })).status, 200);
+      assert.equal(await source.stop(), 0);
+      const walk = async (dir: string): Promise<string[]> =>
+        (
+          await Promise.all(
+            (await readdir(dir, { withFileTypes: true })).map((entry) =>
+              entry.isDirectory() ? walk(path.join(dir, entry.name)) : [path.join(dir, entry.name)],
+            ),
+          )
+        ).flat();
+      const blob = (await walk(path.join(from, 'blobs'))).find((file) => path.basename(file) === sha256(lost));
+      assert.ok(blob);
+      await rm(blob);
+      const storage = await freshSharedStorage();
+      storages.push(storage);
+      await assert.rejects(migrate(storage, from), (error: { stderr: string }) => {
+        assert.match(error.stderr, new RegExp(`file version 1 of extension ${created.body.id} points at blob ${sha256(lost)}.*missing`));
+        return true;
+      });
+      const client = new pg.Client({ connectionString: storage.env.EXTREPO_DATABASE_URL });
+      await client.connect();
+      try {
+        const { rows } = await client.query('SELECT count(*)::int AS n FROM extensions');
+        assert.equal(rows[0].n, 0);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await rm(from, { recursive: true, force: true });
+    }
+  });
 });
+
+/** A file version as the API shows it, minus the link (its origin and signature differ per server). */
+function withoutVersionUrl({ url: _url, ...rest }: { url?: string }): unknown {
+  return rest;
+}
 
 /** An extension as the API shows it, minus the link (its origin and signature differ per server). */
 function withoutUrl(body: { file_metadata?: { url?: string } }): unknown {

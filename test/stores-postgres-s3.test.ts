@@ -159,6 +159,27 @@ describe('postgres metadata store, several instances', () => {
     await open(url);
   });
 
+  test('migration 3 backfills an existing file as version 1 (its source inferred from download_url)', async () => {
+    const url = await freshDatabase();
+    const first = await open(url);
+    const sha = createHash('sha256').update('backfilled').digest('hex');
+    await first.insertExtension(extension('uploaded', sha));
+    await first.insertExtension({ ...extension('copied', sha), downloadUrl: 'https://example.com/c.zip' });
+    await first.close();
+    // Back to a schema 2 database, as an extrepo from before file versions left it.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query('DROP TABLE file_versions; DELETE FROM schema_migrations WHERE version = 3');
+    await client.end();
+    const second = await open(url);
+    const only = async (id: string) => (await second.listFileVersions(id, { from: 0, size: 10 })).versions.map((v) => ({ ...v }));
+    const backfilled = { version: 1, sha256: sha, size: 1, createdAt: new Date(1), createdBy: null, plugin: null, current: true };
+    assert.deepEqual(await only('uploaded'), [{ extensionId: 'uploaded', ...backfilled, source: { kind: 'upload' } }]);
+    assert.deepEqual(await only('copied'), [
+      { extensionId: 'copied', ...backfilled, source: { kind: 'download_url', downloadUrl: 'https://example.com/c.zip' } },
+    ]);
+  });
+
   test('a database migrated by a newer extrepo is refused with a clear message', async () => {
     const url = await freshDatabase();
     await open(url);
@@ -207,7 +228,7 @@ describe('postgres metadata store, several instances', () => {
       await a.insertExtension(extension(`two-${round}`, sha));
       const results = await Promise.all([a.deleteExtension(`one-${round}`), b.deleteExtension(`two-${round}`)]);
       assert.deepEqual(
-        results.map((result) => result.orphanedBlob).filter((orphan) => orphan !== null),
+        results.flatMap((result) => result.orphanedBlobs),
         [sha],
         `round ${round}`,
       );

@@ -70,6 +70,29 @@ describe('sqlite metadata store', () => {
     await second.close();
   });
 
+  test('migration 3 backfills an existing file as version 1 (its source inferred from download_url)', async () => {
+    const file = path.join(await tempDir(), 'db.sqlite3');
+    const first = await openSqliteMetadataStore(file);
+    await first.insertExtension(extension('uploaded'));
+    await first.insertExtension({ ...extension('copied'), downloadUrl: 'https://example.com/c.zip' });
+    await first.insertExtension({ ...extension('empty'), file: null });
+    await first.close();
+    // Back to a schema 2 database, as an extrepo from before file versions left it.
+    const db = new Database(file);
+    db.exec('DROP TABLE file_versions; DELETE FROM schema_migrations WHERE version = 3');
+    db.close();
+    const second = await openSqliteMetadataStore(file);
+    try {
+      const only = async (id: string) => (await second.listFileVersions(id, { from: 0, size: 10 })).versions.map((v) => ({ ...v }));
+      const backfilled = { version: 1, sha256: 'a'.repeat(64), size: 1, createdAt: new Date(1), createdBy: null, plugin: null, current: true };
+      assert.deepEqual(await only('uploaded'), [{ extensionId: 'uploaded', ...backfilled, source: { kind: 'upload' } }]);
+      assert.deepEqual(await only('copied'), [{ extensionId: 'copied', ...backfilled, source: { kind: 'download_url', downloadUrl: 'https://example.com/c.zip' } }]);
+      assert.deepEqual(await only('empty'), []);
+    } finally {
+      await second.close();
+    }
+  });
+
   test('uses WAL with synchronous=FULL and records the schema version', async () => {
     const file = path.join(await tempDir(), 'db.sqlite3');
     await (await openSqliteMetadataStore(file)).close();

@@ -7,13 +7,19 @@ import { ApiError, apiError, ERRORS } from '../errors.js';
 import type { BlobStore } from '../stores/blob-store.js';
 import {
   ExtensionInUseError,
+  FileConflictError,
+  FileVersionNotFoundError,
   IdCollisionError,
   NotFoundError,
   VersionConflictError,
   type ChangeResult,
-  type ExtensionFile,
   type ExtensionRecord,
+  type FileSource,
+  type FileVersionPage,
+  type FileVersionRecord,
   type MetadataStore,
+  type NewFile,
+  type PluginProperties,
 } from '../stores/metadata-store.js';
 import { newExtensionId } from './extension-ids.js';
 import { FileTooLargeError, ingestArchive, type IngestedArchive } from './ingest-archive.js';
@@ -33,12 +39,25 @@ export interface ExtensionServiceOptions {
   archiveLimits: ArchiveLimits;
   downloadPolicy: DownloadPolicy;
   events: ExtensionEvents;
+  /** File versions kept per extension (EXTREPO_KEEP_FILE_VERSIONS); 0 keeps all. */
+  keepFileVersions?: number;
   now?: () => Date;
   newId?: () => string;
 }
 
 const ID_ATTEMPTS = 5;
 const FILE_ATTACH_ATTEMPTS = 5;
+
+/**
+ * A replacement conditional on the bytes the caller last saw (`?if_sha256=`, `If-Match`): the
+ * current file's sha256 must be one of these, or, with 'any', a file must exist.
+ */
+export type FileCondition = readonly string[] | 'any';
+
+export interface UploadOptions {
+  form: 'raw' | 'multipart';
+  ifFileSha256?: FileCondition;
+}
 
 export class ExtensionService {
   private readonly store: MetadataStore;
@@ -76,12 +95,13 @@ export class ExtensionService {
     this.requireChangeRight(principal);
     const metadata = checkExtensionRequest(body, 'create');
     const ingested = metadata.downloadUrl === null ? null : await this.fetch(metadata, signal);
+    const source: FileSource = { kind: 'download_url', downloadUrl: metadata.downloadUrl ?? '' };
     for (let attempt = 1; ; attempt++) {
       const id = (this.options.newId ?? newExtensionId)();
       try {
-        return await this.storeWithFile(ingested, async (file) => ({
+        return await this.storeWithFile(ingested, principal, source, async (file) => ({
           record: await this.store.insertExtension({ ...metadata, id, file, ownerId: principal.userId, now: this.now() }),
-          orphanedBlob: null,
+          orphanedBlobs: [],
         }));
       } catch (error) {
         if (!(error instanceof IdCollisionError)) throw error;
@@ -98,32 +118,41 @@ export class ExtensionService {
     expectedVersion: number | undefined,
     principal: Principal,
     signal?: AbortSignal,
+    ifFileSha256?: FileCondition,
   ): Promise<ExtensionRecord> {
     const current = await this.getForChange(id, principal);
     // The type is fixed at creation: Elastic ignores a change of extension_type (API-NOTES §3.4), so
     // the version is judged by the stored type.
     const metadata: ExtensionMetadata = checkExtensionRequest({ ...body, extension_type: current.extensionType }, 'update');
     checkExpectedVersion(current, expectedVersion);
+    // Checked before the download (fail fast) and again atomically with the write.
+    checkFileCondition(current, ifFileSha256);
     const ingested = metadata.downloadUrl === null ? null : await this.fetch(metadata, signal);
     const changes = {
       name: metadata.name,
       version: metadata.version,
       description: metadata.description,
       downloadUrl: metadata.downloadUrl,
+      ...(ifFileSha256 === undefined ? {} : { ifFileSha256 }),
       now: this.now(),
     };
-    return this.storeWithFile(ingested, async (file) =>
+    const source: FileSource = { kind: 'download_url', downloadUrl: metadata.downloadUrl ?? '' };
+    return this.storeWithFile(ingested, principal, source, async (file) =>
       this.mapStoreErrors(id, () =>
-        this.store.updateExtension(id, file === null ? changes : { ...changes, file }, expectedVersion),
+        this.store.updateExtension(id, file === null ? changes : { ...changes, file, ...this.retention() }, expectedVersion),
       ),
     );
   }
 
-  async upload(id: string, source: Readable, principal: Principal, signal?: AbortSignal): Promise<ExtensionRecord> {
+  async upload(id: string, source: Readable, principal: Principal, signal?: AbortSignal, options?: UploadOptions): Promise<ExtensionRecord> {
     const current = await this.getForChange(id, principal);
+    const condition = options?.ifFileSha256;
+    // Checked before a byte is stored (fail fast) and again atomically with the commit.
+    checkFileCondition(current, condition);
     const expect = { extensionType: current.extensionType, version: current.version };
     const ingested = await this.ingest(source, expect, signal);
-    return this.storeWithFile(ingested, async (file) => {
+    const fileSource: FileSource = { kind: 'upload', form: options?.form ?? 'raw' };
+    return this.storeWithFile(ingested, principal, fileSource, async (file) => {
       // Metadata may change while a large file streams in: attach the file to the latest metadata,
       // re-reading on a concurrent change instead of overwriting it with what we read before.
       let latest = current;
@@ -140,13 +169,17 @@ export class ExtensionService {
             version: latest.version,
             description: latest.description,
             downloadUrl: latest.downloadUrl,
-            file: file as ExtensionFile,
+            file: file as NewFile,
+            ...this.retention(),
+            ...(condition === undefined ? {} : { ifFileSha256: condition }),
             now: this.now(),
           };
-          return await this.mapStoreErrors(id, () => this.store.updateExtension(id, changes, latest.resourceVersion));
+          return await this.store.updateExtension(id, changes, latest.resourceVersion);
         } catch (error) {
-          if (!(error instanceof ApiError && error.code === ERRORS.versionConflict.code) || attempt >= FILE_ATTACH_ATTEMPTS) {
-            throw error;
+          // Only a concurrent metadata change is retried; a file that changed meanwhile is the
+          // caller's conflict (FileConflictError) and is answered as such.
+          if (!(error instanceof VersionConflictError) || attempt >= FILE_ATTACH_ATTEMPTS) {
+            throw this.storeError(id, error);
           }
           const reread = await this.store.getExtension(id);
           if (reread === null) throw notFound(id);
@@ -166,8 +199,42 @@ export class ExtensionService {
       if (error instanceof ExtensionInUseError) throw extensionInUse(id, error, principal);
       throw error;
     }
-    if (result.orphanedBlob !== null) await this.releaseBlob(result.orphanedBlob);
+    await this.releaseBlobs(result.orphanedBlobs);
     return result.record;
+  }
+
+  /** A page of the extension's file versions, newest first (same visibility as the extension). */
+  async listVersions(
+    id: string,
+    principal: Principal,
+    page: { from: number; size: number },
+  ): Promise<FileVersionPage & { extension: ExtensionRecord }> {
+    const extension = await this.get(id, principal);
+    return { extension, ...(await this.store.listFileVersions(id, page)) };
+  }
+
+  async getVersion(id: string, version: number, principal: Principal): Promise<{ extension: ExtensionRecord; version: FileVersionRecord }> {
+    const extension = await this.get(id, principal);
+    const found = await this.store.getFileVersion(id, version);
+    if (found === null) throw versionNotFound(id, version);
+    return { extension, version: found };
+  }
+
+  /** Makes a kept file version current again; no bytes are copied (blobs are content-addressed). */
+  async restoreVersion(id: string, version: number, expectedVersion: number | undefined, principal: Principal): Promise<ExtensionRecord> {
+    const current = await this.getForChange(id, principal);
+    checkExpectedVersion(current, expectedVersion);
+    const result = await this.mapStoreErrors(id, () => this.store.restoreFileVersion(id, version, this.now(), expectedVersion), version);
+    await this.releaseBlobs(result.orphanedBlobs);
+    return result.record;
+  }
+
+  private retention(): { keepFileVersions?: number } {
+    return this.options.keepFileVersions === undefined ? {} : { keepFileVersions: this.options.keepFileVersions };
+  }
+
+  private async releaseBlobs(hashes: readonly string[]): Promise<void> {
+    for (const sha256 of hashes) await this.releaseBlob(sha256);
   }
 
   /** Removes a blob if nothing references it any more (checked under the blob lock). */
@@ -201,17 +268,27 @@ export class ExtensionService {
    */
   private async storeWithFile(
     ingested: IngestedArchive | null,
-    write: (file: ExtensionFile | null) => Promise<ChangeResult>,
+    principal: Principal,
+    source: FileSource,
+    write: (file: NewFile | null) => Promise<ChangeResult>,
   ): Promise<ExtensionRecord> {
     let result: ChangeResult;
     if (ingested === null) {
       result = await write(null);
     } else {
       const { sha256, size, upload } = ingested;
+      const file: NewFile = {
+        sha256,
+        size,
+        uploadedAt: this.now(),
+        createdBy: principal.userId,
+        source,
+        plugin: pluginPropertiesOf(ingested),
+      };
       try {
         result = await this.store.withBlobLock(sha256, async () => {
           await upload.commit(sha256);
-          return write({ sha256, size, uploadedAt: this.now() });
+          return write(file);
         });
       } catch (error) {
         // The cleanup may fail for the same reason (a store outage); the caller must see the first
@@ -222,7 +299,7 @@ export class ExtensionService {
       }
       this.options.events.bytesStored(size);
     }
-    if (result.orphanedBlob !== null) await this.releaseBlob(result.orphanedBlob);
+    await this.releaseBlobs(result.orphanedBlobs);
     return result.record;
   }
 
@@ -280,15 +357,53 @@ export class ExtensionService {
     }
   }
 
-  private async mapStoreErrors<T>(id: string, action: () => Promise<T>): Promise<T> {
+  private async mapStoreErrors<T>(id: string, action: () => Promise<T>, fileVersion?: number): Promise<T> {
     try {
       return await action();
     } catch (error) {
-      if (error instanceof NotFoundError) throw notFound(id);
-      if (error instanceof VersionConflictError) throw versionConflict(id, error.expected, error.actual);
-      throw error;
+      throw this.storeError(id, error, fileVersion);
     }
   }
+
+  private storeError(id: string, error: unknown, fileVersion?: number): unknown {
+    if (error instanceof FileVersionNotFoundError && fileVersion !== undefined) return versionNotFound(id, fileVersion);
+    if (error instanceof NotFoundError) return notFound(id);
+    if (error instanceof VersionConflictError) return versionConflict(id, error.expected, error.actual);
+    if (error instanceof FileConflictError) return fileConflict(id, error.actual);
+    return error;
+  }
+}
+
+/** The descriptor fields a plugin's file version records (bundles have none). */
+function pluginPropertiesOf(ingested: IngestedArchive): PluginProperties | null {
+  const properties = ingested.report.descriptor?.properties;
+  if (properties === undefined) return null;
+  return {
+    name: properties.name ?? '',
+    version: properties.version ?? '',
+    classname: properties.classname ?? null,
+    elasticsearchVersion: properties['elasticsearch.version'] ?? '',
+  };
+}
+
+function checkFileCondition(record: ExtensionRecord, condition: FileCondition | undefined): void {
+  if (condition === undefined) return;
+  const actual = record.file?.sha256 ?? null;
+  const holds = condition === 'any' ? actual !== null : actual !== null && condition.includes(actual);
+  if (!holds) throw fileConflict(record.id, actual);
+}
+
+function fileConflict(id: string, actual: string | null): ApiError {
+  return apiError(
+    'versionConflict',
+    actual === null
+      ? `Extension [${id}] has no file, so the replacement conditional on its sha256 (if_sha256 or If-Match) was refused.`
+      : `Extension [${id}]'s file is now sha256 ${actual}, not the one your if_sha256 or If-Match names: someone replaced it since you read it. Read the extension again and decide.`,
+  );
+}
+
+function versionNotFound(id: string, version: number): ApiError {
+  return apiError('notFound', `Extension [${id}] has no file version ${version}: see GET /api/v1/deployments/extensions/${id}/versions.`);
 }
 
 function checkExpectedVersion(record: ExtensionRecord, expectedVersion: number | undefined): void {

@@ -10,6 +10,13 @@ export interface FileLinkSigner {
   /** Path and query (no origin) of a link valid until at least now + ttl. */
   sign(extensionId: string, sha256: string, now: Date): string;
   verify(extensionId: string, sha256: string, expires: string, signature: string, now: Date): LinkCheck;
+  /**
+   * Path and query of a link to one file version's bytes (GET …/versions/{n}). It is signed over
+   * its own message, so it works while that version is kept, even after the file was replaced, and
+   * a file_metadata link never becomes a version link or the other way round.
+   */
+  signVersion(extensionId: string, version: number, sha256: string, now: Date): string;
+  verifyVersion(extensionId: string, version: number, sha256: string, expires: string, signature: string, now: Date): LinkCheck;
 }
 
 export type LinkCheck = { ok: true } | { ok: false; why: 'expired' | 'bad_signature' };
@@ -28,6 +35,25 @@ export function createFileLinkSigner(secret: string, ttlSeconds: number): FileLi
   const step = expiryStepSeconds(ttlSeconds);
   const mac = (extensionId: string, sha256: string, expires: string): Buffer =>
     createHmac('sha256', secret).update(`${extensionId}\n${sha256}\n${expires}`).digest();
+  // Five lines with a leading tag, so it can never equal the three-line message above.
+  const versionMac = (extensionId: string, version: number, sha256: string, expires: string): Buffer =>
+    createHmac('sha256', secret).update(`file-version\n${extensionId}\n${version}\n${sha256}\n${expires}`).digest();
+  const expiryOf = (now: Date): string => {
+    const earliest = Math.floor(now.getTime() / 1000) + ttlSeconds;
+    return String(Math.ceil(earliest / step) * step);
+  };
+  const check = (mac: Buffer, expires: string, signature: string, now: Date): LinkCheck => {
+    // The exact text sign() wrote, compared in constant time: decoding first would be lenient
+    // (Node's base64 ignores trailing junk, takes +/ for -_ and any value of the padding bits),
+    // giving one link many working spellings.
+    const expected = Buffer.from(mac.toString('base64url'));
+    const given = Buffer.from(signature);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return { ok: false, why: 'bad_signature' };
+    }
+    if (Number(expires) * 1000 < now.getTime()) return { ok: false, why: 'expired' };
+    return { ok: true };
+  };
 
   // Every GET and list renders links, and within one expiry step a link does not change: remember
   // the current step's links instead of computing an HMAC per extension per response.
@@ -36,8 +62,7 @@ export function createFileLinkSigner(secret: string, ttlSeconds: number): FileLi
 
   return {
     sign(extensionId, sha256, now) {
-      const earliest = Math.floor(now.getTime() / 1000) + ttlSeconds;
-      const expires = String(Math.ceil(earliest / step) * step);
+      const expires = expiryOf(now);
       if (expires !== cachedStep || cached.size >= LINK_CACHE_MAX) {
         cachedStep = expires;
         cached.clear();
@@ -53,16 +78,17 @@ export function createFileLinkSigner(secret: string, ttlSeconds: number): FileLi
     },
     verify(extensionId, sha256, expires, signature, now) {
       if (!/^\d{1,12}$/.test(expires)) return { ok: false, why: 'bad_signature' };
-      // The exact text sign() wrote, compared in constant time: decoding first would be lenient
-      // (Node's base64 ignores trailing junk, takes +/ for -_ and any value of the padding bits),
-      // giving one link many working spellings.
-      const expected = Buffer.from(mac(extensionId, sha256, expires).toString('base64url'));
-      const given = Buffer.from(signature);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        return { ok: false, why: 'bad_signature' };
-      }
-      if (Number(expires) * 1000 < now.getTime()) return { ok: false, why: 'expired' };
-      return { ok: true };
+      return check(mac(extensionId, sha256, expires), expires, signature, now);
+    },
+    signVersion(extensionId, version, sha256, now) {
+      // Version lists are read rarely, so these links are not cached.
+      const expires = expiryOf(now);
+      const signature = versionMac(extensionId, version, sha256, expires).toString('base64url');
+      return `${FILE_LINK_PREFIX}/${encodeURIComponent(extensionId)}/versions/${version}/${sha256}.zip?expires=${expires}&signature=${signature}`;
+    },
+    verifyVersion(extensionId, version, sha256, expires, signature, now) {
+      if (!/^\d{1,12}$/.test(expires)) return { ok: false, why: 'bad_signature' };
+      return check(versionMac(extensionId, version, sha256, expires), expires, signature, now);
     },
   };
 }

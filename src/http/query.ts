@@ -22,3 +22,16 @@ export function versionQuery(query: unknown): number | undefined {
   }
   return Number(value);
 }
+
+/** A whole-number query parameter within [min, max], or `fallback` when absent. */
+export function integerQuery(query: unknown, name: string, min: number, max: number, fallback: number): number {
+  const value = (query as Record<string, unknown>)[name];
+  if (value === undefined || value === '') return fallback;
+  const number = typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+  if (!(number >= min && number <= max)) {
+    throw apiError('invalidRequest', `Query parameter ${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}.`, {
+      fields: [name],
+    });
+  }
+  return number;
+}

@@ -3,7 +3,7 @@ import type { DeploymentService } from '../domain/deployment-service.js';
 import type { ExtensionService } from '../domain/extension-service.js';
 import type { FileLinkSigner } from '../domain/file-links.js';
 import type { InstallLinkSigner } from '../domain/install-links.js';
-import type { ExtensionRecord } from '../stores/metadata-store.js';
+import type { ExtensionRecord, FileVersionRecord } from '../stores/metadata-store.js';
 import type { MetadataStore } from '../stores/metadata-store.js';
 import type { BlobStore } from '../stores/blob-store.js';
 import type { S3Presigner } from '../stores/s3/s3-presign.js';
@@ -36,4 +36,16 @@ export function fileUrlOf(deps: RouteDeps, record: ExtensionRecord): string | nu
     });
   }
   return deps.publicBaseUrl() + deps.links.sign(record.id, record.file.sha256, new Date());
+}
+
+/** The absolute, signed link to one file version's exact bytes. */
+export function fileVersionUrlOf(deps: RouteDeps, record: ExtensionRecord, version: FileVersionRecord): string {
+  if (deps.presigner) {
+    return deps.presigner.blobUrl(version.sha256, {
+      expiresInSeconds: deps.config.linkTtlSeconds,
+      contentType: 'application/zip',
+      contentDisposition: `attachment; filename="${`${record.name}-v${version.version}`.replace(/[^A-Za-z0-9_.-]/g, '_')}.zip"`,
+    });
+  }
+  return deps.publicBaseUrl() + deps.links.signVersion(record.id, version.version, version.sha256, new Date());
 }

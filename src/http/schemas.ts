@@ -1,4 +1,5 @@
 // Route schemas, derived from Elastic's definitions (src/http/spec.ts).
+import { apiError } from '../errors.js';
 import { definitionSchema } from './spec.js';
 
 type JsonObject = { [key: string]: unknown };
@@ -28,3 +29,18 @@ export const extensionIdParams = {
   required: ['extension_id'],
   properties: { extension_id: { type: 'string', minLength: 1, maxLength: 128 } },
 } as const;
+
+export const fileVersionParams = {
+  type: 'object',
+  required: ['extension_id', 'file_version'],
+  properties: {
+    extension_id: { type: 'string', minLength: 1, maxLength: 128 },
+    file_version: { type: 'string', minLength: 1, maxLength: 32 },
+  },
+} as const;
+
+/** The {file_version} of a path; anything but a whole number is a version that does not exist. */
+export function fileVersionNumber(extensionId: string, raw: string): number {
+  if (/^[1-9]\d{0,8}$/.test(raw)) return Number(raw);
+  throw apiError('notFound', `Extension [${extensionId}] has no file version ${JSON.stringify(raw)}: versions are numbered 1, 2, 3…`);
+}

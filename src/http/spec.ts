@@ -7,12 +7,13 @@ export const SPEC_PATH = new URL('../../spec/ece-extensions.swagger.json', impor
 
 type JsonObject = { [key: string]: unknown };
 
-/** Further parts of the served document: Elastic's users/auth and deployments extracts, and our own additions. */
+/** Further parts of the served document: Elastic's users/auth and deployments extracts, and our own additions (audit, deployments, file versions). */
 export const SPEC_PARTS = [
   new URL('../../spec/ece-users.swagger.json', import.meta.url),
   new URL('../../spec/extrepo-audit.swagger.json', import.meta.url),
   new URL('../../spec/ece-deployments.swagger.json', import.meta.url),
   new URL('../../spec/extrepo-deployments.swagger.json', import.meta.url),
+  new URL('../../spec/extrepo-file-versions.swagger.json', import.meta.url),
 ];
 
 /** The served document: the extensions extract with the paths, tags and definitions of SPEC_PARTS. */
@@ -39,6 +40,7 @@ function mergeSpecs([base, ...parts]: JsonObject[]): JsonObject {
       }
       defs[name] = definition;
     }
+    amendOperations(paths, (part['x-amend-operations'] ?? {}) as JsonObject);
   }
   // An extrepo part may name required properties of Elastic's definitions that extrepo never
   // answers (spec/extrepo-deployments.swagger.json: a registry knows no cluster health), so the
@@ -54,6 +56,34 @@ function mergeSpecs([base, ...parts]: JsonObject[]): JsonObject {
     }
   }
   return merged;
+}
+
+/**
+ * extrepo's additions to ECE's own operations (a query parameter, an error status), declared by a
+ * part under `x-amend-operations` as {path: {method: {parameters, responses}}}. Only additions:
+ * a parameter or status the operation already declares is an error, so Elastic's text is never
+ * overwritten.
+ */
+function amendOperations(paths: JsonObject, amendments: JsonObject): void {
+  for (const [path, methods] of Object.entries(amendments)) {
+    for (const [method, amendment] of Object.entries(methods as JsonObject)) {
+      const operation = (paths[path] as JsonObject | undefined)?.[method] as JsonObject | undefined;
+      if (operation === undefined) throw new Error(`spec amendment of ${method} ${path}: no such operation`);
+      const { parameters = [], responses = {} } = amendment as { parameters?: JsonObject[]; responses?: JsonObject };
+      const declared = (operation.parameters ??= []) as JsonObject[];
+      for (const parameter of parameters) {
+        if (declared.some((known) => known.name === parameter.name && known.in === parameter.in)) {
+          throw new Error(`spec amendment of ${method} ${path}: parameter ${String(parameter.name)} exists`);
+        }
+        declared.push(parameter);
+      }
+      const statuses = operation.responses as JsonObject;
+      for (const [status, response] of Object.entries(responses)) {
+        if (status in statuses) throw new Error(`spec amendment of ${method} ${path}: response ${status} exists`);
+        statuses[status] = response;
+      }
+    }
+  }
 }
 
 const definitions = swaggerDocument.definitions as Record<string, JsonObject>;

@@ -13,6 +13,48 @@ export interface ExtensionFile {
   readonly uploadedAt: Date;
 }
 
+/** How a file version came in (extrepo's history, issue 13). */
+export interface FileSource {
+  readonly kind: 'upload' | 'download_url';
+  /** Uploads: a raw body or a multipart form. */
+  readonly form?: 'raw' | 'multipart';
+  /** Copies: the URL the bytes came from. */
+  readonly downloadUrl?: string;
+}
+
+/** The plugin descriptor fields a version records (AWS OpenSearch's AvailablePluginProperties). */
+export interface PluginProperties {
+  readonly name: string;
+  readonly version: string;
+  /** Absent for stable plugins. */
+  readonly classname: string | null;
+  readonly elasticsearchVersion: string;
+}
+
+/**
+ * A file being attached, with where it came from: every attachment becomes a new file version.
+ * The provenance fields are optional for callers that only move bytes around (tests, tools).
+ */
+export interface NewFile extends ExtensionFile {
+  readonly createdBy?: string | null;
+  readonly source?: FileSource;
+  readonly plugin?: PluginProperties | null;
+}
+
+/** One file an extension had: versions are numbered 1, 2, 3… per extension and never renumbered. */
+export interface FileVersionRecord {
+  readonly extensionId: string;
+  readonly version: number;
+  readonly sha256: string;
+  readonly size: number;
+  readonly createdAt: Date;
+  readonly createdBy: string | null;
+  readonly source: FileSource;
+  readonly plugin: PluginProperties | null;
+  /** The version the extension's file is now (the newest, unless an older one was restored). */
+  readonly current: boolean;
+}
+
 /** Records are values: a store may hand the same object to many callers (the embedded store caches them). */
 export interface ExtensionRecord {
   readonly id: string;
@@ -36,7 +78,8 @@ export interface NewExtension {
   extensionType: ExtensionType;
   description: string | null;
   downloadUrl: string | null;
-  file: ExtensionFile | null;
+  /** A file becomes the extension's file version 1. */
+  file: NewFile | null;
   ownerId: string | null;
   now: Date;
 }
@@ -46,15 +89,34 @@ export interface ExtensionChanges {
   version: string;
   description: string | null;
   downloadUrl: string | null;
-  /** undefined keeps the stored file; a value replaces it. */
-  file?: ExtensionFile;
+  /** undefined keeps the stored file; a value replaces it and becomes the newest file version. */
+  file?: NewFile;
+  /**
+   * With a file: keep at most this many file versions (the newest; never the current one), pruning
+   * older ones in the same transaction. undefined or 0 keeps them all (EXTREPO_KEEP_FILE_VERSIONS).
+   */
+  keepFileVersions?: number;
+  /**
+   * Applies the change only if the current file's sha256 is one of these ('any': if there is a
+   * file at all), else FileConflictError: `?if_sha256=` / `If-Match`, checked atomically with the write.
+   */
+  ifFileSha256?: readonly string[] | 'any';
   now: Date;
 }
 
-/** Outcome of a change that may have released a blob: `orphanedBlob` has no reference left. */
+/**
+ * Outcome of a change that may have released blobs: `orphanedBlobs` have no reference left (neither
+ * an extension's file nor a kept file version), sorted.
+ */
 export interface ChangeResult {
   record: ExtensionRecord;
-  orphanedBlob: string | null;
+  orphanedBlobs: string[];
+}
+
+/** A page of an extension's file versions, newest first; `total` counts them all. */
+export interface FileVersionPage {
+  total: number;
+  versions: FileVersionRecord[];
 }
 
 export class IdCollisionError extends Error {
@@ -80,6 +142,22 @@ export class ExtensionInUseError extends Error {
   override name = 'ExtensionInUseError';
   constructor(readonly deployments: Array<{ id: string; name: string; ownerId: string | null }>) {
     super(`the extension is used by ${deployments.length} deployment(s)`);
+  }
+}
+
+/** The extension exists, but not this file version (never had it, or it was pruned). */
+export class FileVersionNotFoundError extends NotFoundError {
+  override name = 'FileVersionNotFoundError';
+}
+
+/** The current file is not the one a conditional replacement expected; nothing was changed. */
+export class FileConflictError extends Error {
+  override name = 'FileConflictError';
+  constructor(
+    readonly expected: readonly string[] | 'any',
+    readonly actual: string | null,
+  ) {
+    super(`expected the file ${expected === 'any' ? 'to exist' : expected.join(' or ')}, found ${actual ?? 'none'}`);
   }
 }
 
@@ -109,14 +187,23 @@ export interface ExtensionStore {
    * deployment's current plan references it (checked in the same transaction as the delete).
    */
   deleteExtension(id: string, expectedVersion?: number): Promise<ChangeResult>;
-  /** Number of references to this blob (by every table that references blobs). */
+  /**
+   * Makes a kept file version the extension's file again (no bytes move: blobs are content-
+   * addressed) and bumps the resource version. NotFoundError for an unknown extension,
+   * FileVersionNotFoundError for an unknown version; `expectedVersion` as for update.
+   */
+  restoreFileVersion(id: string, version: number, now: Date, expectedVersion?: number): Promise<ChangeResult>;
+  /** The extension's file versions, newest first, skipping `from` and returning at most `size`. */
+  listFileVersions(id: string, page: { from: number; size: number }): Promise<FileVersionPage>;
+  getFileVersion(id: string, version: number): Promise<FileVersionRecord | null>;
+  /** References to this blob: extensions whose file it is, plus kept file versions of it. */
   countBlobReferences(sha256: string): Promise<number>;
   /**
    * Those of `sha256s` that nothing references, in one round trip: garbage collection checks the
    * blobs it lists a batch at a time, so its memory stays flat whatever the number of blobs.
    */
   unreferencedAmong(sha256s: readonly string[]): Promise<string[]>;
-  /** Total size of the distinct blobs that extensions reference (each blob counted once), for metrics. */
+  /** Total size of the distinct blobs that extensions and kept file versions reference (each counted once), for metrics. */
   referencedBlobBytes(): Promise<number>;
   /**
    * Runs `fn` while holding an exclusive lock on one blob hash, across every instance that shares

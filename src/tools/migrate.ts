@@ -10,7 +10,10 @@
 //
 // 1. Blobs first, each streamed from disk to the target while its sha256 is recomputed; a blob is
 //    committed only if its bytes match its name. Blobs already in the target (same size) are skipped.
-// 2. Then every metadata table the source database has (extensions, API keys, settings, and any
+// 2. Every blob an extension's file or a kept file version (the history, issue 13) points at is
+//    then checked to be in the target with the size the metadata records; a missing one stops the
+//    migration before any metadata is copied.
+// 3. Then every metadata table the source database has (extensions, API keys, settings, and any
 //    table later versions add, e.g. users and audit records), row by row, converting SQLite's
 //    values (epoch-ms times, 0/1 booleans) to the target column's type. Rows whose key already
 //    exists in the target are left alone, so running the command again is safe and copies nothing
@@ -31,6 +34,8 @@ import { openStores, storeOptionsFromConfig, type Stores } from '../stores/open-
 
 export interface MigrationReport {
   blobs: { copied: number; skipped: number; bytesCopied: number };
+  /** References (extension files and file versions) whose blob was found in the target with its size. */
+  references: { checked: number };
   tables: Record<string, { rows: number; inserted: number }>;
 }
 
@@ -55,9 +60,10 @@ export async function migrateInstallation(options: MigrateOptions): Promise<Migr
   try {
     target = await openStores(await storeOptionsFromConfig(options.to));
     const blobs = await copyBlobs(source.blobs, target.blobs, log);
+    const references = await checkReferences(sqlitePath, target.blobs);
     // The stores are open, so both schemas are at this extrepo's version.
     const tables = await copyTables(sqlitePath, options.to, log);
-    return { blobs, tables };
+    return { blobs, references, tables };
   } finally {
     await Promise.allSettled([source.metadata.close(), source.blobs.close(), target?.metadata.close(), target?.blobs.close()]);
   }
@@ -99,6 +105,37 @@ async function copyBlobs(from: BlobStore, to: BlobStore, log: (message: string) 
     log(`blob ${sha256} (${size} bytes) copied`);
   }
   return result;
+}
+
+/** Every blob the source's metadata points at must be in the target, with the recorded size. */
+async function checkReferences(sqlitePath: string, to: BlobStore): Promise<MigrationReport['references']> {
+  const sqlite = new Database(sqlitePath, { readonly: true, fileMustExist: true });
+  try {
+    const references = sqlite
+      .prepare(
+        `SELECT 'extension ' || id AS what, file_sha256 AS sha256, file_size AS size FROM extensions WHERE file_sha256 IS NOT NULL
+         UNION ALL
+         SELECT 'file version ' || version || ' of extension ' || extension_id, sha256, size FROM file_versions`,
+      )
+      .iterate() as Iterable<{ what: string; sha256: string; size: number }>;
+    let checked = 0;
+    const seen = new Map<string, number | null>();
+    for (const reference of references) {
+      if (!seen.has(reference.sha256)) seen.set(reference.sha256, (await to.stat(reference.sha256))?.size ?? null);
+      const size = seen.get(reference.sha256);
+      if (size !== reference.size) {
+        throw new Error(
+          `${reference.what} points at blob ${reference.sha256} (${reference.size} bytes), which ` +
+            (size === null || size === undefined ? 'is missing from the source data dir' : `has ${size} bytes`) +
+            '; restore the blob from a backup before migrating',
+        );
+      }
+      checked += 1;
+    }
+    return { checked };
+  } finally {
+    sqlite.close();
+  }
 }
 
 interface ColumnInfo {

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
+  FileConflictError,
+  FileVersionNotFoundError,
   IdCollisionError,
   LastAdminError,
   NotFoundError,
@@ -233,7 +235,7 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
           resourceVersion: 2,
           modifiedAt: new Date(T0 + 60_000),
         };
-        assert.deepEqual({ ...result, record: fieldsOf(result.record) }, { record: expected, orphanedBlob: null });
+        assert.deepEqual({ ...result, record: fieldsOf(result.record) }, { record: expected, orphanedBlobs: [] });
         assert.deepEqual(fieldsOf(await store.getExtension(created.id)), expected);
         const again = await store.updateExtension(created.id, changes({ description: 'back', now: new Date(T0 + 120_000) }));
         assert.equal(again.record.resourceVersion, 3);
@@ -246,7 +248,7 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
         const first = fileOf('first', 10, T0 + 5);
         const withFile = await store.updateExtension(created.id, changes({ file: first }));
         assert.deepEqual({ ...withFile.record.file }, first);
-        assert.equal(withFile.orphanedBlob, null); // there was no file before
+        assert.deepEqual(withFile.orphanedBlobs, []); // there was no file before
         assert.deepEqual({ ...(await store.getExtension(created.id))?.file }, first);
       });
 
@@ -275,7 +277,7 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
       test('delete returns the deleted record and removes it', async () => {
         const created = await store.insertExtension(newExtension());
         const result = await store.deleteExtension(created.id);
-        assert.deepEqual({ ...result, record: fieldsOf(result.record) }, { record: fieldsOf(created), orphanedBlob: null });
+        assert.deepEqual({ ...result, record: fieldsOf(result.record) }, { record: fieldsOf(created), orphanedBlobs: [] });
         assert.equal(await store.getExtension(created.id), null);
         await assert.rejects(store.deleteExtension(created.id), NotFoundError);
         // the id is free again
@@ -335,35 +337,36 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
         const b = await store.insertExtension(newExtension({ file: shared }));
         assert.equal(await store.countBlobReferences(shared.sha256), 2);
 
-        const replaced = await store.updateExtension(a.id, changes({ file: other }));
-        assert.equal(replaced.orphanedBlob, null, 'b still references the shared blob');
+        // Keeping one file version, a's old file leaves its history at once.
+        const replaced = await store.updateExtension(a.id, changes({ file: other, keepFileVersions: 1 }));
+        assert.deepEqual(replaced.orphanedBlobs, [], 'b still references the shared blob');
         assert.equal(await store.countBlobReferences(shared.sha256), 1);
 
         const deleted = await store.deleteExtension(b.id);
-        assert.equal(deleted.orphanedBlob, shared.sha256);
+        assert.deepEqual(deleted.orphanedBlobs, [shared.sha256]);
         assert.equal(await store.countBlobReferences(shared.sha256), 0);
 
         const last = await store.deleteExtension(a.id);
-        assert.equal(last.orphanedBlob, other.sha256);
+        assert.deepEqual(last.orphanedBlobs, [other.sha256]);
       });
 
-      test('replacing a file orphans the old one; the same hash again orphans nothing', async () => {
+      test('keeping one file version, replacing a file orphans the old one; the same hash again orphans nothing', async () => {
         const first = fileOf('one');
         const second = fileOf('two');
         const created = await store.insertExtension(newExtension({ file: first }));
-        const replaced = await store.updateExtension(created.id, changes({ file: second }));
-        assert.equal(replaced.orphanedBlob, first.sha256);
-        const same = await store.updateExtension(created.id, changes({ file: { ...second, uploadedAt: new Date(T0 + 9) } }));
-        assert.equal(same.orphanedBlob, null);
+        const replaced = await store.updateExtension(created.id, changes({ file: second, keepFileVersions: 1 }));
+        assert.deepEqual(replaced.orphanedBlobs, [first.sha256]);
+        const same = await store.updateExtension(created.id, changes({ file: { ...second, uploadedAt: new Date(T0 + 9) }, keepFileVersions: 1 }));
+        assert.deepEqual(same.orphanedBlobs, []);
         assert.equal(same.record.file?.uploadedAt.getTime(), T0 + 9);
         const kept = await store.updateExtension(created.id, changes());
-        assert.equal(kept.orphanedBlob, null);
+        assert.deepEqual(kept.orphanedBlobs, []);
         assert.deepEqual(kept.record.file?.sha256, second.sha256);
       });
 
       test('deleting an extension without a file orphans nothing', async () => {
         const created = await store.insertExtension(newExtension());
-        assert.equal((await store.deleteExtension(created.id)).orphanedBlob, null);
+        assert.deepEqual((await store.deleteExtension(created.id)).orphanedBlobs, []);
       });
 
       test('countBlobReferences of an unknown hash is 0', async () => {
@@ -385,6 +388,167 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
         // A batch as large as garbage collection sends.
         const many = Array.from({ length: 1000 }, () => hashOf(uid()));
         assert.equal((await store.unreferencedAmong([...many, kept.sha256])).length, 1000);
+      });
+    });
+
+    describe('file versions', () => {
+      const page = { from: 0, size: 100 };
+      const numbers = async (id: string) => (await store.listFileVersions(id, page)).versions.map((v) => v.version);
+
+      test('a file at insert is version 1; each new file is the next number; newest first, the newest current', async () => {
+        const first = fileOf('v1', 10, T0 + 1);
+        const plugin = { name: 'analysis-test', version: '1.0.0', classname: 'org.example.Plugin', elasticsearchVersion: '8.12.2' };
+        const created = await store.insertExtension(
+          newExtension({ file: { ...first, createdBy: 'alice', source: { kind: 'upload', form: 'multipart' }, plugin } }),
+        );
+        const second = fileOf('v2', 20, T0 + 2);
+        await store.updateExtension(
+          created.id,
+          changes({ file: { ...second, createdBy: 'bob', source: { kind: 'download_url', downloadUrl: 'https://example.com/v2.zip' } } }),
+        );
+        await store.updateExtension(created.id, changes({ description: 'metadata only' })); // adds no version
+        const third = fileOf('v3', 30, T0 + 3);
+        await store.updateExtension(created.id, changes({ file: third }));
+
+        const listed = await store.listFileVersions(created.id, page);
+        assert.equal(listed.total, 3);
+        assert.deepEqual(
+          listed.versions.map((v) => ({ ...v })),
+          [
+            { extensionId: created.id, version: 3, sha256: third.sha256, size: 30, createdAt: new Date(T0 + 3), createdBy: null, source: { kind: 'upload' }, plugin: null, current: true },
+            {
+              extensionId: created.id, version: 2, sha256: second.sha256, size: 20, createdAt: new Date(T0 + 2), createdBy: 'bob',
+              source: { kind: 'download_url', downloadUrl: 'https://example.com/v2.zip' }, plugin: null, current: false,
+            },
+            {
+              extensionId: created.id, version: 1, sha256: first.sha256, size: 10, createdAt: new Date(T0 + 1), createdBy: 'alice',
+              source: { kind: 'upload', form: 'multipart' }, plugin, current: false,
+            },
+          ],
+        );
+        assert.deepEqual({ ...(await store.getFileVersion(created.id, 2)) }, { ...listed.versions[1] });
+        assert.equal(await store.getFileVersion(created.id, 4), null);
+        assert.equal(await store.getFileVersion(uid('missing'), 1), null);
+        assert.deepEqual(await store.listFileVersions(uid('missing'), page), { total: 0, versions: [] });
+      });
+
+      test('pages with from and size; a page past the end is empty but keeps the total', async () => {
+        const created = await store.insertExtension(newExtension({ file: fileOf('p1') }));
+        for (const label of ['p2', 'p3', 'p4']) await store.updateExtension(created.id, changes({ file: fileOf(label) }));
+        const middle = await store.listFileVersions(created.id, { from: 1, size: 2 });
+        assert.deepEqual({ total: middle.total, numbers: middle.versions.map((v) => v.version) }, { total: 4, numbers: [3, 2] });
+        assert.deepEqual(await store.listFileVersions(created.id, { from: 9, size: 2 }), { total: 4, versions: [] });
+      });
+
+      test('restore makes an old version current, bumps the resource version, and numbering goes on from the newest', async () => {
+        const one = fileOf('r1', 11, T0 + 1);
+        const two = fileOf('r2', 22, T0 + 2);
+        const created = await store.insertExtension(newExtension({ file: one }));
+        await store.updateExtension(created.id, changes({ file: two }));
+        const restored = await store.restoreFileVersion(created.id, 1, new Date(T0 + 99));
+        assert.deepEqual(restored.orphanedBlobs, []);
+        assert.deepEqual({ ...restored.record.file }, { sha256: one.sha256, size: 11, uploadedAt: new Date(T0 + 1) });
+        assert.equal(restored.record.resourceVersion, 3);
+        assert.equal(restored.record.modifiedAt.getTime(), T0 + 99);
+        assert.deepEqual({ ...(await store.getExtension(created.id))?.file }, { ...restored.record.file });
+        assert.deepEqual((await store.listFileVersions(created.id, page)).versions.map((v) => [v.version, v.current]), [[2, false], [1, true]]);
+
+        await store.updateExtension(created.id, changes({ file: fileOf('r3') }));
+        assert.deepEqual(await numbers(created.id), [3, 2, 1]);
+        assert.equal((await store.getFileVersion(created.id, 3))?.current, true);
+      });
+
+      test('restore of an unknown version, an unknown extension or at a stale version changes nothing', async () => {
+        const created = await store.insertExtension(newExtension({ file: fileOf('u1') }));
+        await assert.rejects(store.restoreFileVersion(created.id, 7, new Date(T0)), (error: unknown) => {
+          assert.ok(error instanceof FileVersionNotFoundError);
+          assert.ok(error instanceof NotFoundError);
+          return true;
+        });
+        await assert.rejects(store.restoreFileVersion(uid('missing'), 1, new Date(T0)), NotFoundError);
+        await assert.rejects(store.restoreFileVersion(created.id, 1, new Date(T0), 5), VersionConflictError);
+        assert.equal((await store.getExtension(created.id))?.resourceVersion, 1);
+        assert.equal((await store.getFileVersion(created.id, 1))?.current, true);
+      });
+
+      test('retention keeps the newest versions and reports the blobs only pruned versions held', async () => {
+        const files = ['k1', 'k2', 'k3', 'k4'].map((label) => fileOf(label));
+        const created = await store.insertExtension(newExtension({ file: files[0]! }));
+        const orphans: string[][] = [];
+        for (const file of files.slice(1)) {
+          orphans.push((await store.updateExtension(created.id, changes({ file, keepFileVersions: 2 }))).orphanedBlobs);
+        }
+        assert.deepEqual(orphans, [[], [files[0]!.sha256], [files[1]!.sha256]]);
+        assert.deepEqual(await numbers(created.id), [4, 3]);
+        assert.equal(await store.countBlobReferences(files[0]!.sha256), 0);
+        assert.equal(await store.countBlobReferences(files[2]!.sha256), 1);
+        // 0 keeps everything from now on.
+        await store.updateExtension(created.id, changes({ file: fileOf('k5'), keepFileVersions: 0 }));
+        assert.deepEqual(await numbers(created.id), [5, 4, 3]);
+      });
+
+      test('a pruned version whose blob another extension uses orphans nothing', async () => {
+        const shared = fileOf('shared-history');
+        const a = await store.insertExtension(newExtension({ file: shared }));
+        await store.insertExtension(newExtension({ file: shared }));
+        const replaced = await store.updateExtension(a.id, changes({ file: fileOf('a2'), keepFileVersions: 1 }));
+        assert.deepEqual(replaced.orphanedBlobs, []);
+        assert.deepEqual(await numbers(a.id), [2]);
+        assert.equal(await store.countBlobReferences(shared.sha256), 1);
+        assert.deepEqual(await store.unreferencedAmong([shared.sha256]), []);
+      });
+
+      test('kept versions are references; deleting the extension deletes its history and orphans its blobs', async () => {
+        const old = fileOf('old');
+        const now = fileOf('now');
+        const created = await store.insertExtension(newExtension({ file: old }));
+        const replaced = await store.updateExtension(created.id, changes({ file: now }));
+        assert.deepEqual(replaced.orphanedBlobs, [], 'the old file is still version 1');
+        assert.equal(await store.countBlobReferences(old.sha256), 1);
+        assert.deepEqual(await store.unreferencedAmong([old.sha256]), [], 'a kept version keeps its blob from garbage collection');
+        const deleted = await store.deleteExtension(created.id);
+        assert.deepEqual(deleted.orphanedBlobs, [old.sha256, now.sha256].sort());
+        assert.deepEqual(await store.listFileVersions(created.id, page), { total: 0, versions: [] });
+        assert.equal(await store.countBlobReferences(old.sha256), 0);
+        // A new extension under the same id starts its history at 1 again.
+        await store.insertExtension(newExtension({ id: created.id, file: fileOf('again') }));
+        assert.deepEqual(await numbers(created.id), [1]);
+      });
+
+      test('a replacement conditional on the current file applies only to that file, else FileConflictError', async () => {
+        const current = fileOf('cond');
+        const created = await store.insertExtension(newExtension({ file: current }));
+        const next = fileOf('next');
+        await assert.rejects(store.updateExtension(created.id, changes({ file: next, ifFileSha256: [hashOf(uid())] })), (error: unknown) => {
+          assert.ok(error instanceof FileConflictError);
+          assert.equal(error.actual, current.sha256);
+          return true;
+        });
+        assert.deepEqual(await numbers(created.id), [1], 'the refused file left no version');
+        const applied = await store.updateExtension(created.id, changes({ file: next, ifFileSha256: [hashOf(uid()), current.sha256] }));
+        assert.equal(applied.record.file?.sha256, next.sha256);
+        await store.updateExtension(created.id, changes({ file: fileOf('any'), ifFileSha256: 'any' }));
+        const empty = await store.insertExtension(newExtension());
+        await assert.rejects(store.updateExtension(empty.id, changes({ file: next, ifFileSha256: 'any' })), (error: unknown) => {
+          assert.ok(error instanceof FileConflictError);
+          assert.equal(error.actual, null);
+          return true;
+        });
+      });
+
+      test('two concurrent replacements conditional on the same file: exactly one wins', async () => {
+        for (let round = 0; round < 5; round += 1) {
+          const base = fileOf(`race-${round}`);
+          const created = await store.insertExtension(newExtension({ file: base }));
+          const outcomes = await Promise.allSettled([
+            store.updateExtension(created.id, changes({ file: fileOf('left'), ifFileSha256: [base.sha256] })),
+            store.updateExtension(created.id, changes({ file: fileOf('right'), ifFileSha256: [base.sha256] })),
+          ]);
+          assert.equal(outcomes.filter((outcome) => outcome.status === 'fulfilled').length, 1);
+          const loser = outcomes.find((outcome) => outcome.status === 'rejected');
+          assert.ok(loser?.status === 'rejected' && loser.reason instanceof FileConflictError);
+          assert.deepEqual(await numbers(created.id), [2, 1]);
+        }
       });
     });
 

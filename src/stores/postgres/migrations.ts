@@ -102,6 +102,36 @@ const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    // File versions (issue 13), as in the SQLite store: every file an extension had, numbered per
+    // extension; the extension's file_* columns stay the current file; existing files become version 1.
+    version: 3,
+    sql: `
+      CREATE TABLE file_versions (
+        extension_id text COLLATE "C" NOT NULL REFERENCES extensions (id) ON DELETE CASCADE,
+        version integer NOT NULL CHECK (version > 0),
+        sha256 text NOT NULL,
+        size bigint NOT NULL,
+        created_at timestamptz NOT NULL,
+        created_by text,
+        source_kind text NOT NULL CHECK (source_kind IN ('upload', 'download_url')),
+        source_form text CHECK (source_form IN ('raw', 'multipart')),
+        source_url text,
+        plugin_name text,
+        plugin_version text,
+        plugin_classname text,
+        plugin_elasticsearch_version text,
+        current boolean NOT NULL,
+        PRIMARY KEY (extension_id, version)
+      );
+      CREATE INDEX file_versions_by_sha256 ON file_versions (sha256);
+      CREATE UNIQUE INDEX file_versions_current ON file_versions (extension_id) WHERE current;
+      INSERT INTO file_versions (extension_id, version, sha256, size, created_at, created_by, source_kind, source_url, current)
+        SELECT id, 1, file_sha256, file_size, file_uploaded_at, NULL,
+          CASE WHEN download_url IS NULL THEN 'upload' ELSE 'download_url' END, download_url, true
+        FROM extensions WHERE file_sha256 IS NOT NULL;
+    `,
+  },
+  {
     // Deployments (issue 12): the registry of deployments, their plan history, and the extensions
     // their current plans reference. The foreign key to extensions is the last line of defence
     // of "an extension in use cannot be deleted" across instances (the store checks it first,

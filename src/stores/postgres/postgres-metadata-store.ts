@@ -5,6 +5,7 @@
 import pg from 'pg';
 import {
   ExtensionInUseError,
+  FileVersionNotFoundError,
   IdCollisionError,
   LastAdminError,
   NotFoundError,
@@ -22,10 +23,14 @@ import {
   type ChangeResult,
   type ExtensionChanges,
   type ExtensionRecord,
+  type FileVersionPage,
+  type FileVersionRecord,
   type ListOptions,
   type MetadataStore,
   type NewExtension,
+  type NewFile,
 } from '../metadata-store.js';
+import { checkFileCondition, provenanceColumns, rowToFileVersion, type FileVersionRow } from '../file-version-row.js';
 import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../extension-tuple.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { LOCK_NAMESPACE, blobLockKey, intKey } from './lock-keys.js';
@@ -52,9 +57,12 @@ export interface PostgresMetadataStoreOptions {
  * (releasing it after a change) and finding unreferenced blobs (garbage collection) both read this
  * one query, so EVERY TABLE WHOSE ROWS REFERENCE BLOBS MUST BE PART OF IT (as another UNION ALL
  * branch); a table left out would have its blobs collected while still in use. Each branch must be
- * served by an index on its sha256 column (extensions_by_file here).
+ * served by an index on its sha256 column (extensions_by_file, file_versions_by_sha256).
  */
-const BLOB_REFERENCES = `SELECT file_sha256 AS sha256 FROM extensions WHERE file_sha256 IS NOT NULL`;
+// Extensions' files, and (issue 13) every kept file version: one row per blob and extension, so an
+// extension whose current file is also its current version counts once.
+const BLOB_REFERENCES = `SELECT file_sha256 AS sha256, id AS extension_id FROM extensions WHERE file_sha256 IS NOT NULL
+  UNION SELECT sha256, extension_id FROM file_versions`;
 
 /** How many references each of $1 (a text[] of hashes) has, by BLOB_REFERENCES. */
 const COUNT_BLOB_REFERENCES = `SELECT c.sha256, (SELECT count(*) FROM (${BLOB_REFERENCES}) AS r WHERE r.sha256 = c.sha256) AS n
@@ -66,6 +74,10 @@ const epochMs = (column: string) => `(extract(epoch from ${column}) * 1000)::int
 /** What reads select (and writes return): EXTENSION_COLUMNS with times as epoch ms. */
 const EXTENSION_OUTPUT = `id, name, version, extension_type, description, download_url, file_sha256, file_size,
   ${epochMs('file_uploaded_at')}, owner_id, resource_version, ${epochMs('created_at')}, ${epochMs('modified_at')}`;
+
+/** What file_versions reads select: every column, created_at as epoch ms. */
+const FILE_VERSION_OUTPUT = `extension_id, version, sha256, size, ${epochMs('created_at')} AS created_at, created_by, source_kind,
+  source_form, source_url, plugin_name, plugin_version, plugin_classname, plugin_elasticsearch_version, current`;
 
 interface ApiKeyRow {
   id: string;
@@ -298,6 +310,17 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   async insertExtension(extension: NewExtension): Promise<ExtensionRecord> {
+    const file = extension.file;
+    if (file === null) return this.insertExtensionRow(this.pool, extension);
+    // With a file, the extension and its file version 1 commit together.
+    return this.transaction(async (client) => {
+      const record = await this.insertExtensionRow(client, extension);
+      await this.addFileVersion(client, extension.id, file, 0);
+      return record;
+    });
+  }
+
+  private async insertExtensionRow(db: Queryable, extension: NewExtension): Promise<ExtensionRecord> {
     try {
       const result = await this.db.query<ExtensionTuple>({
         text: `INSERT INTO extensions (${EXTENSION_COLUMNS})
@@ -353,7 +376,9 @@ class PostgresMetadataStore implements MetadataStore {
   async updateExtension(id: string, changes: ExtensionChanges, expectedVersion?: number): Promise<ChangeResult> {
     return this.transaction(async (client) => {
       const current = await this.lockForChange(client, id, expectedVersion);
+      checkFileCondition(current.file?.sha256 ?? null, changes.ifFileSha256);
       const file = changes.file ?? current.file;
+      const candidates = changes.file ? await this.addFileVersion(client, id, changes.file, changes.keepFileVersions ?? 0) : [];
       const result = await client.query<ExtensionTuple>({
         text: `UPDATE extensions SET name = $2, version = $3, description = $4, download_url = $5,
             file_sha256 = $6, file_size = $7, file_uploaded_at = $8,
@@ -374,9 +399,97 @@ class PostgresMetadataStore implements MetadataStore {
         rowMode: 'array',
       });
       const record = tupleToRecord(result.rows[0] as ExtensionTuple);
-      const orphanedBlob = await this.orphanAfterChange(client, current.file?.sha256 ?? null, file?.sha256 ?? null);
-      return { record, orphanedBlob };
+      if (current.file !== null) candidates.push(current.file.sha256);
+      return { record, orphanedBlobs: await this.orphansAmong(client, candidates) };
     });
+  }
+
+  /**
+   * Records `file` as the extension's newest file version and makes it current; with `keep` > 0,
+   * prunes all but the newest `keep` versions. Returns the blobs of the pruned versions. The caller
+   * holds the extension's row lock, so version numbers cannot race.
+   */
+  private async addFileVersion(client: pg.PoolClient, id: string, file: NewFile, keep: number): Promise<string[]> {
+    await client.query('UPDATE file_versions SET current = false WHERE extension_id = $1 AND current', [id]);
+    const p = provenanceColumns(file);
+    await client.query(
+      `INSERT INTO file_versions (extension_id, version, sha256, size, created_at, created_by, source_kind, source_form,
+         source_url, plugin_name, plugin_version, plugin_classname, plugin_elasticsearch_version, current)
+       SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, true
+       FROM file_versions WHERE extension_id = $1`,
+      [
+        id,
+        file.sha256,
+        file.size,
+        file.uploadedAt,
+        p.created_by,
+        p.source_kind,
+        p.source_form,
+        p.source_url,
+        p.plugin_name,
+        p.plugin_version,
+        p.plugin_classname,
+        p.plugin_elasticsearch_version,
+      ],
+    );
+    if (keep <= 0) return [];
+    const pruned = await client.query<{ sha256: string }>(
+      `DELETE FROM file_versions WHERE extension_id = $1 AND NOT current AND version IN (
+         SELECT version FROM file_versions WHERE extension_id = $1 ORDER BY version DESC OFFSET $2)
+       RETURNING sha256`,
+      [id, keep],
+    );
+    return pruned.rows.map((row) => row.sha256);
+  }
+
+  async restoreFileVersion(id: string, version: number, now: Date, expectedVersion?: number): Promise<ChangeResult> {
+    return this.transaction(async (client) => {
+      await this.lockForChange(client, id, expectedVersion);
+      const target = await client.query<{ sha256: string; size: string; created_at: Date }>(
+        'SELECT sha256, size, created_at FROM file_versions WHERE extension_id = $1 AND version = $2',
+        [id, version],
+      );
+      const restored = target.rows[0];
+      if (restored === undefined) throw new FileVersionNotFoundError(`extension ${id} has no file version ${version}`);
+      await client.query('UPDATE file_versions SET current = false WHERE extension_id = $1 AND current', [id]);
+      await client.query('UPDATE file_versions SET current = true WHERE extension_id = $1 AND version = $2', [id, version]);
+      const result = await client.query<ExtensionTuple>({
+        text: `UPDATE extensions SET file_sha256 = $2, file_size = $3, file_uploaded_at = $4,
+            resource_version = resource_version + 1, modified_at = $5
+          WHERE id = $1
+          RETURNING ${EXTENSION_OUTPUT}`,
+        values: [id, restored.sha256, restored.size, restored.created_at, now],
+        rowMode: 'array',
+      });
+      // The file it replaced is a kept version too: nothing is orphaned.
+      return { record: tupleToRecord(result.rows[0] as ExtensionTuple), orphanedBlobs: [] };
+    });
+  }
+
+  async listFileVersions(id: string, page: { from: number; size: number }): Promise<FileVersionPage> {
+    const result = await this.pool.query<FileVersionRow & { total: string }>(
+      `SELECT ${FILE_VERSION_OUTPUT}, count(*) OVER () AS total FROM file_versions WHERE extension_id = $1
+       ORDER BY version DESC LIMIT $2 OFFSET $3`,
+      [id, page.size, page.from],
+    );
+    const first = result.rows[0];
+    // A page past the end has no row to carry the total: count separately then.
+    const total = first !== undefined ? Number(first.total) : await this.countFileVersions(id);
+    return { total, versions: result.rows.map(rowToFileVersion) };
+  }
+
+  private async countFileVersions(id: string): Promise<number> {
+    const result = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM file_versions WHERE extension_id = $1', [id]);
+    return Number(result.rows[0]?.n ?? 0);
+  }
+
+  async getFileVersion(id: string, version: number): Promise<FileVersionRecord | null> {
+    const result = await this.pool.query<FileVersionRow>(
+      `SELECT ${FILE_VERSION_OUTPUT} FROM file_versions WHERE extension_id = $1 AND version = $2`,
+      [id, version],
+    );
+    const row = result.rows[0];
+    return row ? rowToFileVersion(row) : null;
   }
 
   async deleteExtension(id: string, expectedVersion?: number): Promise<ChangeResult> {
@@ -392,9 +505,12 @@ class PostgresMetadataStore implements MetadataStore {
       if (usedBy.rows.length > 0) {
         throw new ExtensionInUseError(usedBy.rows.map((row) => ({ id: row.id, name: row.name, ownerId: row.owner_id })));
       }
+      // The history goes with the extension (ON DELETE CASCADE); its blobs may be orphaned.
+      const history = await client.query<{ sha256: string }>('SELECT DISTINCT sha256 FROM file_versions WHERE extension_id = $1', [id]);
+      const candidates = history.rows.map((row) => row.sha256);
+      if (record.file !== null) candidates.push(record.file.sha256);
       await client.query('DELETE FROM extensions WHERE id = $1', [id]);
-      const orphanedBlob = await this.orphanAfterChange(client, record.file?.sha256 ?? null, null);
-      return { record, orphanedBlob };
+      return { record, orphanedBlobs: await this.orphansAmong(client, candidates) };
     });
   }
 
@@ -412,16 +528,21 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   /**
-   * The previous blob, if this transaction's change dropped it and nothing references it any more.
+   * Those of the blobs this transaction's change dropped that nothing references any more, sorted.
    * Two transactions dropping the last two references at once would each still see the other's
    * reference, and neither would report the orphan; a per-hash transaction lock orders them, and
-   * the count (a new statement, hence a fresh snapshot) then sees what the first committed.
+   * the count (a new statement, hence a fresh snapshot) then sees what the first committed. Locks
+   * are taken in one global order (by key), so two changes releasing the same blobs cannot deadlock.
    */
-  private async orphanAfterChange(client: pg.PoolClient, previous: string | null, next: string | null): Promise<string | null> {
-    if (previous === null || previous === next) return null;
-    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE.blobReferences, intKey(previous)]);
-    const counts = await this.referenceCounts(client, [previous]);
-    return counts.get(previous) === 0 ? previous : null;
+  private async orphansAmong(client: pg.PoolClient, candidates: readonly string[]): Promise<string[]> {
+    const keyed = [...new Set(candidates)].map((sha256) => ({ sha256, key: intKey(sha256) })).sort((a, b) => a.key - b.key);
+    const orphans: string[] = [];
+    for (const { sha256, key } of keyed) {
+      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE.blobReferences, key]);
+      const counts = await this.referenceCounts(client, [sha256]);
+      if ((counts.get(sha256) ?? 0) === 0) orphans.push(sha256);
+    }
+    return orphans.sort();
   }
 
   /** The reference count of each hash, by the one BLOB_REFERENCES query. */
@@ -441,9 +562,10 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   async referencedBlobBytes(): Promise<number> {
-    const result = await this.pool.query<{ n: string }>(
-      `SELECT coalesce(sum(file_size), 0) AS n
-       FROM (SELECT DISTINCT file_sha256, file_size FROM extensions WHERE file_sha256 IS NOT NULL) AS distinct_files`,
+    const result = await this.db.query<{ n: string }>(
+      `SELECT coalesce(sum(size), 0) AS n
+       FROM (SELECT file_sha256, file_size AS size FROM extensions WHERE file_sha256 IS NOT NULL
+             UNION SELECT sha256, size FROM file_versions) AS distinct_files`,
     );
     return Number(result.rows[0]?.n ?? 0);
   }

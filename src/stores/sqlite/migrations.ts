@@ -101,6 +101,38 @@ const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    // File versions (issue 13): every file an extension had, numbered per extension. The
+    // extension's file_* columns stay the current file (the ECE view reads only them); exactly one
+    // version per extension is current. An extension's existing file becomes its version 1: how it
+    // came in is inferred from download_url, and who sent it and its plugin descriptor are unknown.
+    version: 3,
+    sql: `
+      CREATE TABLE file_versions (
+        extension_id TEXT NOT NULL REFERENCES extensions (id) ON DELETE CASCADE,
+        version INTEGER NOT NULL CHECK (version > 0),
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        created_by TEXT,
+        source_kind TEXT NOT NULL CHECK (source_kind IN ('upload', 'download_url')),
+        source_form TEXT CHECK (source_form IN ('raw', 'multipart')),
+        source_url TEXT,
+        plugin_name TEXT,
+        plugin_version TEXT,
+        plugin_classname TEXT,
+        plugin_elasticsearch_version TEXT,
+        current INTEGER NOT NULL CHECK (current IN (0, 1)),
+        PRIMARY KEY (extension_id, version)
+      ) STRICT;
+      CREATE INDEX file_versions_by_sha256 ON file_versions (sha256);
+      CREATE UNIQUE INDEX file_versions_current ON file_versions (extension_id) WHERE current = 1;
+      INSERT INTO file_versions (extension_id, version, sha256, size, created_at, created_by, source_kind, source_url, current)
+        SELECT id, 1, file_sha256, file_size, file_uploaded_at, NULL,
+          CASE WHEN download_url IS NULL THEN 'upload' ELSE 'download_url' END, download_url, 1
+        FROM extensions WHERE file_sha256 IS NOT NULL;
+    `,
+  },
+  {
     // Deployments (issue 12): the registry of deployments, their plan history, and the extensions
     // their current plans reference. The foreign key to extensions is the last line of defence
     // of "an extension in use cannot be deleted" (the stores check it first, for the message).

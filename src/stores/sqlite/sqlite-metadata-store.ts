@@ -7,6 +7,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
   ExtensionInUseError,
+  FileVersionNotFoundError,
   IdCollisionError,
   LastAdminError,
   NotFoundError,
@@ -25,10 +26,20 @@ import {
   type ExtensionChanges,
   type ExtensionRecord,
   type ExtensionType,
+  type FileVersionPage,
+  type FileVersionRecord,
   type ListOptions,
   type MetadataStore,
   type NewExtension,
+  type NewFile,
 } from '../metadata-store.js';
+import {
+  FILE_VERSION_COLUMNS,
+  checkFileCondition,
+  provenanceColumns,
+  rowToFileVersion,
+  type FileVersionRow,
+} from '../file-version-row.js';
 import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../extension-tuple.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { migrate } from './migrations.js';
@@ -226,9 +237,12 @@ export async function openSqliteMetadataStore(file: string): Promise<MetadataSto
  * (releasing it after a change) and finding unreferenced blobs (garbage collection) both read this
  * one query, so EVERY TABLE WHOSE ROWS REFERENCE BLOBS MUST BE PART OF IT (as another UNION ALL
  * branch); a table left out would have its blobs collected while still in use. Each branch must be
- * served by an index on its sha256 column (extensions_by_file here).
+ * served by an index on its sha256 column (extensions_by_file, file_versions_by_sha256).
  */
-const BLOB_REFERENCES = `SELECT file_sha256 AS sha256 FROM extensions WHERE file_sha256 IS NOT NULL`;
+// Extensions' files, and (issue 13) every kept file version: one row per blob and extension, so an
+// extension whose current file is also its current version counts once.
+const BLOB_REFERENCES = `SELECT file_sha256 AS sha256, id AS extension_id FROM extensions WHERE file_sha256 IS NOT NULL
+  UNION SELECT sha256, extension_id FROM file_versions`;
 
 /** How many references each hash of the JSON array parameter has, by BLOB_REFERENCES. */
 const COUNT_BLOB_REFERENCES = `SELECT c.value, (SELECT count(*) FROM (${BLOB_REFERENCES}) AS r WHERE r.sha256 = c.value)
@@ -279,9 +293,30 @@ class SqliteMetadataStore implements MetadataStore {
       countReferences: db.prepare(COUNT_BLOB_REFERENCES).raw(),
       referencedBlobBytes: db
         .prepare(
-          'SELECT coalesce(sum(file_size), 0) FROM (SELECT DISTINCT file_sha256, file_size FROM extensions WHERE file_sha256 IS NOT NULL)',
+          `SELECT coalesce(sum(size), 0) FROM (SELECT file_sha256, file_size AS size FROM extensions WHERE file_sha256 IS NOT NULL
+             UNION SELECT sha256, size FROM file_versions)`,
         )
         .pluck(),
+      insertFileVersion: db.prepare(`INSERT INTO file_versions (${FILE_VERSION_COLUMNS})
+        VALUES (@extension_id, @version, @sha256, @size, @created_at, @created_by, @source_kind, @source_form, @source_url,
+          @plugin_name, @plugin_version, @plugin_classname, @plugin_elasticsearch_version, @current)`),
+      nextFileVersion: db
+        .prepare('SELECT coalesce(max(version), 0) + 1 FROM file_versions WHERE extension_id = ?')
+        .pluck(),
+      clearCurrentFileVersion: db.prepare('UPDATE file_versions SET current = 0 WHERE extension_id = ? AND current = 1'),
+      setCurrentFileVersion: db.prepare('UPDATE file_versions SET current = 1 WHERE extension_id = ? AND version = ?'),
+      // Everything past the newest `keep` versions, except the current one.
+      prunableFileVersions: db.prepare(
+        `SELECT version, sha256 FROM file_versions WHERE extension_id = ?
+         ORDER BY version DESC LIMIT -1 OFFSET ?`,
+      ),
+      deleteFileVersion: db.prepare('DELETE FROM file_versions WHERE extension_id = ? AND version = ? AND current = 0'),
+      fileVersionBlobs: db.prepare('SELECT DISTINCT sha256 FROM file_versions WHERE extension_id = ?').pluck(),
+      countFileVersions: db.prepare('SELECT count(*) FROM file_versions WHERE extension_id = ?').pluck(),
+      listFileVersions: db.prepare(
+        `SELECT ${FILE_VERSION_COLUMNS} FROM file_versions WHERE extension_id = ? ORDER BY version DESC LIMIT ? OFFSET ?`,
+      ),
+      getFileVersion: db.prepare(`SELECT ${FILE_VERSION_COLUMNS} FROM file_versions WHERE extension_id = ? AND version = ?`),
       insertApiKey: db.prepare(`INSERT INTO api_keys (id, secret_hash, user_id, description, created_at, expires_at, roles)
         VALUES (?, ?, ?, ?, ?, ?, ?)`),
       listApiKeys: db.prepare('SELECT * FROM api_keys ORDER BY created_at, id'),
@@ -339,13 +374,44 @@ class SqliteMetadataStore implements MetadataStore {
       created_at: now,
       modified_at: now,
     };
+    const file = extension.file;
     try {
-      this.statements.insertExtension.run(row);
+      this.db
+        .transaction(() => {
+          this.statements.insertExtension.run(row);
+          if (file) this.addFileVersion(extension.id, file, 0);
+        })
+        .immediate();
     } catch (error) {
       if (isPrimaryKeyViolation(error)) throw new IdCollisionError(`extension ${extension.id} already exists`);
       throw error;
     }
     return this.cacheRow(row);
+  }
+
+  /**
+   * Records `file` as the extension's newest file version and makes it current; with `keep` > 0,
+   * prunes all but the newest `keep` versions. Returns the blobs the pruned versions pointed at
+   * (candidates for orphaning). Runs inside the caller's transaction.
+   */
+  private addFileVersion(id: string, file: NewFile, keep: number): string[] {
+    const version = this.statements.nextFileVersion.get(id) as number;
+    this.statements.clearCurrentFileVersion.run(id);
+    this.statements.insertFileVersion.run({
+      extension_id: id,
+      version,
+      sha256: file.sha256,
+      size: file.size,
+      created_at: ms(file.uploadedAt),
+      ...provenanceColumns(file),
+      current: 1,
+    });
+    if (keep <= 0) return [];
+    const pruned: string[] = [];
+    for (const old of this.statements.prunableFileVersions.all(id, keep) as Array<{ version: number; sha256: string }>) {
+      if (this.statements.deleteFileVersion.run(id, old.version).changes > 0) pruned.push(old.sha256);
+    }
+    return pruned;
   }
 
   async getExtension(id: string): Promise<ExtensionRecord | null> {
@@ -385,8 +451,9 @@ class SqliteMetadataStore implements MetadataStore {
     // One IMMEDIATE transaction: the version check, the write and the reference count see the
     // same state, even if another process writes the same file.
     const result = this.db
-      .transaction((): { row: ExtensionRow; orphanedBlob: string | null } => {
+      .transaction((): { row: ExtensionRow; orphanedBlobs: string[] } => {
         const current = this.readForChange(id, expectedVersion);
+        checkFileCondition(current.file_sha256, changes.ifFileSha256);
         const next: ExtensionRow = {
           ...current,
           name: changes.name,
@@ -396,16 +463,57 @@ class SqliteMetadataStore implements MetadataStore {
           resource_version: current.resource_version + 1,
           modified_at: modifiedAt,
         };
+        let candidates: string[] = [];
         if (changes.file) {
           next.file_sha256 = changes.file.sha256;
           next.file_size = changes.file.size;
           next.file_uploaded_at = fileUploadedAt;
+          candidates = this.addFileVersion(id, changes.file, changes.keepFileVersions ?? 0);
         }
         this.statements.updateExtension.run(next);
-        return { row: next, orphanedBlob: this.orphanAfterChange(current.file_sha256, next.file_sha256) };
+        if (current.file_sha256 !== null) candidates.push(current.file_sha256);
+        return { row: next, orphanedBlobs: this.orphansAmong(candidates) };
       })
       .immediate();
-    return { record: this.cacheRow(result.row), orphanedBlob: result.orphanedBlob };
+    return { record: this.cacheRow(result.row), orphanedBlobs: result.orphanedBlobs };
+  }
+
+  async restoreFileVersion(id: string, version: number, now: Date, expectedVersion?: number): Promise<ChangeResult> {
+    const modifiedAt = ms(now);
+    const row = this.db
+      .transaction((): ExtensionRow => {
+        const current = this.readForChange(id, expectedVersion);
+        const target = this.statements.getFileVersion.get(id, version) as FileVersionRow | undefined;
+        if (!target) throw new FileVersionNotFoundError(`extension ${id} has no file version ${version}`);
+        this.statements.clearCurrentFileVersion.run(id);
+        this.statements.setCurrentFileVersion.run(id, version);
+        const next: ExtensionRow = {
+          ...current,
+          file_sha256: target.sha256,
+          file_size: Number(target.size),
+          file_uploaded_at: Number(target.created_at),
+          resource_version: current.resource_version + 1,
+          modified_at: modifiedAt,
+        };
+        this.statements.updateExtension.run(next);
+        return next;
+      })
+      .immediate();
+    // The file it replaced is a kept version too: nothing is orphaned.
+    return { record: this.cacheRow(row), orphanedBlobs: [] };
+  }
+
+  async listFileVersions(id: string, page: { from: number; size: number }): Promise<FileVersionPage> {
+    return this.db.transaction(() => {
+      const total = this.statements.countFileVersions.get(id) as number;
+      const rows = this.statements.listFileVersions.all(id, page.size, page.from) as FileVersionRow[];
+      return { total, versions: rows.map(rowToFileVersion) };
+    })();
+  }
+
+  async getFileVersion(id: string, version: number): Promise<FileVersionRecord | null> {
+    const row = this.statements.getFileVersion.get(id, version) as FileVersionRow | undefined;
+    return row ? rowToFileVersion(row) : null;
   }
 
   async deleteExtension(id: string, expectedVersion?: number): Promise<ChangeResult> {
@@ -416,8 +524,11 @@ class SqliteMetadataStore implements MetadataStore {
         if (usedBy.length > 0) {
           throw new ExtensionInUseError(usedBy.map((row) => ({ id: row.id, name: row.name, ownerId: row.owner_id })));
         }
+        // The history goes with the extension (ON DELETE CASCADE); its blobs may be orphaned.
+        const candidates = this.statements.fileVersionBlobs.all(id) as string[];
+        if (current.file_sha256 !== null) candidates.push(current.file_sha256);
         this.statements.deleteExtension.run(id);
-        return { record: toRecord(current), orphanedBlob: this.orphanAfterChange(current.file_sha256, null) };
+        return { record: toRecord(current), orphanedBlobs: this.orphansAmong(candidates) };
       })
       .immediate();
     this.recordCache.delete(id);
@@ -434,10 +545,12 @@ class SqliteMetadataStore implements MetadataStore {
     return row;
   }
 
-  /** The previous blob, if the change dropped it and nothing references it any more. */
-  private orphanAfterChange(previous: string | null, next: string | null): string | null {
-    if (previous === null || previous === next) return null;
-    return this.referenceCounts([previous]).get(previous) === 0 ? previous : null;
+  /** Those of the blobs a change dropped that nothing references any more, sorted. */
+  private orphansAmong(candidates: readonly string[]): string[] {
+    const unique = [...new Set(candidates)].sort();
+    if (unique.length === 0) return [];
+    const counts = this.referenceCounts(unique);
+    return unique.filter((sha256) => (counts.get(sha256) ?? 0) === 0);
   }
 
   /** The reference count of each hash, by the one BLOB_REFERENCES query. */

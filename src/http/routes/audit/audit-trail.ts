@@ -15,6 +15,7 @@ const ACTIONS: Record<string, string> = {
   'POST /api/v1/deployments/:deployment_id/_shutdown': 'shutdown-deployment',
   'DELETE /api/v1/deployments/:deployment_id': 'delete-deployment',
   'POST /api/v1/deployments/:deployment_id/_rotate_install_secret': 'rotate-deployment-install-secret',
+  'POST /api/v1/deployments/extensions/:extension_id/versions/:file_version/_restore': 'restore-extension-file-version',
   'POST /api/v1/users': 'create-user',
   'PATCH /api/v1/users/:user_name': 'update-user',
   'DELETE /api/v1/users/:user_name': 'delete-user',

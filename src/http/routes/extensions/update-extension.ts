@@ -1,8 +1,10 @@
 // POST /deployments/extensions/{extension_id}: replaces the metadata (Terraform reads back exactly
-// what it sent), re-fetches the file when download_url is given, honours an optional ?version=.
+// what it sent), re-fetches the file when download_url is given, honours an optional ?version=
+// and (extrepo's addition) ?if_sha256= / If-Match on the current file.
 import type { FastifyInstance } from 'fastify';
 import { renderExtension, resourceHeaders } from '../../../domain/extension-view.js';
 import type { ExtensionRequestBody } from '../../../domain/request-rules.js';
+import { fileConditionOf } from '../../file-condition.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import { versionQuery } from '../../query.js';
 import { abortOnClientGone } from '../../request-abort.js';
@@ -20,6 +22,7 @@ export function registerUpdateExtension(app: FastifyInstance, deps: RouteDeps): 
         versionQuery(request.query),
         requirePrincipal(request),
         abortOnClientGone(reply),
+        fileConditionOf(request),
       );
       reply.headers(resourceHeaders(record));
       return renderExtension(record, { fileUrl: fileUrlOf(deps, record) });

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { renderExtension, resourceHeaders } from '../../../domain/extension-view.js';
 import { apiError } from '../../../errors.js';
+import { fileConditionOf } from '../../file-condition.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import { guardUploadRate } from '../../plugins/client-limits.js';
 import { abortOnClientGone } from '../../request-abort.js';
@@ -45,6 +46,7 @@ export async function registerUploadExtension(app: FastifyInstance, deps: RouteD
           }
           const principal = requirePrincipal(request);
           const id = request.params.extension_id;
+          const ifFileSha256 = fileConditionOf(request);
           // Fail fast (404/401) before reading a byte of the body.
           await deps.service.get(id, principal);
           // A client that goes away before the pipeline is attached must not crash the process; the
@@ -52,7 +54,10 @@ export async function registerUploadExtension(app: FastifyInstance, deps: RouteD
           request.raw.on('error', () => {});
           const body = form === 'multipart' ? multipartFileStream(request.raw, deps.config.maxFileBytes) : request.raw;
           const source = guardUploadRate(body, deps.config.uploadMinBytesPerSecond, deps.config.uploadRateWindowMs);
-          const record = await deps.service.upload(id, source, principal, abortOnClientGone(reply));
+          const record = await deps.service.upload(id, source, principal, abortOnClientGone(reply), {
+            form,
+            ...(ifFileSha256 === undefined ? {} : { ifFileSha256 }),
+          });
           reply.headers(resourceHeaders(record));
           return renderExtension(record, { fileUrl: fileUrlOf(deps, record) });
         } catch (error) {

@@ -1,7 +1,8 @@
 // GET /extension-files/{id}/{sha256}.zip?expires=&signature= : the signed link of file_metadata.url.
+// GET /extension-files/{id}/versions/{n}/{sha256}.zip?… : the signed link of a file version's `url`.
 // No credentials (Terraform's acceptance tests fetch it with a bare http.Get); the HMAC is the
 // authorisation. Serves the exact bytes with a strong ETag, Content-Length and single-range support.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import parseRange from 'range-parser';
 import { meterBody } from '../../body-meter.js';
@@ -13,6 +14,10 @@ import type { RouteDeps } from '../../route-deps.js';
 interface Params {
   extension_id: string;
   file: string;
+}
+
+interface VersionParams extends Params {
+  version: string;
 }
 
 interface Query {
@@ -41,59 +46,100 @@ export function registerDownloadFile(app: FastifyInstance, deps: RouteDeps): voi
     if (record === null || record.file === null || record.file.sha256 !== sha256) {
       throw apiError('notFound', `Extension [${id}] no longer has this file: it was deleted or replaced.`);
     }
-    const etag = `"${sha256}"`;
-    const size = record.file.size;
-    reply
-      .header('content-type', 'application/zip')
-      .header('etag', etag)
-      .header('last-modified', record.file.uploadedAt.toUTCString())
-      .header('accept-ranges', 'bytes')
-      .header('cache-control', 'private, max-age=0')
-      .header('content-disposition', `attachment; filename="${record.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.zip"`);
+    return serveBlob(request, reply, deps, { extensionId: id, sha256, size: record.file.size, modified: record.file.uploadedAt, name: record.name });
+  });
 
-    if (ifNoneMatchHits(request.headers['if-none-match'], etag)) {
-      return reply.code(304).send();
+  app.get<{ Params: VersionParams; Querystring: Query }>(`${FILE_LINK_PREFIX}/:extension_id/versions/:version/:file`, async (request, reply) => {
+    const { extension_id: id, file } = request.params;
+    const sha256 = /^([0-9a-f]{64})\.zip$/.exec(file)?.[1];
+    const version = /^\d{1,9}$/.test(request.params.version) ? Number(request.params.version) : undefined;
+    const { expires, signature } = request.query;
+    if (sha256 === undefined || version === undefined || typeof expires !== 'string' || typeof signature !== 'string') {
+      throw apiError('forbiddenLink', 'This file link is incomplete: ask the API for the file version again to get a fresh url.');
     }
-    const ifRange = request.headers['if-range'];
-    const range = requestedRange(request.headers.range, typeof ifRange === 'string' ? ifRange : undefined, etag, size);
-    if (range === 'unsatisfiable') {
-      reply.header('content-range', `bytes */${size}`);
-      throw apiError('rangeNotSatisfiable', `The requested range is outside the file, which is ${size} bytes long.`, {
-        headers: { 'content-range': `bytes */${size}` },
-      });
-    }
-    const length = range === null ? size : range.end - range.start + 1;
-    if (range !== null) {
-      reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
-    }
-    reply.header('content-length', String(length));
-    // Fastify answers HEAD through this handler and keeps our Content-Length only for a stream
-    // payload, which it drains: hand it an empty one rather than open the blob.
-    if (request.method === 'HEAD') return reply.send(Readable.from([]));
-    if (length === 0) return reply.send();
-    let stream: Readable;
-    try {
-      stream = await deps.blobs.open(sha256, range ?? undefined);
-    } catch (error) {
-      // The answer is an error now, not the file (a store outage or a missing blob).
-      for (const name of ['content-length', 'content-range', 'etag', 'last-modified', 'accept-ranges', 'content-disposition']) {
-        reply.removeHeader(name);
-      }
-      if (!(error instanceof BlobNotFoundError)) throw error;
-      // The metadata references bytes the file store does not hold: nothing a client did, and
-      // nothing a retry fixes. Counted and logged loudly so that an operator restores them.
-      deps.metrics.integrityFaults.inc({ kind: 'missing_blob' });
-      request.log.error({ extensionId: id, sha256 }, 'integrity fault: an extension references a blob the file store does not hold');
+    const check = deps.links.verifyVersion(id, version, sha256, expires, signature, new Date());
+    if (!check.ok) {
       throw apiError(
-        'fileMissing',
-        `The file of extension [${id}] (sha256 ${sha256}) is missing from the file store; the fault has been logged. ` +
-          'Upload the file again, or ask the operator to restore it.',
+        'forbiddenLink',
+        check.why === 'expired'
+          ? 'This file link has expired: ask the API for the file version again to get a fresh url.'
+          : 'This file link is not valid (it was altered or signed with another secret).',
       );
     }
-    // Metered, so the request log and extrepo_downloaded_bytes_total count the bytes actually sent,
-    // also when the client closes the connection early (http/plugins/request-log.ts).
-    return reply.send(meterBody(request, stream, length));
+    const [record, kept] = await Promise.all([deps.store.getExtension(id), deps.store.getFileVersion(id, version)]);
+    if (record === null || kept === null || kept.sha256 !== sha256) {
+      throw apiError('notFound', `Extension [${id}] no longer has file version ${version}: it was pruned or the extension was deleted.`);
+    }
+    return serveBlob(request, reply, deps, { extensionId: id, sha256, size: kept.size, modified: kept.createdAt, name: `${record.name}-v${version}` });
   });
+}
+
+interface ServedFile {
+  extensionId: string;
+  sha256: string;
+  size: number;
+  modified: Date;
+  /** Base of the download's file name. */
+  name: string;
+}
+
+async function serveBlob(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: RouteDeps,
+  { extensionId: id, sha256, size, modified, name }: ServedFile,
+): Promise<FastifyReply> {
+  const etag = `"${sha256}"`;
+  reply
+    .header('content-type', 'application/zip')
+    .header('etag', etag)
+    .header('last-modified', modified.toUTCString())
+    .header('accept-ranges', 'bytes')
+    .header('cache-control', 'private, max-age=0')
+    .header('content-disposition', `attachment; filename="${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.zip"`);
+
+  if (ifNoneMatchHits(request.headers['if-none-match'], etag)) {
+    return reply.code(304).send();
+  }
+  const ifRange = request.headers['if-range'];
+  const range = requestedRange(request.headers.range, typeof ifRange === 'string' ? ifRange : undefined, etag, size);
+  if (range === 'unsatisfiable') {
+    reply.header('content-range', `bytes */${size}`);
+    throw apiError('rangeNotSatisfiable', `The requested range is outside the file, which is ${size} bytes long.`, {
+      headers: { 'content-range': `bytes */${size}` },
+    });
+  }
+  const length = range === null ? size : range.end - range.start + 1;
+  if (range !== null) {
+    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
+  }
+  reply.header('content-length', String(length));
+  // Fastify answers HEAD through this handler and keeps our Content-Length only for a stream
+  // payload, which it drains: hand it an empty one rather than open the blob.
+  if (request.method === 'HEAD') return reply.send(Readable.from([]));
+  if (length === 0) return reply.send();
+  let stream: Readable;
+  try {
+    stream = await deps.blobs.open(sha256, range ?? undefined);
+  } catch (error) {
+    // The answer is an error now, not the file (a store outage or a missing blob).
+    for (const header of ['content-length', 'content-range', 'etag', 'last-modified', 'accept-ranges', 'content-disposition']) {
+      reply.removeHeader(header);
+    }
+    if (!(error instanceof BlobNotFoundError)) throw error;
+    // The metadata references bytes the file store does not hold: nothing a client did, and
+    // nothing a retry fixes. Counted and logged loudly so that an operator restores them.
+    deps.metrics.integrityFaults.inc({ kind: 'missing_blob' });
+    request.log.error({ extensionId: id, sha256 }, 'integrity fault: an extension references a blob the file store does not hold');
+    throw apiError(
+      'fileMissing',
+      `The file of extension [${id}] (sha256 ${sha256}) is missing from the file store; the fault has been logged. ` +
+        'Upload the file again, or ask the operator to restore it.',
+    );
+  }
+  // Metered, so the request log and extrepo_downloaded_bytes_total count the bytes actually sent,
+  // also when the client closes the connection early (http/plugins/request-log.ts).
+  return reply.send(meterBody(request, stream, length));
 }
 
 function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
