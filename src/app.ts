@@ -10,6 +10,7 @@ import { UserService, ensureAdminUser } from './auth/user-service.js';
 import type { Config } from './config.js';
 import { ExtensionService } from './domain/extension-service.js';
 import { createFileLinkSigner } from './domain/file-links.js';
+import { defaultConsoleDir, registerConsole } from './http/console/serve-console.js';
 import { registerAuthentication } from './http/plugins/authenticate.js';
 import { registerErrorReplies, registerMethodNotAllowed } from './http/plugins/error-replies.js';
 import { createMetrics } from './http/plugins/metrics.js';
@@ -46,6 +47,8 @@ export interface AppOptions {
   logger?: boolean | Record<string, unknown>;
   /** Generator of new extension ids (default: random 10-digit strings); tests force collisions with it. */
   newExtensionId?: () => string;
+  /** The built web console (default dist/console, from `npm run build:console`); false serves none. */
+  consoleDir?: string | false;
 }
 
 export interface App {
@@ -157,6 +160,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerDownloadFile(fastify, deps);
   registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions', ['GET', 'POST']);
   registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions/:extension_id', ['GET', 'POST', 'PUT', 'DELETE']);
+  const consoleDir = options.consoleDir ?? defaultConsoleDir();
+  if (consoleDir !== false && !(await registerConsole(fastify, consoleDir))) {
+    fastify.log.warn({ consoleDir }, 'the web console is not built (npm run build:console); serving the API only');
+  }
 
   return {
     fastify,

@@ -7,10 +7,14 @@ export const SPEC_PATH = new URL('../../spec/ece-extensions.swagger.json', impor
 
 type JsonObject = { [key: string]: unknown };
 
-/** Further parts of the served document: Elastic's users/auth extract, and our own /audit. */
+/**
+ * Further parts of the served document: Elastic's users/auth extract, our own /audit, and our
+ * browse parameters of the extensions list (an operation of Elastic's, extended: see mergeSpecs).
+ */
 export const SPEC_PARTS = [
   new URL('../../spec/ece-users.swagger.json', import.meta.url),
   new URL('../../spec/extrepo-audit.swagger.json', import.meta.url),
+  new URL('../../spec/extrepo-extensions-browse.swagger.json', import.meta.url),
 ];
 
 /** The served document: the extensions extract with the paths, tags and definitions of SPEC_PARTS. */
@@ -28,7 +32,10 @@ function mergeSpecs([base, ...parts]: JsonObject[]): JsonObject {
       if (!tags.some((known) => known.name === tag.name)) tags.push(tag);
     }
     for (const [path, item] of Object.entries(part.paths as JsonObject)) {
-      if (path in paths) throw new Error(`spec path ${path} is defined twice`);
+      if (path in paths) {
+        extendOperations(path, paths[path] as JsonObject, item as JsonObject);
+        continue;
+      }
       paths[path] = item;
     }
     for (const [name, definition] of Object.entries(part.definitions as JsonObject)) {
@@ -39,6 +46,26 @@ function mergeSpecs([base, ...parts]: JsonObject[]): JsonObject {
     }
   }
   return merged;
+}
+
+/**
+ * An existing operation that a part marks `x-extrepo-addition` gains the part's parameters, and its
+ * description is followed by the part's: Elastic's text stays as it is, ours is said to be ours.
+ */
+function extendOperations(path: string, target: JsonObject, part: JsonObject): void {
+  for (const [method, operation] of Object.entries(part)) {
+    const addition = operation as JsonObject;
+    const existing = target[method] as JsonObject | undefined;
+    if (existing === undefined || addition['x-extrepo-addition'] !== true) {
+      throw new Error(`spec path ${path} is defined twice`);
+    }
+    const { 'x-extrepo-addition': _marker, description, parameters, ...rest } = addition;
+    if (Object.keys(rest).length > 0) throw new Error(`spec addition to ${method} ${path} may only add parameters and a description`);
+    existing.parameters = [...((existing.parameters as unknown[]) ?? []), ...((parameters as unknown[]) ?? [])];
+    if (typeof description === 'string') {
+      existing.description = existing.description ? `${String(existing.description)}\n\n${description}` : description;
+    }
+  }
 }
 
 const definitions = swaggerDocument.definitions as Record<string, JsonObject>;

@@ -101,8 +101,19 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_by_action ON audit (action, at, id);
     `,
   },
+  {
+    // The console's extensions table (browseExtensions): its default order, by name compared
+    // bytewise like SQLite, read in index order a page at a time, for everyone and for one owner.
+    version: 9,
+    sql: `
+      CREATE INDEX extensions_by_name ON extensions ((name COLLATE "C"), id);
+      CREATE INDEX extensions_by_owner_name ON extensions (owner_id, (name COLLATE "C"), id);
+    `,
+  },
 ];
 
+/** Every version this code knows, ascending (not necessarily contiguous: numbers are reserved per feature). */
+export const MIGRATION_VERSIONS: readonly number[] = MIGRATIONS.map((m) => m.version);
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
 
 const MIGRATION_LOCK = [LOCK_NAMESPACE.migrations, 1];
