@@ -1,8 +1,11 @@
 // The Content-Security-Policy allows <style> elements only with this response's nonce (no
 // 'unsafe-inline'), so every library that injects one must be given it: Emotion's caches for EUI
-// (created in app.tsx), EUI's internal @emotion/css instance, and react-focus-on's style singleton
-// (get-nonce). The server writes the nonce into <meta name="csp-nonce"> of index.html.
+// (created in app.tsx), EUI's internal @emotion/css instance, @emotion/css's default instance (EUI's
+// flyout overlay uses it), and react-focus-on's style singleton (get-nonce). The server writes the
+// nonce into <meta name="csp-nonce"> of index.html; test/console-browser.test.ts fails on any
+// style the policy blocks.
 import { cache as euiInternalCssCache } from '@elastic/eui/es/services/emotion/css';
+import { cache as emotionCssCache } from '@emotion/css';
 import { setNonce } from 'get-nonce';
 
 let nonce: string | undefined;
@@ -18,9 +21,9 @@ export function applyStyleNonce(): void {
   if (!value || value.startsWith('__')) return;
   nonce = value;
   setNonce(value);
-  // EUI creates this instance itself and offers no option for it; its sheet reads `nonce` each time
+  // These instances are created by the libraries and offer no option for it; a sheet reads `nonce` each time
   // it creates a <style> element (@emotion/sheet), so setting it before the first render suffices.
-  (euiInternalCssCache.sheet as unknown as { nonce?: string }).nonce = value;
+  for (const cache of [euiInternalCssCache, emotionCssCache]) (cache.sheet as unknown as { nonce?: string }).nonce = value;
   // The nonce attribute is hidden from scripts once applied; drop the copy in the DOM too.
   meta?.remove();
 }

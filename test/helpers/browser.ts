@@ -3,7 +3,7 @@
 // comes from apt (.ci/run installs it); playwright-core never downloads a browser of its own.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, selectors, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.EXTREPO_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -21,6 +21,9 @@ const LAUNCH_ARGS = [
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
+// EUI's components take data-test-subj (as Kibana's tests use), so getByTestId looks for it.
+selectors.setTestIdAttribute('data-test-subj');
+
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
 }
@@ -37,6 +40,8 @@ export interface WatchedPage {
 
 export async function watchedPage(browser: Browser): Promise<WatchedPage> {
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 860 } });
+  // Waits end on what the page shows, never on time; the limit only bounds a step that is stuck.
+  context.setDefaultTimeout(20_000);
   const page = await context.newPage();
   const problems: string[] = [];
   const expected: RegExp[] = [];

@@ -26,14 +26,14 @@ import { formatBytes } from './format';
 import { checkFields, placeServerError, type ExtensionFields, type FieldErrors } from './rules';
 import { UploadProgressBar } from './upload-progress';
 
-type Source = 'file' | 'url';
+type Source = 'source-file' | 'source-url';
 type Stage = { kind: 'editing' } | { kind: 'copying' } | { kind: 'creating' } | { kind: 'uploading'; progress: UploadProgress };
 
 export function ExtensionCreatePage() {
   const { api } = useSession();
   const navigate = useNavigate();
   const [fields, setFields] = useState<ExtensionFields>({ name: '', version: '', extension_type: 'bundle', description: '', download_url: '' });
-  const [source, setSource] = useState<Source>('file');
+  const [source, setSource] = useState<Source>('source-file');
   const [file, setFile] = useState<File | null>(null);
   const [touched, setTouched] = useState<Set<string>>(new Set());
   const [submitted, setSubmitted] = useState(false);
@@ -43,9 +43,9 @@ export function ExtensionCreatePage() {
   const [stage, setStage] = useState<Stage>({ kind: 'editing' });
   const upload = useRef<Upload | null>(null);
 
-  const localErrors = checkFields({ ...fields, download_url: source === 'url' ? fields.download_url : '' }, 'create');
-  if (source === 'url' && fields.download_url === '') localErrors.download_url = 'The address to copy the zip from is required.';
-  if (source === 'file' && file === null) localErrors.file = 'Choose the zip file to upload.';
+  const localErrors = checkFields({ ...fields, download_url: source === 'source-url' ? fields.download_url : '' }, 'create');
+  if (source === 'source-url' && fields.download_url === '') localErrors.download_url = 'The address to copy the zip from is required.';
+  if (source === 'source-file' && file === null) localErrors.file = 'Choose the zip file to upload.';
   const errors: FieldErrors = { ...localErrors, ...serverErrors };
   const shown = (field: string) => submitted || touched.has(field) || field in serverErrors;
   const busy = stage.kind !== 'editing';
@@ -80,9 +80,9 @@ export function ExtensionCreatePage() {
       version: fields.version,
       extension_type: fields.extension_type,
       ...(fields.description ? { description: fields.description } : {}),
-      ...(source === 'url' ? { download_url: fields.download_url } : {}),
+      ...(source === 'source-url' ? { download_url: fields.download_url } : {}),
     };
-    setStage({ kind: source === 'url' ? 'copying' : 'creating' });
+    setStage({ kind: source === 'source-url' ? 'copying' : 'creating' });
     let created: Extension;
     try {
       created = await api.createExtension(request);
@@ -91,7 +91,7 @@ export function ExtensionCreatePage() {
       showFailure(error);
       return;
     }
-    if (source === 'url' || file === null) {
+    if (source === 'source-url' || file === null) {
       navigate(`/extensions/${created.id}`);
       return;
     }
@@ -118,20 +118,20 @@ export function ExtensionCreatePage() {
       <EuiPageTemplate.Header pageTitle="Create extension" />
       <EuiPageTemplate.Section>
         <EuiForm component="form" onSubmit={submit} style={{ maxWidth: 640 }}>
-          <ExtensionFieldsForm fields={fields} errors={errors} shown={shown} onChange={onFieldsChange} kind="create" withDownloadUrl={source === 'url'} />
+          <ExtensionFieldsForm fields={fields} errors={errors} shown={shown} onChange={onFieldsChange} kind="create" withDownloadUrl={source === 'source-url'} />
           <EuiFormRow label="File" hasChildLabel={false}>
             <EuiRadioGroup
               name="source"
               idSelected={source}
               onChange={(id) => setSource(id as Source)}
               options={[
-                { id: 'file', label: 'Upload a zip file' },
-                { id: 'url', label: 'Copy from a download URL' },
+                { id: 'source-file', label: 'Upload a zip file' },
+                { id: 'source-url', label: 'Copy from a download URL' },
               ]}
               legend={{ children: 'Where the file comes from', display: 'hidden' }}
             />
           </EuiFormRow>
-          {source === 'file' && (
+          {source === 'source-file' && (
             <EuiFormRow
               label="Zip file"
               helpText={file ? `${file.name}, ${formatBytes(file.size)}` : 'Drag and drop the zip here, or choose it.'}
