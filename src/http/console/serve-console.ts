@@ -30,10 +30,9 @@ export function defaultConsoleDir(): string {
   return path.join(packageRoot(), 'dist', 'console');
 }
 
-/** Paths the console never answers: the API and the operations endpoints keep their own 404s. */
-function isServerPath(url: string): boolean {
-  const pathname = url.split('?')[0]!;
-  return pathname === '/api' || pathname.startsWith('/api/') || pathname.startsWith('/assets/');
+/** Files that are not there: /assets/ holds only what the build made, never the app. */
+function isMissingAsset(url: string): boolean {
+  return url.startsWith('/assets/');
 }
 
 export const CONSOLE_CSP_DIRECTIVES = {
@@ -58,6 +57,9 @@ export async function registerConsole(app: FastifyInstance, dir: string): Promis
   const indexFile = path.join(dir, 'index.html');
   if (!existsSync(indexFile)) return false;
   const indexTemplate = readFileSync(indexFile, 'utf8');
+  // Unknown API paths are more specific than the console's /* and stay outside its scope: they get
+  // the API's own 404 (BasicFailedReply) without the console's headers.
+  for (const url of ['/api', '/api/*']) app.get(url, (_request, reply) => reply.callNotFound());
   await app.register(async (scope) => {
     await scope.register(helmet, {
       enableCSPNonces: true,
@@ -80,7 +82,7 @@ export async function registerConsole(app: FastifyInstance, dir: string): Promis
       },
     });
     scope.get('/*', async (request, reply) => {
-      if (isServerPath(request.url)) return reply.callNotFound();
+      if (isMissingAsset(request.url)) return reply.callNotFound();
       const html = indexTemplate.replaceAll(NONCE_PLACEHOLDER, reply.cspNonce.style);
       return reply
         .header('cache-control', 'no-cache')
