@@ -45,6 +45,7 @@ import { runFullDownloads, runRangeDownloads } from './cases/download.js';
 import { runMetadataGets } from './cases/metadata.js';
 import { runSmallBundles } from './cases/small-bundle.js';
 import { runListing } from './cases/listing.js';
+import { runConsoleLoad } from './cases/console-load.js';
 
 const MiB = 1024 * 1024;
 
@@ -324,6 +325,14 @@ async function runListingCase(options: BenchOptions, backend: Backend, workDir: 
   });
 }
 
+/** The console case: one fresh server per level, like listing (see cases/console-load.ts). */
+async function runConsoleCase(options: BenchOptions, backend: Backend, workDir: string, log: Log): Promise<Row[]> {
+  return runConsoleLoad({ options, log }, async (level) => {
+    const dir = await makeTempDir(`extrepo-console-${level}-`, workDir);
+    return startExtrepoFor(options, backend, dir, `extrepo-console-${level}`);
+  });
+}
+
 /** Every case on one backend: its storage servers (if any), extrepo, the baselines; one report. */
 async function runBackend(
   options: BenchOptions,
@@ -346,6 +355,7 @@ async function runBackend(
   try {
     if (needsMainServer) rows.push(...(await runServerCases(options, backend, workDir, needsData, log)));
     if (has('listing')) rows.push(...(await runListingCase(options, backend, workDir, log)));
+    if (has('console')) rows.push(...(await runConsoleCase(options, backend, workDir, log)));
     backendNotes.push(...backend.notes());
   } finally {
     await backend.stop();

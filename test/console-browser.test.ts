@@ -179,6 +179,7 @@ describe('the web console', () => {
     assert.match(text, /8\.\*/);
     assert.match(text, /3\.0 MiB/);
     assert.match(text, new RegExp(sha256(await readFile(bundlePath)).slice(0, 12)));
+    await checkPage(admin, 'extensions');
     await page.getByLabel('Search names and descriptions').fill('WHOLE COMPANY');
     await page.getByTestId('extensionsCount').filter({ hasText: '1–1 of 1' }).waitFor();
     await page.getByLabel('Search names and descriptions').fill('no such thing');
