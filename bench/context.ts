@@ -16,6 +16,7 @@ export const CASES = [
   'small-bundle',
   'listing',
   'startup-gc',
+  'console',
 ] as const;
 
 export type CaseName = (typeof CASES)[number];

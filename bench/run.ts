@@ -46,6 +46,7 @@ import { runMetadataGets } from './cases/metadata.js';
 import { runSmallBundles } from './cases/small-bundle.js';
 import { runListing } from './cases/listing.js';
 import { runStartupGc } from './cases/startup-gc.js';
+import { runConsoleLoad } from './cases/console-load.js';
 
 const MiB = 1024 * 1024;
 
@@ -335,6 +336,14 @@ async function runListingCase(options: BenchOptions, backend: Backend, workDir: 
   });
 }
 
+/** The console case: one fresh server per level, like listing (see cases/console-load.ts). */
+async function runConsoleCase(options: BenchOptions, backend: Backend, workDir: string, log: Log): Promise<Row[]> {
+  return runConsoleLoad({ options, log }, async (level) => {
+    const dir = await makeTempDir(`extrepo-console-${level}-`, workDir);
+    return startExtrepoFor(options, backend, dir, `extrepo-console-${level}`);
+  });
+}
+
 /** Every case on one backend: its storage servers (if any), extrepo, the baselines; one report. */
 async function runBackend(
   options: BenchOptions,
@@ -358,6 +367,7 @@ async function runBackend(
     if (needsMainServer) rows.push(...(await runServerCases(options, backend, workDir, needsData, log)));
     if (has('listing')) rows.push(...(await runListingCase(options, backend, workDir, log)));
     if (has('startup-gc')) rows.push(...(await runStartupGc({ options, log }, backend, workDir)));
+    if (has('console')) rows.push(...(await runConsoleCase(options, backend, workDir, log)));
     backendNotes.push(...backend.notes());
   } finally {
     await backend.stop();

@@ -12,6 +12,7 @@ import { DeploymentService } from './domain/deployment-service.js';
 import { ExtensionService } from './domain/extension-service.js';
 import { createFileLinkSigner } from './domain/file-links.js';
 import { createInstallLinkSigner } from './domain/install-links.js';
+import { defaultConsoleDir, registerConsole } from './http/console/serve-console.js';
 import { registerAuthentication } from './http/plugins/authenticate.js';
 import { registerErrorReplies, registerMethodNotAllowed } from './http/plugins/error-replies.js';
 import { createMetrics } from './http/plugins/metrics.js';
@@ -64,6 +65,8 @@ export interface AppOptions {
    * the server listens, so a generated password is never shown for a start that then fails.
    */
   createAdminAtBuild?: boolean;
+  /** The built web console (default dist/console, from `npm run build:console`); false serves none. */
+  consoleDir?: string | false;
 }
 
 export interface App {
@@ -200,6 +203,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions/:extension_id/versions', ['GET']);
   registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions/:extension_id/versions/:file_version', ['GET']);
   registerMethodNotAllowed(fastify, '/api/v1/deployments/extensions/:extension_id/versions/:file_version/_restore', ['POST']);
+  const consoleDir = options.consoleDir ?? defaultConsoleDir();
+  if (consoleDir !== false && !(await registerConsole(fastify, consoleDir))) {
+    fastify.log.warn({ consoleDir }, 'the web console is not built (npm run build:console); serving the API only');
+  }
 
   return {
     fastify,

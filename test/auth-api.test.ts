@@ -175,7 +175,9 @@ describe('disabled users', () => {
       const response = await server.api('GET', '/api/v1/user', { headers: { authorization } });
       assert.equal(response.status, 401, authorization.split(' ')[0]);
     }
-    assert.equal((await login('tobedisabled', password)).status, 401);
+    const refused = await login('tobedisabled', password);
+    assert.equal(refused.status, 401);
+    assert.match(refused.body.errors[0].message, /is disabled; a platform admin can enable it again/);
     await server.api('PATCH', '/api/v1/users/tobedisabled', { json: { security: { enabled: true } } });
     assert.equal((await server.api('GET', '/api/v1/user', { headers: { authorization: `ApiKey ${key.body.key}` } })).status, 200);
     assert.equal((await server.api('GET', '/api/v1/user', { headers: { authorization: bearer(session.token) } })).status, 401);

@@ -17,7 +17,7 @@ const MAX_SAMPLE_SECONDS = 20;
 const collectClientGarbage: () => void = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 /** Fills a fresh server with `count` extensions through the API. */
-async function fill(ctx: ListingContext, repo: Extrepo, count: number): Promise<void> {
+export async function fill(ctx: ListingContext, repo: Extrepo, count: number): Promise<void> {
   const started = Date.now();
   let lastReport = started;
   let done = 0;

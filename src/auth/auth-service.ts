@@ -274,9 +274,15 @@ export class AuthService implements Authenticator {
       user !== null && user.passwordHash !== null
         ? await verifyPassword(password, user.passwordHash)
         : await verifyAgainstNothing(password);
-    if (!ok || user === null || !user.enabled) {
+    if (!ok || user === null) {
       this.throttle.failed(userName, context.clientAddress);
       return null;
+    }
+    if (!user.enabled) {
+      // Said only to whoever knows the password, so it reveals nothing to a guesser; the person
+      // signing in learns that retrying is useless and whom to ask (the console shows this message).
+      this.throttle.failed(userName, context.clientAddress);
+      throw apiError('unauthenticated', `The user [${userName}] is disabled; a platform admin can enable it again.`);
     }
     this.throttle.succeeded(userName);
     if (this.basicCacheMs > 0) {

@@ -12,6 +12,8 @@ import {
   IdCollisionError,
   NotFoundError,
   VersionConflictError,
+  type BrowsePage,
+  type BrowseQuery,
   type ChangeResult,
   type ExtensionRecord,
   type FileSource,
@@ -80,6 +82,11 @@ export class ExtensionService {
       ...(after === null ? {} : { after: { createdAt: after.createdAt, id: after.id } }),
       limit,
     });
+  }
+
+  /** A filtered, sorted page of the extensions the caller may see (the console's table). */
+  async browse(principal: Principal, query: Omit<BrowseQuery, 'ownerId'>): Promise<BrowsePage> {
+    return this.store.browseExtensions({ ...query, ...(seesAllExtensions(principal) ? {} : { ownerId: principal.userId }) });
   }
 
   /** The extension, if it exists and the caller may see it; otherwise extensions.not_found. */

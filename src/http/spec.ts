@@ -7,13 +7,14 @@ export const SPEC_PATH = new URL('../../spec/ece-extensions.swagger.json', impor
 
 type JsonObject = { [key: string]: unknown };
 
-/** Further parts of the served document: Elastic's users/auth and deployments extracts, and our own additions (audit, deployments, file versions). */
+/** Further parts of the served document: Elastic's users/auth and deployments extracts, and our own additions (audit, deployments, file versions, browsing the extensions list). */
 export const SPEC_PARTS = [
   new URL('../../spec/ece-users.swagger.json', import.meta.url),
   new URL('../../spec/extrepo-audit.swagger.json', import.meta.url),
   new URL('../../spec/ece-deployments.swagger.json', import.meta.url),
   new URL('../../spec/extrepo-deployments.swagger.json', import.meta.url),
   new URL('../../spec/extrepo-file-versions.swagger.json', import.meta.url),
+  new URL('../../spec/extrepo-extensions-browse.swagger.json', import.meta.url),
 ];
 
 /** The served document: the extensions extract with the paths, tags and definitions of SPEC_PARTS. */
@@ -60,16 +61,23 @@ function mergeSpecs([base, ...parts]: JsonObject[]): JsonObject {
 
 /**
  * extrepo's additions to ECE's own operations (a query parameter, an error status), declared by a
- * part under `x-amend-operations` as {path: {method: {parameters, responses}}}. Only additions:
- * a parameter or status the operation already declares is an error, so Elastic's text is never
- * overwritten.
+ * part under `x-amend-operations` as {path: {method: {description, parameters, responses}}}. Only
+ * additions: a parameter or status the operation already declares is an error, and a description
+ * follows Elastic's, so Elastic's text is never overwritten.
  */
 function amendOperations(paths: JsonObject, amendments: JsonObject): void {
   for (const [path, methods] of Object.entries(amendments)) {
     for (const [method, amendment] of Object.entries(methods as JsonObject)) {
       const operation = (paths[path] as JsonObject | undefined)?.[method] as JsonObject | undefined;
       if (operation === undefined) throw new Error(`spec amendment of ${method} ${path}: no such operation`);
-      const { parameters = [], responses = {} } = amendment as { parameters?: JsonObject[]; responses?: JsonObject };
+      const { description, parameters = [], responses = {} } = amendment as {
+        description?: string;
+        parameters?: JsonObject[];
+        responses?: JsonObject;
+      };
+      if (description !== undefined) {
+        operation.description = operation.description ? `${String(operation.description)}\n\n${description}` : description;
+      }
       const declared = (operation.parameters ??= []) as JsonObject[];
       for (const parameter of parameters) {
         if (declared.some((known) => known.name === parameter.name && known.in === parameter.in)) {

@@ -170,12 +170,58 @@ export interface ListOptions {
   limit?: number;
 }
 
+/** What the console's table sorts by; ties are broken by id, in the same direction. */
+export type BrowseSortField = 'name' | 'extension_type' | 'version' | 'size' | 'sha256' | 'last_modified';
+
+/**
+ * A page of the extensions table (extrepo's browse parameters of the list endpoint). Sort keys are
+ * compared bytewise on both stores; an extension without a file sorts as size -1, sha256 '' and
+ * last_modified 0 (the epoch).
+ */
+export interface BrowseQuery {
+  ownerId?: string;
+  /** Case-insensitive substring of the name or the description. */
+  search?: string;
+  type?: ExtensionType;
+  sort: BrowseSortField;
+  descending: boolean;
+  /** Keyset paging: only extensions after this sort key and id, in the query's order. */
+  after?: { key: string | number; id: string };
+  limit: number;
+}
+
+export interface BrowsePage {
+  records: ExtensionRecord[];
+  /** How many extensions match the query's filters (all pages together). */
+  total: number;
+}
+
+/** The sort key of a record for `field`, as BrowseQuery.after takes it. */
+export function browseSortKey(record: ExtensionRecord, field: BrowseSortField): string | number {
+  switch (field) {
+    case 'name':
+      return record.name;
+    case 'extension_type':
+      return record.extensionType;
+    case 'version':
+      return record.version;
+    case 'size':
+      return record.file?.size ?? -1;
+    case 'sha256':
+      return record.file?.sha256 ?? '';
+    case 'last_modified':
+      return record.file?.uploadedAt.getTime() ?? 0;
+  }
+}
+
 export interface ExtensionStore {
   /** Inserts a new extension at resource version 1. Throws IdCollisionError if the id exists. */
   insertExtension(extension: NewExtension): Promise<ExtensionRecord>;
   getExtension(id: string): Promise<ExtensionRecord | null>;
   /** Ordered by creation time, then id; pages with `after` and `limit`. */
   listExtensions(options?: ListOptions): Promise<ExtensionRecord[]>;
+  /** One page of a filtered, sorted view, with the number of matches. */
+  browseExtensions(query: BrowseQuery): Promise<BrowsePage>;
   /**
    * Replaces the metadata (and the file when `changes.file` is set) and bumps the resource version.
    * With `expectedVersion`, the change applies only if the stored version equals it, else

@@ -16,6 +16,9 @@ import {
   type AuditEntry,
   type AuditQuery,
   type AuditRecord,
+  type BrowsePage,
+  type BrowseQuery,
+  type BrowseSortField,
   type DeleteUserOptions,
   type SessionRecord,
   type UserChanges,
@@ -31,6 +34,7 @@ import {
   type NewFile,
 } from '../metadata-store.js';
 import { checkFileCondition, provenanceColumns, rowToFileVersion, type FileVersionRow } from '../file-version-row.js';
+import { browseStatement, type BrowseDialect } from '../browse-sql.js';
 import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../extension-tuple.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { LOCK_NAMESPACE, blobLockKey, intKey } from './lock-keys.js';
@@ -70,6 +74,25 @@ const COUNT_BLOB_REFERENCES = `SELECT c.sha256, (SELECT count(*) FROM (${BLOB_RE
 
 /** timestamptz as epoch milliseconds: pg parses an integer several times faster than a date string. */
 const epochMs = (column: string) => `(extract(epoch from ${column}) * 1000)::int8`;
+
+// Text is compared bytewise (COLLATE "C", as SQLite does and as the name indexes of migration 9
+// are built), whatever the database's locale; ILIKE ignores case.
+const POSTGRES_SORT_KEYS: Record<BrowseSortField, string> = {
+  name: 'name COLLATE "C"',
+  extension_type: 'extension_type COLLATE "C"',
+  version: 'version COLLATE "C"',
+  size: 'coalesce(file_size, -1)',
+  sha256: `coalesce(file_sha256, '') COLLATE "C"`,
+  last_modified: `coalesce(file_uploaded_at, 'epoch'::timestamptz)`,
+};
+
+const POSTGRES_BROWSE: BrowseDialect = {
+  placeholder: (position) => `$${position}`,
+  sortExpression: (field) => POSTGRES_SORT_KEYS[field],
+  matches: (column, placeholder) => `${column} ILIKE ${placeholder} ESCAPE '\\'`,
+  // Times are epoch milliseconds in the cursor; a Date is sent to PostgreSQL exactly.
+  keyParameter: (field, key) => (field === 'last_modified' ? new Date(Number(key)) : key),
+};
 
 /** What reads select (and writes return): EXTENSION_COLUMNS with times as epoch ms. */
 const EXTENSION_OUTPUT = `id, name, version, extension_type, description, download_url, file_sha256, file_size,
@@ -371,6 +394,15 @@ class PostgresMetadataStore implements MetadataStore {
       clause += ` LIMIT $${values.length}`;
     }
     return this.selectExtensions(this.pool, clause, values);
+  }
+
+  async browseExtensions(query: BrowseQuery): Promise<BrowsePage> {
+    const statement = browseStatement(query, POSTGRES_BROWSE);
+    const [records, count] = await Promise.all([
+      this.selectExtensions(this.pool, statement.pageClause, statement.pageValues),
+      this.pool.query<{ total: string }>(`SELECT count(*) AS total FROM extensions ${statement.filterClause}`, statement.filterValues),
+    ]);
+    return { records, total: Number(count.rows[0]!.total) };
   }
 
   async updateExtension(id: string, changes: ExtensionChanges, expectedVersion?: number): Promise<ChangeResult> {

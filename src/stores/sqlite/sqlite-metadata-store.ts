@@ -18,6 +18,9 @@ import {
   type AuditEntry,
   type AuditQuery,
   type AuditRecord,
+  type BrowsePage,
+  type BrowseQuery,
+  type BrowseSortField,
   type DeleteUserOptions,
   type SessionRecord,
   type UserChanges,
@@ -40,6 +43,7 @@ import {
   rowToFileVersion,
   type FileVersionRow,
 } from '../file-version-row.js';
+import { browseStatement, type BrowseDialect } from '../browse-sql.js';
 import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../extension-tuple.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { migrate } from './migrations.js';
@@ -250,6 +254,23 @@ const COUNT_BLOB_REFERENCES = `SELECT c.value, (SELECT count(*) FROM (${BLOB_REF
 
 const RECORD_CACHE_MAX = 10_000;
 
+// SQLite compares text bytewise (BINARY) and LIKE ignores the case of ASCII letters.
+const SQLITE_SORT_KEYS: Record<BrowseSortField, string> = {
+  name: 'name',
+  extension_type: 'extension_type',
+  version: 'version',
+  size: 'coalesce(file_size, -1)',
+  sha256: "coalesce(file_sha256, '')",
+  last_modified: 'coalesce(file_uploaded_at, 0)',
+};
+
+const SQLITE_BROWSE: BrowseDialect = {
+  placeholder: () => '?',
+  sortExpression: (field) => SQLITE_SORT_KEYS[field],
+  matches: (column, placeholder) => `${column} LIKE ${placeholder} ESCAPE '\\'`,
+  keyParameter: (_field, key) => key,
+};
+
 class SqliteMetadataStore implements MetadataStore {
   private readonly blobLocks = new KeyedMutex();
   private readonly authListeners = new Set<() => void>();
@@ -260,6 +281,7 @@ class SqliteMetadataStore implements MetadataStore {
    * so callers can memoize what they derive from it (the GET route keeps its serialized answer).
    */
   private readonly recordCache = new Map<string, ExtensionRecord>();
+  private readonly browseStatements = new Map<string, Database.Statement>();
   // Prepared once: statement preparation dominates the cost of small queries.
   private readonly statements;
   readonly deployments: SqliteDeploymentStore;
@@ -443,6 +465,28 @@ class SqliteMetadataStore implements MetadataStore {
           : this.statements.listByOwnerAfter.all(options.ownerId, ...after, limit);
     }
     return (rows as ExtensionTuple[]).map(tupleToRecord);
+  }
+
+  async browseExtensions(query: BrowseQuery): Promise<BrowsePage> {
+    const statement = browseStatement(query, SQLITE_BROWSE);
+    const rows = this.browseStatement(`SELECT ${EXTENSION_COLUMNS} FROM extensions ${statement.pageClause}`, true).all(
+      ...statement.pageValues,
+    ) as ExtensionTuple[];
+    const total = this.browseStatement(`SELECT count(*) FROM extensions ${statement.filterClause}`, false).pluck().get(
+      ...statement.filterValues,
+    ) as number;
+    return { records: rows.map(tupleToRecord), total };
+  }
+
+  /** Browse queries come in a few dozen shapes (filters × sort × direction × cursor): prepare each once. */
+  private browseStatement(sql: string, raw: boolean): Database.Statement {
+    let statement = this.browseStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      if (raw) statement.raw();
+      this.browseStatements.set(sql, statement);
+    }
+    return statement;
   }
 
   async updateExtension(id: string, changes: ExtensionChanges, expectedVersion?: number): Promise<ChangeResult> {

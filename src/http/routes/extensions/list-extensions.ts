@@ -6,12 +6,16 @@
 // soon as it is rendered, so a repository of 100,000 extensions is answered with flat memory and in
 // time that grows linearly (building one huge array and string made garbage collection dominate).
 // Clients see one ordinary JSON document.
+//
+// With any of extrepo's browse parameters (search, type, sort, size, cursor) it answers one sorted
+// page instead, for the web console; Elastic's clients never send them.
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { mayChangeExtension, type Principal } from '../../../domain/principal.js';
 import { renderExtension } from '../../../domain/extension-view.js';
 import type { ExtensionRecord } from '../../../stores/metadata-store.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
+import { encodeCursor, isBrowseRequest, parseBrowseQuery } from '../../browse-query.js';
 import { booleanQuery } from '../../query.js';
 import { fileUrlOf, type RouteDeps } from '../../route-deps.js';
 
@@ -50,6 +54,18 @@ export function registerListExtensions(app: FastifyInstance, deps: RouteDeps): v
   app.get('/api/v1/deployments/extensions', async (request, reply) => {
     const includeDeployments = booleanQuery(request.query, 'include_deployments') === true;
     const principal = requirePrincipal(request);
+    if (isBrowseRequest(request.query)) {
+      // extrepo's browse parameters (browse-query.ts): one page, one more row read to know if another follows.
+      const browse = parseBrowseQuery(request.query);
+      const page = await deps.service.browse(principal, { ...browse, limit: browse.limit + 1 });
+      const records = page.records.slice(0, browse.limit);
+      const body: Record<string, unknown> = {
+        extensions: records.map((record) => renderExtension(record, { fileUrl: fileUrlOf(deps, record) })),
+        total: page.total,
+      };
+      if (page.records.length > browse.limit) body.next_cursor = encodeCursor(browse, records[records.length - 1]!);
+      return body;
+    }
     // The first page is read before answering, so a store that is down still gets a proper error.
     const firstPage = await deps.service.listPage(principal, null, PAGE_SIZE);
     reply.type('application/json; charset=utf-8');

@@ -1,0 +1,120 @@
+// The web console's cold load in Debian's Chromium: a fresh browser context (empty cache) opens the
+// extensions page, already signed in, and the clock stops when the table shows its first rows; the
+// repository holds 10,000 and 100,000 extensions (one fresh server per level, filled through the
+// API). The table asks the server for one page (browse parameters), so the count should not matter.
+// Also: the gzip size of the JavaScript that load fetched, from the build's own .gz files.
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import type { BenchContext } from '../context.js';
+import type { Extrepo } from '../extrepo.js';
+import type { Row } from '../report.js';
+import { summarize } from '../stats.js';
+import { fill } from './listing.js';
+
+type ConsoleContext = Pick<BenchContext, 'options' | 'log'>;
+
+const CHROMIUM = process.env.EXTREPO_BENCH_CHROMIUM ?? '/usr/bin/chromium';
+const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const LOAD_TARGET_SECONDS = 1.5;
+const JS_TARGET_KIB = 600;
+
+export function consoleLevels(mode: 'full' | 'quick' | 'smoke'): number[] {
+  if (mode === 'smoke') return [100];
+  return mode === 'quick' ? [10_000] : [10_000, 100_000];
+}
+
+interface Load {
+  seconds: number;
+  scripts: string[];
+}
+
+/** One cold load: new context, credential in sessionStorage, navigation to the first table row. */
+async function coldLoad(browser: Browser, repo: Extrepo): Promise<Load> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  try {
+    const page = await context.newPage();
+    const credential = JSON.stringify({ kind: 'apiKey', key: repo.apiKey });
+    await page.addInitScript((value) => sessionStorage.setItem('extrepo.credential', value), credential);
+    const scripts: string[] = [];
+    page.on('response', (response) => {
+      const url = new URL(response.url());
+      if (url.pathname.endsWith('.js')) scripts.push(url.pathname);
+    });
+    await page.goto(`${repo.server.baseUrl}/extensions`, { waitUntil: 'commit' });
+    await page.locator('[data-test-subj="extensionsTable"] tbody tr a').first().waitFor({ timeout: 60_000 });
+    // From the navigation's start (performance.timeOrigin) to the rendered rows.
+    const ms = await page.evaluate(() => performance.now());
+    return { seconds: ms / 1000, scripts };
+  } finally {
+    await context.close();
+  }
+}
+
+function gzipBytesOf(scripts: string[]): number {
+  const dir = path.resolve('dist/console');
+  let total = 0;
+  for (const script of new Set(scripts)) {
+    const file = path.join(dir, script);
+    total += existsSync(`${file}.gz`) ? statSync(`${file}.gz`).size : statSync(file).size;
+  }
+  return total;
+}
+
+export async function runConsoleLoad(ctx: ConsoleContext, startRepo: (level: number) => Promise<Extrepo>): Promise<Row[]> {
+  if (!existsSync('dist/console/index.html')) throw new Error('the console is not built: run npm run build:console');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+  const rows: Row[] = [];
+  let scripts: string[] = [];
+  try {
+    for (const level of consoleLevels(ctx.options.mode)) {
+      const repo = await startRepo(level);
+      try {
+        await fill(ctx, repo, level);
+        await coldLoad(browser, repo); // the server's first answers (statements, caches) are not the browser's
+        const samples: number[] = [];
+        const rounds = ctx.options.mode === 'smoke' ? 2 : 7;
+        for (let i = 0; i < rounds; i++) {
+          const load = await coldLoad(browser, repo);
+          samples.push(load.seconds);
+          scripts = load.scripts;
+        }
+        const times = summarize(samples);
+        ctx.log(`console: cold load with ${level} extensions, p50 ${(times.median * 1000).toFixed(0)} ms`);
+        rows.push({
+          id: `console-load-${level}`,
+          group: 'console',
+          label: `console: cold load of the extensions page to the table rendered, ${level.toLocaleString('en-US')} extensions (p50)`,
+          unit: 's',
+          extrepo: times,
+          baseline: null,
+          baselineLabel: '',
+          ratio: null,
+          target: `< ${LOAD_TARGET_SECONDS} s`,
+          pass: times.median < LOAD_TARGET_SECONDS,
+          notes: [`${times.n} cold loads in headless Chromium (new context each: empty cache), signed in with an API key.`],
+        });
+      } finally {
+        await repo.server.stop();
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+  const kib = gzipBytesOf(scripts) / 1024;
+  ctx.log(`console: the first page loads ${new Set(scripts).size} scripts, ${kib.toFixed(0)} KiB gzipped`);
+  rows.push({
+    id: 'console-js-gzip',
+    group: 'console',
+    label: 'console: JavaScript the extensions page loads, gzip',
+    unit: 'KiB',
+    extrepo: summarize([kib]),
+    baseline: null,
+    baselineLabel: '',
+    ratio: null,
+    target: `< ${JS_TARGET_KIB} KiB`,
+    pass: kib < JS_TARGET_KIB,
+    notes: [`${new Set(scripts).size} scripts (entry, shared chunks and the icons the page shows); served brotli, smaller still.`],
+  });
+  return rows;
+}
