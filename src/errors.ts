@@ -11,7 +11,6 @@ export const ERRORS = {
   requestExecutionFailed: { status: 400, code: 'extensions.request_execution_failed' },
   notFound: { status: 404, code: 'extensions.not_found' },
   unauthorised: { status: 401, code: 'extensions.unauthorised' },
-  noUserId: { status: 401, code: 'extensions.no_user_id' },
   idAlreadyExists: { status: 409, code: 'extensions.id_already_exists' },
   versionConflict: { status: 409, code: 'extensions.version_conflict' },
   // Documented by Elastic only in prose (D1): delete of an extension a deployment plan references.
@@ -45,7 +44,6 @@ export const ERRORS = {
   userNameInvalid: { status: 400, code: 'user.user_name.invalid' },
   userNameConflict: { status: 409, code: 'user.user_name.conflict' },
   rolesInvalid: { status: 400, code: 'user.roles.invalid' },
-  rolesForbidden: { status: 400, code: 'user.roles.forbidden' },
   restrictedField: { status: 400, code: 'user.restricted_field' },
   restrictedDeletion: { status: 400, code: 'user.restricted_deletion' },
   /** Ours: ECE declares no code for a password that fails the policy. */
