@@ -686,3 +686,4774 @@ export interface AuditRecord {
   client_address?: string;
   request_id?: string;
 }
+/**
+ * The trust relationship with the clusters of one account.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AccountTrustRelationship".
+ */
+export interface AccountTrustRelationship {
+  /**
+   * the ID of the Account
+   */
+  account_id: string;
+  /**
+   * A human readable name of the trust relationship
+   */
+  name?: string;
+  /**
+   * If true, all clusters in this account will by default be trusted and the `trust_allowlist` is ignored.
+   */
+  trust_all: boolean;
+  /**
+   * The list of clusters to trust. Only used when `trust_all` is false.
+   */
+  trust_allowlist?: string[];
+}
+/**
+ * As part of the upgrade plan, identifies the move requests for the Kibana instances or APM Servers on the allocators.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AllocatorMoveRequest".
+ */
+export interface AllocatorMoveRequest {
+  /**
+   * The allocator id off which all instances in the cluster should be moved
+   */
+  from: string;
+  /**
+   * An optional list of allocator ids to which the instance(s) should be moved. If not specified then any available allocator can be used (including the current one if it is healthy)
+   */
+  to?: string[];
+  /**
+   * Tells the infrastructure that all instances on the allocator should be considered as permanently down when deciding how to migrate data to new nodes. If left blank then the system will auto-decide (currently: will treat the allocator as up)
+   */
+  allocator_down?: boolean;
+}
+/**
+ * Holds diagnostics for an APM resource
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "Apm".
+ */
+export interface Apm {
+  /**
+   * A locally-unique user-specified id
+   */
+  ref_id: string;
+  /**
+   * The human readable name (defaults to the generated cluster id if not specified)
+   */
+  display_name: string;
+  /**
+   * The user-specified id of the Elasticsearch Cluster that this will link to
+   */
+  elasticsearch_cluster_ref_id: string;
+  /**
+   * The backend plan as JSON
+   */
+  backend_plan: {};
+}
+/**
+ * The configuration options for the APM Server.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ApmConfiguration".
+ */
+export interface ApmConfiguration {
+  /**
+   * The version of the Apm cluster (must be one of the ECE supported versions, and won't work unless it matches the APM version. Leave blank to auto-detect version.)
+   */
+  version?: string;
+  /**
+   * A docker URI that allows overriding of the default docker image specified for this version
+   */
+  docker_image?: string;
+  system_settings?: ApmSystemSettings;
+  /**
+   * An arbitrary JSON object allowing (non-admin) cluster owners to set their parameters (only one of this and 'user_settings_yaml' is allowed), provided the parameters are on the allowlist and not on the denylist. (This field together with 'user_settings_override*' and 'system_settings' defines the total set of Apm settings)
+   */
+  user_settings_json?: {};
+  /**
+   * An arbitrary YAML object allowing (non-admin) cluster owners to set their parameters (only one of this and 'user_settings_json' is allowed), provided the parameters are on the allowlist and not on the denylist. (These field together with 'user_settings_override*' and 'system_settings' defines the total set of Apm settings)
+   */
+  user_settings_yaml?: string;
+  /**
+   * An arbitrary JSON object allowing ECE admins owners to set clusters' parameters (only one of this and 'user_settings_override_yaml' is allowed), ie in addition to the documented 'system_settings'. (This field together with 'system_settings' and 'user_settings*' defines the total set of Apm settings)
+   */
+  user_settings_override_json?: {};
+  /**
+   * An arbitrary YAML object allowing ECE admins owners to set clusters' parameters (only one of this and 'user_settings_override_json' is allowed), ie in addition to the documented 'system_settings'. (This field together with 'system_settings' and 'user_settings*' defines the total set of Apm settings)
+   */
+  user_settings_override_yaml?: string;
+}
+/**
+ * A structure that defines a curated subset of the APM Server settings.
+ * TIP: To define the complete set of APM Server setting, use `ApmSystemSettings` with `user_settings_override_` and `user_settings_`.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ApmSystemSettings".
+ */
+export interface ApmSystemSettings {
+  /**
+   * DEPRECATED: Scheduled for removal in a future version of the API.
+   *
+   * Optionally override the URL to which to send data (for advanced users only, if unspecified the system selects an internal URL)
+   */
+  elasticsearch_url?: string;
+  /**
+   * DEPRECATED: Scheduled for removal in a future version of the API.
+   *
+   * Optionally override the URL to which to send data (for advanced users only, if unspecified the system selects an internal URL)
+   */
+  kibana_url?: string;
+  /**
+   * Optionally override the account within APM - defaults to a system account that always exists (if specified, the password must also be specified). Note that this field is never returned from the API, it is write only.
+   */
+  elasticsearch_username?: string;
+  /**
+   * Optionally override the account within APM - defaults to a system account that always exists (if specified, the username must also be specified). Note that this field is never returned from the API, it is write only.
+   */
+  elasticsearch_password?: string;
+  /**
+   * Optionally override the secret token within APM - defaults to the previously existing secretToken
+   */
+  secret_token?: string;
+  /**
+   * Optionally enable debug mode for APM servers - defaults false
+   */
+  debug_enabled?: boolean;
+}
+/**
+ * The overview information for the APM Server.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ApmInfo".
+ */
+export interface ApmInfo {
+  /**
+   * The id of the APM
+   */
+  id: string;
+  /**
+   * The name of the APM
+   */
+  name: string;
+  elasticsearch_cluster: TargetElasticsearchCluster;
+  /**
+   * The id of the deployment that this APM Server belongs to.
+   */
+  deployment_id?: string;
+  /**
+   * Whether the APM is healthy or not (one or more of the info subsections will have healthy: false)
+   */
+  healthy: boolean;
+  /**
+   * APM status
+   */
+  status: 'initializing' | 'stopping' | 'stopped' | 'rebooting' | 'restarting' | 'reconfiguring' | 'started';
+  plan_info: ApmPlansInfo;
+  metadata?: ClusterMetadataInfo;
+  topology: ClusterTopologyInfo;
+  /**
+   * External resources related to the APM
+   */
+  external_links: ExternalHyperlink[];
+  /**
+   * A map of application-specific operations (which map to 'operationId's in the Swagger API) to metadata about that operation
+   */
+  links?: {
+    [k: string]: Hyperlink | undefined;
+  };
+  settings?: ApmSettings;
+  /**
+   * The region that this APM belongs to. Only populated in SaaS or federated ECE.
+   */
+  region?: string;
+  /**
+   * The mode APM is operating in.
+   */
+  apm_server_mode?: 'standalone' | 'managed';
+}
+/**
+ * Information about the specified Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "TargetElasticsearchCluster".
+ */
+export interface TargetElasticsearchCluster {
+  /**
+   * The Elasticsearch cluster Id
+   */
+  elasticsearch_id: string;
+  /**
+   * A map of application-specific operations (which map to 'operationId's in the Swagger API) to metadata about that operation
+   */
+  links?: {
+    [k: string]: Hyperlink | undefined;
+  };
+}
+/**
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "Hyperlink".
+ */
+export interface Hyperlink {
+  /**
+   * Whether the operation requires elevated permissions (when the field is present, elevated permissions are required).
+   */
+  need_elevated_permissions?: boolean;
+}
+/**
+ * Information about current, pending, and past APM Server plans.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ApmPlansInfo".
+ */
+export interface ApmPlansInfo {
+  /**
+   * Whether the plan situation is healthy (if unhealthy, means the last plan attempt failed)
+   */
+  healthy: boolean;
+  current?: ApmPlanInfo;
+  pending?: ApmPlanInfo;
+  history: ApmPlanInfo[];
+}
+/**
+ * Information about the APM Server plan.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ApmPlanInfo".
+ */
+export interface ApmPlanInfo {
+  /**
+   * A UUID for each plan attempt
+   */
+  plan_attempt_id?: string;
+  /**
+   * A human readable name for each plan attempt, only populated when retrieving plan histories
+   */
+  plan_attempt_name?: string;
+  /**
+   * Either the plan ended successfully, or is not yet completed (and no errors have occurred)
+   */
+  healthy: boolean;
+  /**
+   * When this plan attempt (ie to apply the plan to the APM) started (ISO format in UTC)
+   */
+  attempt_start_time?: string;
+  /**
+   * If this plan completed or failed (ie is not pending), when the attempt ended (ISO format in UTC)
+   */
+  attempt_end_time?: string;
+  /**
+   * If this plan is not current or pending, when the plan was no longer active (ISO format in UTC)
+   */
+  plan_end_time?: string;
+  plan?: ApmPlan;
+  plan_attempt_log: ClusterPlanStepInfo[];
+  source?: ChangeSourceInfo;
+  warnings: ClusterPlanWarning[];
+  error?: ClusterPlanAttemptError;
+}
+/**
+ * The plan for the APM Server.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ApmPlan".
+ */
+export interface ApmPlan {
+  cluster_topology?: ApmTopologyElement[];
+  apm: ApmConfiguration;
+  transient?: TransientApmPlanConfiguration;
+}
+/**
+ * Defines the topology of the APM Server nodes. For example, the number or capacity of the nodes, and where you can allocate the nodes.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ApmTopologyElement".
+ */
+export interface ApmTopologyElement {
+  /**
+   * Controls the allocation of this topology element as well as allowed sizes and node_types. It needs to match the id of an existing instance configuration.
+   */
+  instance_configuration_id?: string;
+  /**
+   * The version of the Instance Configuration Id. If it is unset, the meaning depends on read vs writes. For deployment reads, it is equivalent to version 0 (or the IC is unversioned); for deployment creates and deployment template use, it is equivalent to 'the latest version'; and for deployment updates, it is equivalent to 'retain the current version'.
+   */
+  instance_configuration_version?: number;
+  size?: TopologySize;
+  /**
+   * number of zones in which nodes will be placed
+   */
+  zone_count?: number;
+  apm?: ApmConfiguration;
+}
+/**
+ * Measured by the amount of a resource. The final cluster size is calculated using multipliers from the topology instance configuration.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "TopologySize".
+ */
+export interface TopologySize {
+  /**
+   * Amount of resource
+   */
+  value: number;
+  /**
+   * Type of resource. In ESS the resource used should always be `memory`.
+   */
+  resource: 'memory' | 'storage';
+}
+/**
+ * Defines the configuration parameters that control how the plan is applied. For example, the Elasticsearch cluster topology and APM Server settings.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "TransientApmPlanConfiguration".
+ */
+export interface TransientApmPlanConfiguration {
+  strategy?: PlanStrategy;
+  plan_configuration?: ApmPlanControlConfiguration;
+}
+/**
+ * The options for performing a plan change. Specify only one property each time. The default is `grow_and_shrink`.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "PlanStrategy".
+ */
+export interface PlanStrategy {
+  rolling?: RollingStrategyConfig;
+  grow_and_shrink?: GrowShrinkStrategyConfig;
+  rolling_grow_and_shrink?: RollingGrowShrinkStrategyConfig;
+  autodetect?: AutodetectStrategyConfig;
+}
+/**
+ * Performs inline, rolling configuration changes that mutate existing containers. TIP: This is the fastest way to update a plan, but can fail for complex plan changes, such as topology changes. Also, this is less safe for configuration changes that leave a cluster in a non running state. NOTE: When you perform a major version upgrade, and 'group_by' is set to 'pass:macros[__all__]';, rolling is required.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "RollingStrategyConfig".
+ */
+export interface RollingStrategyConfig {
+  /**
+   * Specifies the grouping attribute to use when rolling several instances. Instances that share the same value for the provided attribute key are rolled together as a unit. Examples that make sense to use are '\_\_all\_\_' (roll all instances as a single unit), 'logical_zone_name' (roll instances by zone), '\_\_name\_\_' (roll one instance at a time, the default if not specified). Note that '\_\_all\_\_' is required when performing a major version upgrade
+   */
+  group_by?: string;
+  /**
+   * Whether we allow changing the capacity of instances (default false). This is currently implemented by stopping, re-creating then starting the affected instance on its associated allocator when performing the changes. NOTES: This requires a round-trip through the allocation infrastructure of the active constructor, as it has to reserve the target capacity without over-committing
+   */
+  allow_inline_resize?: boolean;
+  /**
+   * Whether to skip attempting to do a synced flush on the filesystem of the container (default: false), which is less safe but may be required if the container is unhealthy
+   */
+  skip_synced_flush?: boolean;
+  /**
+   * The time, in seconds, to wait for shards that show no progress of initializing before rolling the next group (default: 10 minutes)
+   */
+  shard_init_wait_time?: number;
+}
+/**
+ * A strategy that creates instances with the new plan, migrates data from the old instances, then shuts down the old instances. `GrowShrinkStrategyConfig` is safer than 'rolling' and ensures single node availability during a plan change, but can be a lot slower on larger clusters.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "GrowShrinkStrategyConfig".
+ */
+export interface GrowShrinkStrategyConfig {}
+/**
+ * A strategy that creates new Elasticsearch instances, Kibana instances, and APM Servers with the new plan, then migrates the node data to minimize the amount of spare capacity.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "RollingGrowShrinkStrategyConfig".
+ */
+export interface RollingGrowShrinkStrategyConfig {}
+/**
+ * A strategy that lets constructor choose the most optimal way to execute the plan.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AutodetectStrategyConfig".
+ */
+export interface AutodetectStrategyConfig {}
+/**
+ * The plan control configuration options for the APM Server.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ApmPlanControlConfiguration".
+ */
+export interface ApmPlanControlConfiguration {
+  /**
+   * The total timeout in seconds after which the plan is cancelled even if it is not complete. Defaults to 4x the max memory capacity per node (in MB)
+   */
+  timeout?: number;
+  /**
+   * This timeout determines how long to give a cluster after it responds to API calls before performing actual operations on it. It defaults to 5s
+   */
+  calm_wait_time?: number;
+  move_instances?: InstanceMoveRequest[];
+  move_allocators?: AllocatorMoveRequest[];
+  /**
+   * If true (default: false) does not allow re-using any existing instances currently in the cluster, ie even unchanged instances will be re-created
+   */
+  reallocate_instances?: boolean;
+  /**
+   * List of allocators on which instances are placed if possible (if not possible/not specified then any available allocator with space is used)
+   */
+  preferred_allocators?: string[];
+  /**
+   * Map containing allocators tags in form of key value pairs, increasing the likelihood during move requests for allocators with matching tags, to be selected as target allocators
+   */
+  preferred_allocator_tags?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * If true (default false), does not clear the maintenance flag (which prevents its API from being accessed except by the constructor) on new instances added until after a snapshot has been restored, otherwise, the maintenance flag is cleared once the new instances successfully join the new cluster
+   */
+  extended_maintenance?: boolean;
+  /**
+   * Set to 'forced' to force a reboot as part of the upgrade plan
+   */
+  cluster_reboot?: 'forced';
+  /**
+   * If false (the default), the plan fails if it determines that the request can result in unsafe operations. Setting this flag overrides some of these check restraints.
+   */
+  override_failsafe?: boolean;
+}
+/**
+ * The request that specifies the Elasticsearch or stateless (eg Kibana) instances to move to allocators as part of the upgrade plan. When used in conjunction with '\_\_all\_\_' (roll all instances as a single unit) strategy, these instances are not restarted, which can sometimes enable recovery plans when these instances are boot-looping.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "InstanceMoveRequest".
+ */
+export interface InstanceMoveRequest {
+  /**
+   * The instance id that is going to be moved
+   */
+  from: string;
+  /**
+   * An optional list of allocator ids to which the instance should be moved. If not specified then any available allocator can be used (including the current one if it is healthy)
+   */
+  to?: string[];
+  /**
+   * Tells the infrastructure that the instance should be considered as permanently down when deciding how to migrate data to new nodes. If left blank then the system will automatically decide (currently: will treat the instances as up)
+   */
+  instance_down?: boolean;
+}
+/**
+ * Information about a step in a plan.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterPlanStepInfo".
+ */
+export interface ClusterPlanStepInfo {
+  /**
+   * ID of current step
+   */
+  step_id: string;
+  /**
+   * When the step started (ISO format in UTC)
+   */
+  started: string;
+  /**
+   * When the step completed (ISO format in UTC)
+   */
+  completed?: string;
+  /**
+   * The duration of the step in MS
+   */
+  duration_in_millis?: number;
+  /**
+   * The status of the step (success, warning, error - warning means something didn't go as expected but it was not serious enough to abort the plan)
+   */
+  status: 'success' | 'warning' | 'error' | 'pending';
+  /**
+   * Current stage that the step is in
+   */
+  stage: 'starting' | 'completed' | 'in_progress';
+  /**
+   * Human readable summaries of the step, including messages for each stage of the step
+   */
+  info_log: ClusterPlanStepLogMessageInfo[];
+}
+/**
+ * The log message from a specified stage of an executed step in a plan.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterPlanStepLogMessageInfo".
+ */
+export interface ClusterPlanStepLogMessageInfo {
+  /**
+   * Timestamp marking on info log of step
+   */
+  timestamp: string;
+  /**
+   * Time in milliseconds since previous log message
+   */
+  delta_in_millis?: number;
+  /**
+   * Stage that info log message takes place in
+   */
+  stage: 'starting' | 'completed' | 'in_progress';
+  /**
+   * Human readable log message
+   */
+  message: string;
+  /**
+   * A map with details for the log about what happened during the step execution. Keys and values for are always both strings, representing the name of the detail and its value, respectively.
+   */
+  details: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * A json object with sensitive details for the log, visible only to admins. May contain nested json objects.
+   */
+  internal_details?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * The failure type, in case the step failed
+   */
+  failure_type?: string;
+}
+/**
+ * A container for information about the source of a change.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ChangeSourceInfo".
+ */
+export interface ChangeSourceInfo {
+  /**
+   * The service where the change originated from
+   */
+  facilitator: string;
+  /**
+   * The type of plan change that was initiated
+   */
+  action: string;
+  /**
+   * The time the change was initiated
+   */
+  date: string;
+  /**
+   * The user that requested the change
+   */
+  user_id?: string;
+  /**
+   * The admin user that requested the change
+   */
+  admin_id?: string;
+  /**
+   * The host addresses of the user that originated the change
+   */
+  remote_addresses?: string[];
+}
+/**
+ * Information about a warning from a plan.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterPlanWarning".
+ */
+export interface ClusterPlanWarning {
+  /**
+   * A unique warning code
+   */
+  code: string;
+  /**
+   * A description of the warning
+   */
+  message: string;
+  /**
+   * The ID of the step which produced a warning, if any
+   */
+  step_id?: string;
+}
+/**
+ * Information about an error during a plan attempt.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterPlanAttemptError".
+ */
+export interface ClusterPlanAttemptError {
+  /**
+   * Timestamp marking on info log of step
+   */
+  timestamp: string;
+  /**
+   * Human readable error message
+   */
+  message: string;
+  /**
+   * A map with details regarding the error. Both the keys and values are always strings, representing the name of the detail and its value, respectively.
+   */
+  details: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * The failure type
+   */
+  failure_type?: string;
+}
+/**
+ * Information about the public and internal state, and the configuration settings of an Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterMetadataInfo".
+ */
+export interface ClusterMetadataInfo {
+  /**
+   * The resource version number of the cluster metadata
+   */
+  version: number;
+  /**
+   * The most recent time the cluster metadata was changed (ISO format in UTC)
+   */
+  last_modified: string;
+  /**
+   * The DNS name of the cluster endpoint, if available
+   */
+  endpoint?: string;
+  /**
+   * The full URL to access this deployment resource
+   */
+  service_url?: string;
+  /**
+   * The DNS name of the cluster endpoint derived from the deployment alias, if available
+   */
+  aliased_endpoint?: string;
+  /**
+   * The full aliased URL to access this deployment resource
+   */
+  aliased_url?: string;
+  /**
+   * The cloud ID, an encoded string that provides other Elastic services with the necessary information to connect to this Elasticsearch and Kibana (only present if both exist)
+   */
+  cloud_id?: string;
+  /**
+   * An unstructured JSON representation of the public and internal state (can be filtered out via URL parameter). The contents and structure of the `raw` field can change at any time.
+   */
+  raw?: {};
+  ports?: ClusterMetadataPortInfo;
+  /**
+   * A list of the URLs to access services that the resource provides at this time. Note that if the service is not running or has not started yet, the URL to access it won't be available
+   */
+  services_urls?: ServiceUrl[];
+}
+/**
+ * Information about the ports that allow communication between the Elasticsearch cluster and various protocols.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterMetadataPortInfo".
+ */
+export interface ClusterMetadataPortInfo {
+  /**
+   * Port where the cluster listens for HTTP traffic
+   */
+  http: number;
+  /**
+   * Port where the cluster listens for HTTPS traffic
+   */
+  https: number;
+  /**
+   * Port where the cluster listens for transport traffic using TLS
+   */
+  transport_passthrough: number;
+}
+/**
+ * A URL to access the service of a resource
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ServiceUrl".
+ */
+export interface ServiceUrl {
+  /**
+   * Name of the service
+   */
+  service: string;
+  /**
+   * The full URL to access the service
+   */
+  url: string;
+}
+/**
+ * The topology for Elasticsearch clusters, multiple Kibana instances, or multiple APM Servers. The `ClusterTopologyInfo` also includes the instances and containers, and where they are located.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterTopologyInfo".
+ */
+export interface ClusterTopologyInfo {
+  /**
+   * Whether the cluster topology is healthy (ie all instances are started and the services they run - ie elasticsearch - are available
+   */
+  healthy: boolean;
+  instances: ClusterInstanceInfo[];
+}
+/**
+ * Information about each Kibana instance and APM Server in the Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterInstanceInfo".
+ */
+export interface ClusterInstanceInfo {
+  /**
+   * The name of the instance in Elastic Cloud
+   */
+  instance_name: string;
+  instance_configuration?: ClusterInstanceConfigurationInfo;
+  /**
+   * The version of the service that the instance is running (eg Elasticsearch or Kibana), if available
+   */
+  service_version?: string;
+  /**
+   * Whether the instance is healthy (ie started and running)
+   */
+  healthy: boolean;
+  /**
+   * Whether the container has started (does not tell you anything about the service -ie Elasticsearch- running inside the container)
+   */
+  container_started: boolean;
+  /**
+   * Whether the service launched inside the container -ie Elasticsearch- is actually running
+   */
+  service_running: boolean;
+  /**
+   * Whether the service is is maintenance mode (meaning that the proxy is not routing external traffic to it)
+   */
+  maintenance_mode: boolean;
+  /**
+   * The zone in which this instance is being allocated
+   */
+  zone?: string;
+  /**
+   * The id of the allocator on which this instance is running (if the container is started or starting)
+   */
+  allocator_id?: string;
+  memory?: ClusterInstanceMemoryInfo;
+  disk?: ClusterInstanceDiskInfo;
+  /**
+   * List of roles assigned to the service running in the instance. Currently only populated for Elasticsearch, with possible values: master,data,ingest,ml
+   */
+  service_roles?: string[];
+  /**
+   * A list of the node roles assigned to the service running in the instance. Currently populated only for Elasticsearch.
+   */
+  node_roles?: (
+    | 'master'
+    | 'ingest'
+    | 'ml'
+    | 'data_hot'
+    | 'data_content'
+    | 'data_warm'
+    | 'data_cold'
+    | 'data_frozen'
+    | 'remote_cluster_client'
+    | 'transform'
+    | 'voting_only'
+  )[];
+  instance_overrides?: InstanceOverrides;
+}
+/**
+ * Information about a configuration that creates a Kibana instance or APM Server.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterInstanceConfigurationInfo".
+ */
+export interface ClusterInstanceConfigurationInfo {
+  /**
+   * The id of the configuration used to create the instance
+   */
+  id: string;
+  /**
+   * The name of the configuration used to create the instance
+   */
+  name: string;
+  /**
+   * If the IC is configuration controlled, this field is the version either being read back (reads return the latest IC unless specified by the 'config_version' URL param), or the version to update. Cannot be used in creates. For unversioned IC reads it is left empty.
+   */
+  config_version?: number;
+  /**
+   * The resource type of the instance configuration
+   */
+  resource: 'memory' | 'storage';
+}
+/**
+ * Information about the specific instances memory capacity and its usage
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterInstanceMemoryInfo".
+ */
+export interface ClusterInstanceMemoryInfo {
+  /**
+   * The memory capacity in MB of the instance
+   */
+  instance_capacity: number;
+  /**
+   * The planned memory capacity in MB of the instance (only shown when an override is present)
+   */
+  instance_capacity_planned?: number;
+  /**
+   * The % memory pressure of Elasticsearch JVM heap space if available (60-75% consider increasing capacity, >75% can incur significant performance and stability issues)
+   */
+  memory_pressure?: number;
+  /**
+   * The % memory pressure of the instance Docker container (if available)
+   */
+  native_memory_pressure?: number;
+}
+/**
+ * Information about the use and storage capacity of a Kibana instance or APM Server.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterInstanceDiskInfo".
+ */
+export interface ClusterInstanceDiskInfo {
+  /**
+   * If known, the amount of total disk space available to the container in MB
+   */
+  disk_space_available?: number;
+  /**
+   * The amount of disk space being used by the service in MB
+   */
+  disk_space_used: number;
+  /**
+   * The storage multiplier originally defined to calculate disk space.
+   */
+  storage_multiplier: number;
+}
+/**
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "InstanceOverrides".
+ */
+export interface InstanceOverrides {
+  /**
+   * Sets the memory capacity for the instances container. Requires a restart to take effect.
+   */
+  capacity?: number;
+  /**
+   * Overrides the disk quota multiplier for the instance
+   */
+  storage_multiplier?: number;
+}
+/**
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ExternalHyperlink".
+ */
+export interface ExternalHyperlink {
+  /**
+   * Identifier of the external link
+   */
+  id: string;
+  /**
+   * Human-readable description of the external link
+   */
+  label: string;
+  /**
+   * hyperlink to an external resource
+   */
+  uri?: string;
+}
+/**
+ * The settings for the APM Server.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ApmSettings".
+ */
+export interface ApmSettings {
+  metadata?: ClusterMetadataSettings;
+}
+/**
+ * The top-level configuration settings for the Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterMetadataSettings".
+ */
+export interface ClusterMetadataSettings {
+  /**
+   * The display name of the cluster
+   */
+  name?: string;
+  /**
+   * The user id (referencing whatever user database is in use) of the cluster owner
+   */
+  owner_id?: string;
+  /**
+   * The organization that owns the deployment
+   */
+  organization_id?: string;
+  /**
+   * Subscription level of the cluster
+   */
+  subscription_level?: string;
+  /**
+   * Indicates if a cluster is system owned (restricts the set of operations that can be performed on it)
+   */
+  system_owned?: boolean;
+  /**
+   * Contact email for the cluster
+   */
+  contact_email?: string;
+  /**
+   * Whether or not this cluster is hidden from the normal clusters list
+   */
+  hidden?: boolean;
+  resources?: ClusterMetadataResourcesSettings;
+}
+/**
+ * The top-level configuration settings for the Elasticsearch cluster resources.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterMetadataResourcesSettings".
+ */
+export interface ClusterMetadataResourcesSettings {
+  cpu?: ClusterMetadataCpuResourcesSettings;
+}
+/**
+ * Specifies the CPU resource settings for the Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterMetadataCpuResourcesSettings".
+ */
+export interface ClusterMetadataCpuResourcesSettings {
+  /**
+   * Indicates if the CPU boost flag is enabled or not.
+   */
+  boost?: boolean;
+  /**
+   * Indicates if the CPU hard limit flag is enabled or not. When set to true (default), allocates CPU timeshare based on the total CPU time multiplied by the relative RAM capacity of the instance on a given host. When set to false, delegates CPU allocation to the operating system to schedule CPU timeshares.
+   */
+  hard_limit?: boolean;
+}
+/**
+ * An APM creation request paired with the alias of the Elasticsearch cluster it should be paired with
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ApmPayload".
+ */
+export interface ApmPayload {
+  /**
+   * A locally-unique user-specified id for APM
+   */
+  ref_id: string;
+  /**
+   * Alias to the Elasticsearch Cluster to attach APM to
+   */
+  elasticsearch_cluster_ref_id: string;
+  /**
+   * The human readable name for the APM cluster (default: takes the name of its Elasticsearch cluster)
+   */
+  display_name?: string;
+  /**
+   * The region where this resource exists
+   */
+  region: string;
+  plan: ApmPlan;
+  settings?: ApmSettings;
+}
+/**
+ * Describes an APM resource belonging to a Deployment
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ApmResourceInfo".
+ */
+export interface ApmResourceInfo {
+  /**
+   * The locally-unique user-specified id of a Resource
+   */
+  ref_id: string;
+  /**
+   * The Elasticsearch cluster that this resource depends on.
+   */
+  elasticsearch_cluster_ref_id: string;
+  /**
+   * The randomly-generated id of a Resource
+   */
+  id: string;
+  /**
+   * The region where this resource exists
+   */
+  region: string;
+  info: ApmInfo;
+}
+/**
+ * Information about the APM Servers associated with the Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ApmSubInfo".
+ */
+export interface ApmSubInfo {
+  /**
+   * The APM cluster Id
+   */
+  apm_id: string;
+  /**
+   * Whether the associated APM cluster is currently available
+   */
+  enabled: boolean;
+  /**
+   * A map of application-specific operations (which map to 'operationId's in the Swagger API) to metadata about that operation
+   */
+  links?: {
+    [k: string]: Hyperlink | undefined;
+  };
+}
+/**
+ * Holds diagnostics for an AppSearch resource
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AppSearch".
+ */
+export interface AppSearch {
+  /**
+   * A locally-unique user-specified id
+   */
+  ref_id: string;
+  /**
+   * The human readable name (defaults to the generated cluster id if not specified)
+   */
+  display_name: string;
+  /**
+   * The user-specified id of the Elasticsearch Cluster that this will link to
+   */
+  elasticsearch_cluster_ref_id: string;
+  /**
+   * The backend plan as JSON
+   */
+  backend_plan: {};
+}
+/**
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AppSearchConfiguration".
+ */
+export interface AppSearchConfiguration {
+  /**
+   * The version of the AppSearch cluster (must be one of the ECE supported versions, and won't work unless it matches the Elasticsearch version. Leave blank to auto-detect version.)
+   */
+  version?: string;
+  /**
+   * A docker URI that allows overriding of the default docker image specified for this version
+   */
+  docker_image?: string;
+  system_settings?: AppSearchSystemSettings;
+  /**
+   * An arbitrary JSON object allowing (non-admin) cluster owners to set their parameters (only one of this and 'user_settings_yaml' is allowed), provided the parameters are on the allowlist and not on the denylist. (This field together with 'user_settings_override*' and 'system_settings' defines the total set of AppSearch settings)
+   */
+  user_settings_json?: {};
+  /**
+   * An arbitrary YAML object allowing (non-admin) cluster owners to set their parameters (only one of this and 'user_settings_json' is allowed), provided the parameters are on the allowlist and not on the denylist. (These field together with 'user_settings_override*' and 'system_settings' defines the total set of AppSearch settings)
+   */
+  user_settings_yaml?: string;
+  /**
+   * An arbitrary JSON object allowing ECE admins owners to set clusters' parameters (only one of this and 'user_settings_override_yaml' is allowed), ie in addition to the documented 'system_settings'. (This field together with 'system_settings' and 'user_settings*' defines the total set of AppSearch settings)
+   */
+  user_settings_override_json?: {};
+  /**
+   * An arbitrary YAML object allowing ECE admins owners to set clusters' parameters (only one of this and 'user_settings_override_json' is allowed), ie in addition to the documented 'system_settings'. (This field together with 'system_settings' and 'user_settings*' defines the total set of AppSearch settings)
+   */
+  user_settings_override_yaml?: string;
+}
+/**
+ * This structure defines a curated subset of the AppSearch settings. (This field together with 'user_settings_override*' and  'user_settings*' defines the total set of AppSearch settings)
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AppSearchSystemSettings".
+ */
+export interface AppSearchSystemSettings {
+  /**
+   * Optionally override the URL to which to send data (for advanced users only, if unspecified the system selects an internal URL)
+   */
+  elasticsearch_url?: string;
+  /**
+   * Optionally override the account within App Search - defaults to a system account that always exists (if specified, the password must also be specified). Note that this field is never returned from the API, it is write only.
+   */
+  elasticsearch_username?: string;
+  /**
+   * Optionally override the account within App Search - defaults to a system account that always exists (if specified, the username must also be specified). Note that this field is never returned from the API, it is write only.
+   */
+  elasticsearch_password?: string;
+  /**
+   * Optionally override the secret session key within App Search - defaults to the previously existing secretSession. Note that this field is never returned from the API, it is write only.
+   */
+  secret_session_key?: string;
+}
+/**
+ * The overview information for the App Search Server.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AppSearchInfo".
+ */
+export interface AppSearchInfo {
+  /**
+   * The id of the App Search
+   */
+  id: string;
+  /**
+   * The name of the App Search
+   */
+  name: string;
+  elasticsearch_cluster: TargetElasticsearchCluster;
+  /**
+   * The id of the deployment that this App Search belongs to.
+   */
+  deployment_id?: string;
+  /**
+   * Whether the App Search is healthy or not (one or more of the info subsections will have healthy: false)
+   */
+  healthy: boolean;
+  /**
+   * App Search status
+   */
+  status: 'initializing' | 'stopping' | 'stopped' | 'rebooting' | 'restarting' | 'reconfiguring' | 'started';
+  plan_info: AppSearchPlansInfo;
+  metadata?: ClusterMetadataInfo;
+  topology: ClusterTopologyInfo;
+  /**
+   * External resources related to the App Search
+   */
+  external_links: ExternalHyperlink[];
+  /**
+   * A map of application-specific operations (which map to 'operationId's in the Swagger API) to metadata about that operation
+   */
+  links?: {
+    [k: string]: Hyperlink | undefined;
+  };
+  settings?: AppSearchSettings;
+  /**
+   * The region that this App Search belongs to. Only populated in SaaS or federated ECE.
+   */
+  region?: string;
+}
+/**
+ * Information about current, pending, and past App Search Server plans.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AppSearchPlansInfo".
+ */
+export interface AppSearchPlansInfo {
+  /**
+   * Whether the plan situation is healthy (if unhealthy, means the last plan attempt failed)
+   */
+  healthy: boolean;
+  current?: AppSearchPlanInfo;
+  pending?: AppSearchPlanInfo;
+  history: AppSearchPlanInfo[];
+}
+/**
+ * Information about the App Search Server plan.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AppSearchPlanInfo".
+ */
+export interface AppSearchPlanInfo {
+  /**
+   * A UUID for each plan attempt
+   */
+  plan_attempt_id?: string;
+  /**
+   * A human readable name for each plan attempt, only populated when retrieving plan histories
+   */
+  plan_attempt_name?: string;
+  /**
+   * Either the plan ended successfully, or is not yet completed (and no errors have occurred)
+   */
+  healthy: boolean;
+  /**
+   * When this plan attempt (ie to apply the plan to the App Search) started (ISO format in UTC)
+   */
+  attempt_start_time?: string;
+  /**
+   * If this plan completed or failed (ie is not pending), when the attempt ended (ISO format in UTC)
+   */
+  attempt_end_time?: string;
+  /**
+   * If this plan is not current or pending, when the plan was no longer active (ISO format in UTC)
+   */
+  plan_end_time?: string;
+  plan?: AppSearchPlan;
+  plan_attempt_log: ClusterPlanStepInfo[];
+  source?: ChangeSourceInfo;
+  warnings: ClusterPlanWarning[];
+  error?: ClusterPlanAttemptError;
+}
+/**
+ * The plan for the App Search cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AppSearchPlan".
+ */
+export interface AppSearchPlan {
+  cluster_topology?: AppSearchTopologyElement[];
+  appsearch: AppSearchConfiguration;
+  transient?: TransientAppSearchPlanConfiguration;
+}
+/**
+ * Defines the topology of the AppSearch nodes (eg number/capacity of nodes, and where they can be allocated)
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AppSearchTopologyElement".
+ */
+export interface AppSearchTopologyElement {
+  node_type?: AppSearchNodeTypes;
+  /**
+   * Controls the allocation of this topology element as well as allowed sizes and node_types. It needs to match the id of an existing instance configuration.
+   */
+  instance_configuration_id?: string;
+  /**
+   * The version of the Instance Configuration Id. If it is unset, the meaning depends on read vs writes. For deployment reads, it is equivalent to version 0 (or the IC is unversioned); for deployment creates and deployment template use, it is equivalent to 'the latest version'; and for deployment updates, it is equivalent to 'retain the current version'.
+   */
+  instance_configuration_version?: number;
+  size?: TopologySize;
+  /**
+   * number of zones in which nodes will be placed
+   */
+  zone_count?: number;
+  appsearch?: AppSearchConfiguration;
+}
+/**
+ * Node types to enable for an AppSearch instance
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AppSearchNodeTypes".
+ */
+export interface AppSearchNodeTypes {
+  /**
+   * Defines whether this instance should run as Application/API server
+   */
+  appserver: boolean;
+  /**
+   * Defines whether this instance should run as background worker
+   */
+  worker: boolean;
+}
+/**
+ * Defines configuration parameters that control how the plan (ie consisting of the cluster topology and AppSearch settings) is applied
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "TransientAppSearchPlanConfiguration".
+ */
+export interface TransientAppSearchPlanConfiguration {
+  strategy?: PlanStrategy;
+  plan_configuration?: AppSearchPlanControlConfiguration;
+}
+/**
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AppSearchPlanControlConfiguration".
+ */
+export interface AppSearchPlanControlConfiguration {
+  /**
+   * The total timeout in seconds after which the plan is cancelled even if it is not complete. Defaults to 4x the max memory capacity per node (in MB)
+   */
+  timeout?: number;
+  /**
+   * This timeout determines how long to give a cluster after it responds to API calls before performing actual operations on it. It defaults to 5s
+   */
+  calm_wait_time?: number;
+  move_instances?: InstanceMoveRequest[];
+  move_allocators?: AllocatorMoveRequest[];
+  /**
+   * If true (default: false) does not allow re-using any existing instances currently in the cluster, ie even unchanged instances will be re-created
+   */
+  reallocate_instances?: boolean;
+  /**
+   * List of allocators on which instances are placed if possible (if not possible/not specified then any available allocator with space is used)
+   */
+  preferred_allocators?: string[];
+  /**
+   * Map containing allocators tags in form of key value pairs, increasing the likelihood during move requests for allocators with matching tags, to be selected as target allocators
+   */
+  preferred_allocator_tags?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * If true (default false), does not clear the maintenance flag (which prevents its API from being accessed except by the constructor) on new instances added until after a snapshot has been restored, otherwise, the maintenance flag is cleared once the new instances successfully join the new cluster
+   */
+  extended_maintenance?: boolean;
+  /**
+   * Set to 'forced' to force a reboot as part of the upgrade plan
+   */
+  cluster_reboot?: 'forced';
+  /**
+   * If false (the default), the plan fails if it determines that the request can result in unsafe operations. Setting this flag overrides some of these check restraints.
+   */
+  override_failsafe?: boolean;
+}
+/**
+ * The settings for the App Search.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AppSearchSettings".
+ */
+export interface AppSearchSettings {
+  metadata?: ClusterMetadataSettings;
+}
+/**
+ * An AppSearch creation request paired with the alias of the Elasticsearch cluster it should be paired with
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AppSearchPayload".
+ */
+export interface AppSearchPayload {
+  /**
+   * A locally-unique user-specified id for AppSearch
+   */
+  ref_id: string;
+  /**
+   * Alias to the Elasticsearch Cluster to attach AppSearch to
+   */
+  elasticsearch_cluster_ref_id: string;
+  /**
+   * The human readable name for the AppSearch cluster (default: takes the name of its Elasticsearch cluster)
+   */
+  display_name?: string;
+  /**
+   * The region where this resource exists
+   */
+  region: string;
+  plan: AppSearchPlan;
+  settings?: AppSearchSettings;
+}
+/**
+ * Describes an App Search resource belonging to a Deployment
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AppSearchResourceInfo".
+ */
+export interface AppSearchResourceInfo {
+  /**
+   * The locally-unique user-specified id of a Resource
+   */
+  ref_id: string;
+  /**
+   * The Elasticsearch cluster that this resource depends on.
+   */
+  elasticsearch_cluster_ref_id: string;
+  /**
+   * The randomly-generated id of a Resource
+   */
+  id: string;
+  /**
+   * The region where this resource exists
+   */
+  region: string;
+  info: AppSearchInfo;
+}
+/**
+ * Information about the APM Servers associated with the Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AppSearchSubInfo".
+ */
+export interface AppSearchSubInfo {
+  /**
+   * The App Search Id
+   */
+  app_search_id: string;
+  /**
+   * Whether the associated App Search is currently available
+   */
+  enabled: boolean;
+  /**
+   * A map of application-specific operations (which map to 'operationId's in the Swagger API) to metadata about that operation
+   */
+  links?: {
+    [k: string]: Hyperlink | undefined;
+  };
+}
+/**
+ * AutoOps settings for this deployment.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "AutoOpsSettings".
+ */
+export interface AutoOpsSettings {
+  /**
+   * See AutoOps integration status for this deployment.
+   */
+  status: 'connected' | 'not_connected' | 'excluded';
+}
+/**
+ * The certificate MetaData
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "CertificateMetaData".
+ */
+export interface CertificateMetaData {
+  /**
+   * The fingerprint of the certificate
+   */
+  fingerprint: string;
+  /**
+   * The expiry date of the certificate in UTC
+   */
+  valid_to: string;
+  /**
+   * The valid from date of the certificate in UTC
+   */
+  valid_from: string;
+  /**
+   * Other deployments also trusting this certificate
+   */
+  also_trusted_by?: string[];
+}
+/**
+ * The username and password for the new Elasticsearch cluster, which is returned from the Elasticsearch cluster `create` command.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterCredentials".
+ */
+export interface ClusterCredentials {
+  /**
+   * The username of the newly created cluster
+   */
+  username: string;
+  /**
+   * The password of the newly created cluster
+   */
+  password: string;
+}
+/**
+ * The index curation settings for an Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterCurationSettings".
+ */
+export interface ClusterCurationSettings {
+  /**
+   * Specifications for curation
+   */
+  specs: ClusterCurationSpec[];
+}
+/**
+ * Specifies the conditions to trigger an Elasticsearch cluster curation.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterCurationSpec".
+ */
+export interface ClusterCurationSpec {
+  /**
+   * Index matching pattern
+   */
+  index_pattern: string;
+  /**
+   * Number of seconds after index creation to trigger this spec
+   */
+  trigger_interval_seconds: number;
+}
+/**
+ * The default object for the Elasticsearch cluster snapshot repository.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterSnapshotRepositoryDefault".
+ */
+export interface ClusterSnapshotRepositoryDefault {}
+/**
+ * Information about the Elasticsearch cluster snapshot repository.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterSnapshotRepositoryInfo".
+ */
+export interface ClusterSnapshotRepositoryInfo {
+  static?: ClusterSnapshotRepositoryStatic;
+  reference?: ClusterSnapshotRepositoryReference;
+  default?: ClusterSnapshotRepositoryDefault;
+}
+/**
+ * The static object for the Elasticsearch cluster snapshot repository.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterSnapshotRepositoryStatic".
+ */
+export interface ClusterSnapshotRepositoryStatic {
+  /**
+   * Type of snapshot repository, ie: S3
+   */
+  repository_type?: string;
+  /**
+   * Settings associated with snapshot repository
+   */
+  settings?: {};
+}
+/**
+ * The reference object for the Elasticsearch cluster snapshot repository.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterSnapshotRepositoryReference".
+ */
+export interface ClusterSnapshotRepositoryReference {
+  /**
+   * ECE snapshot repository name, from the '/platform/configuration/snapshots/repositories' endpoint
+   */
+  repository_name?: string;
+}
+/**
+ * Information about the Elasticsearch cluster snapshot retention.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterSnapshotRetention".
+ */
+export interface ClusterSnapshotRetention {
+  /**
+   * Number of snapshots to retain
+   */
+  snapshots?: number;
+  /**
+   * Total retention period for all snapshots, with the format 'length unit' (space is optional), where unit can be one of: d (day), h (hour), min (minute)
+   */
+  max_age?: string;
+}
+/**
+ * The snapshot configuration settings for an Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterSnapshotSettings".
+ */
+export interface ClusterSnapshotSettings {
+  repository?: ClusterSnapshotRepositoryInfo;
+  /**
+   * Interval between snapshots, with the format 'length unit' (space is optional), where unit can be one of: d (day), h (hour), min (minute). Default is 30 minutes
+   */
+  interval?: string;
+  /**
+   * Interval between snapshot progress checks, with the format 'length unit' (space is optional), where unit can be one of: d (day), h (hour), min (minute). Default is 1 minute
+   */
+  pending_interval?: string;
+  /**
+   * The time to wait between snapshot phases (snapshot, purge), with the format 'length unit' (space is optional), where unit can be one of: d (day), h (hour), min (minute). Default is 10 minutes
+   */
+  wait_time_after_snapshotting?: string;
+  /**
+   * Indicates if Snapshotting is enabled
+   */
+  enabled?: boolean;
+  /**
+   * List of temporary snapshot suspensions
+   */
+  suspended?: string[];
+  retention?: ClusterSnapshotRetention;
+  /**
+   * When set to true, the deployment will have SLM enabled. Default value is true.
+   */
+  slm?: boolean;
+  /**
+   * Cron expression indicating when should snapshots be taken. This can be enabled only if SLM is enabled for the deployment and 'interval' is not present
+   */
+  cron_expression?: string;
+}
+/**
+ * Information about a system alert on an Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ClusterSystemAlert".
+ */
+export interface ClusterSystemAlert {
+  /**
+   * Timestamp marking the system alert
+   */
+  timestamp: string;
+  /**
+   * Instance that caused the system alert
+   */
+  instance_name: string;
+  /**
+   * Type of system alert
+   */
+  alert_type: 'automatic_restart' | 'heap_dump' | 'unknown_event';
+  /**
+   * The URL related to the event. Only applicable for alert_type: heap_dump
+   */
+  url?: string;
+  /**
+   * The exit_code related to the event. Only applicable for alert_type: slain
+   */
+  exit_code?: number;
+}
+/**
+ * Holds diagnostics for resources that will be created
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "Creates".
+ */
+export interface Creates {
+  /**
+   * Diagnostics for Elasticsearch clusters
+   */
+  elasticsearch?: Elasticsearch[];
+  /**
+   * Diagnostics for Kibanas
+   */
+  kibana?: Kibana[];
+  /**
+   * Diagnostics for APMs
+   */
+  apm?: Apm[];
+  /**
+   * Diagnostics for Integrations Server
+   */
+  integrations_server?: IntegrationsServer[];
+  /**
+   * Diagnostics for AppSearches
+   */
+  appsearch?: AppSearch[];
+  /**
+   * Diagnostics for Enterprise Search resources
+   */
+  enterprise_search?: EnterpriseSearch[];
+}
+/**
+ * Holds diagnostics for an Elasticsearch cluster
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "Elasticsearch".
+ */
+export interface Elasticsearch {
+  /**
+   * A locally-unique user-specified id
+   */
+  ref_id: string;
+  /**
+   * The human readable name for the cluster (defaults to the generated cluster id if not specified)
+   */
+  display_name: string;
+  /**
+   * The backend plan as JSON
+   */
+  backend_plan: {};
+}
+/**
+ * Holds diagnostics for a Kibana resource
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "Kibana".
+ */
+export interface Kibana {
+  /**
+   * A locally-unique user-specified id
+   */
+  ref_id: string;
+  /**
+   * The human readable name (defaults to the generated cluster id if not specified)
+   */
+  display_name: string;
+  /**
+   * The user-specified id of the Elasticsearch Cluster that this will link to
+   */
+  elasticsearch_cluster_ref_id: string;
+  /**
+   * The backend plan as JSON
+   */
+  backend_plan: {};
+}
+/**
+ * Holds diagnostics for an Integrations Server resource
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "IntegrationsServer".
+ */
+export interface IntegrationsServer {
+  /**
+   * A locally-unique user-specified id
+   */
+  ref_id: string;
+  /**
+   * The human readable name (defaults to the generated cluster id if not specified)
+   */
+  display_name: string;
+  /**
+   * The user-specified id of the Elasticsearch Cluster that this will link to
+   */
+  elasticsearch_cluster_ref_id: string;
+  /**
+   * The backend plan as JSON
+   */
+  backend_plan: {};
+}
+/**
+ * Holds diagnostics for an Enterprise Search resource
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "EnterpriseSearch".
+ */
+export interface EnterpriseSearch {
+  /**
+   * A locally-unique user-specified id
+   */
+  ref_id: string;
+  /**
+   * The human readable name (defaults to the generated cluster id if not specified)
+   */
+  display_name: string;
+  /**
+   * The user-specified id of the Elasticsearch Cluster that this will link to
+   */
+  elasticsearch_cluster_ref_id: string;
+  /**
+   * The backend plan as JSON
+   */
+  backend_plan: {};
+}
+/**
+ * Additional information about the new deployment object.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentCreateMetadata".
+ */
+export interface DeploymentCreateMetadata {
+  /**
+   * Indicates if a deployment is system owned (restricts the set of operations that can be performed on it)
+   */
+  system_owned?: boolean;
+  /**
+   * Arbitrary user-defined metadata associated with this deployment
+   */
+  tags?: MetadataItem[];
+}
+/**
+ * The key-value pair.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "MetadataItem".
+ */
+export interface MetadataItem {
+  /**
+   * The metadata field name
+   */
+  key: string;
+  /**
+   * The metadata value
+   */
+  value: string;
+}
+/**
+ * A request for creating a new Deployment consisting of multiple clusters
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentCreateRequest".
+ */
+export interface DeploymentCreateRequest {
+  /**
+   * A name for the deployment; otherwise this will be the generated deployment id
+   */
+  name?: string;
+  resources?: DeploymentCreateResources;
+  settings?: DeploymentCreateSettings;
+  metadata?: DeploymentCreateMetadata;
+  /**
+   * A user-defined alias to use in place of Cluster IDs for user-friendly URLs
+   */
+  alias?: string;
+  /**
+   * Identifier of the region to be used as the default for all the resources of the deployment
+   */
+  region?: string;
+  /**
+   * The version for all the resources of the deployment (must be one of the supported versions). Defaults to the latest version if not specified.
+   */
+  version?: string;
+}
+/**
+ * Describes the resources that will belong to a Deployment
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentCreateResources".
+ */
+export interface DeploymentCreateResources {
+  /**
+   * A list of payloads for Elasticsearch cluster creation.
+   */
+  elasticsearch?: ElasticsearchPayload[];
+  /**
+   * A list of payloads for Kibana creation.
+   */
+  kibana?: KibanaPayload[];
+  /**
+   * A list of payloads for APM creation. WARNING: For stack versions 8.0.0 and higher the integrations_server payload should be used instead, as this field becomes deprecated.
+   */
+  apm?: ApmPayload[];
+  /**
+   * A list of payloads for AppSearch updates. AppSearch has been replaced by Enterprise Search in the Elastic Stack 7.7 and higher.
+   */
+  appsearch?: AppSearchPayload[];
+  /**
+   * A list of payloads for Enterprise Search creation.
+   */
+  enterprise_search?: EnterpriseSearchPayload[];
+  /**
+   * A list of payloads for Integrations Server creation.
+   */
+  integrations_server?: IntegrationsServerPayload[];
+}
+/**
+ * An alias for an Elasticsearch Cluster paired with a request for creating one
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchPayload".
+ */
+export interface ElasticsearchPayload {
+  /**
+   * A locally-unique user-specified id for this Elasticsearch cluster
+   */
+  ref_id: string;
+  /**
+   * The human readable name for the cluster (defaults to the generated cluster id if not specified)
+   */
+  display_name?: string;
+  /**
+   * The region where this resource exists
+   */
+  region: string;
+  plan: ElasticsearchClusterPlan;
+  settings?: ElasticsearchClusterSettings;
+}
+/**
+ * The plan for the Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchClusterPlan".
+ */
+export interface ElasticsearchClusterPlan {
+  cluster_topology: ElasticsearchClusterTopologyElement[];
+  elasticsearch: ElasticsearchConfiguration;
+  deployment_template?: DeploymentTemplateReference;
+  transient?: TransientElasticsearchPlanConfiguration;
+  /**
+   * Enable autoscaling for this Elasticsearch cluster.
+   */
+  autoscaling_enabled?: boolean;
+}
+/**
+ * The topology of the Elasticsearch nodes, including the number, capacity, and type of nodes, and where they can be allocated.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchClusterTopologyElement".
+ */
+export interface ElasticsearchClusterTopologyElement {
+  /**
+   * Unique identifier of this topology element
+   */
+  id?: string;
+  node_type?: ElasticsearchNodeType;
+  /**
+   * The list of node roles for this topology element (ES version >= 7.10). Allowable values are: master, ingest, ml, data_hot, data_content, data_warm, data_cold, data_frozen, remote_cluster_client, transform
+   */
+  node_roles?: (
+    | 'master'
+    | 'ingest'
+    | 'ml'
+    | 'data_hot'
+    | 'data_content'
+    | 'data_warm'
+    | 'data_cold'
+    | 'data_frozen'
+    | 'remote_cluster_client'
+    | 'transform'
+  )[];
+  /**
+   * The memory capacity in MB for each node of this type built in each zone.
+   */
+  memory_per_node?: number;
+  /**
+   * The number of nodes of this type that are allocated within each zone. (i.e. total capacity per zone = `node_count_per_zone` * `memory_per_node` in MB). Cannot be set for tiebreaker topologies. For dedicated master nodes, must be 1 if an entry exists.
+   */
+  node_count_per_zone?: number;
+  /**
+   * The default number of zones in which data nodes will be placed
+   */
+  zone_count?: number;
+  elasticsearch?: ElasticsearchConfiguration;
+  /**
+   * Controls the allocation of this topology element as well as allowed sizes and node_types. It needs to match the id of an existing instance configuration.
+   */
+  instance_configuration_id?: string;
+  /**
+   * The version of the Instance Configuration Id. If it is unset, the meaning depends on read vs writes. For deployment reads, it is equivalent to version 0 (or the IC is unversioned); for deployment creates and deployment template use, it is equivalent to 'the latest version'; and for deployment updates, it is equivalent to 'retain the current version'.
+   */
+  instance_configuration_version?: number;
+  size?: TopologySize;
+  autoscaling_min?: TopologySize;
+  autoscaling_max?: TopologySize;
+  /**
+   * An arbitrary JSON object overriding the default autoscaling policy. Don't set unless you really know what you are doing.
+   */
+  autoscaling_policy_override_json?: {};
+  topology_element_control?: TopologyElementControl;
+  /**
+   * Set to true to enable autoscaling for this topology element, even if the cluster-level 'autoscaling_enabled' field is false. Note that 'autoscaling_tier_override' cannot be set to false if cluster-level 'autoscaling_enabled' is true. Currently only supported for the 'ml' tier
+   */
+  autoscaling_tier_override?: boolean;
+}
+/**
+ * Controls the combinations of Elasticsearch node types. TIP: By default, the Elasticsearch node is master eligible, can hold data, and run ingest pipelines. WARNING: Do not set for tiebreaker topologies.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchNodeType".
+ */
+export interface ElasticsearchNodeType {
+  /**
+   * Defines whether this node can be elected master (default: false)
+   */
+  master?: boolean;
+  /**
+   * Defines whether this node can hold data (default: false)
+   */
+  data?: boolean;
+  /**
+   * Defines whether this node can run an ingest pipeline (default: false)
+   */
+  ingest?: boolean;
+  /**
+   * Defines whether this node can run ml jobs, valid only for versions 5.4.0 or greater (default: false)
+   */
+  ml?: boolean;
+}
+/**
+ * The Elasticsearch cluster settings. When specified at the top level, provides a field-by-field default. When specified at the topology level, provides the override settings.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchConfiguration".
+ */
+export interface ElasticsearchConfiguration {
+  /**
+   * The version of the Elasticsearch cluster (must be one of the ECE supported versions). Currently cannot be different across the topology (and is generally specified in the globals). Defaults to the latest version if not specified.
+   */
+  version?: string;
+  /**
+   * A docker URI that allows overriding of the default docker image specified for this version
+   */
+  docker_image?: string;
+  system_settings?: ElasticsearchSystemSettings;
+  /**
+   * An arbitrary JSON object allowing cluster owners to set their parameters (only one of this and 'user_settings_yaml' is allowed), provided the parameters arey are on the allowlist and not on the denylist. NOTES: (This field together with 'user_settings_override*' and 'system_settings' defines the total set of Elasticsearch settings)
+   */
+  user_settings_json?: {};
+  /**
+   * An arbitrary YAML object allowing cluster owners to set their parameters (only one of this and 'user_settings_json' is allowed), provided the parameters arey are on the allowlist and not on the denylist. NOTES: (This field together with 'user_settings_override*' and 'system_settings' defines the total set of Elasticsearch settings)
+   */
+  user_settings_yaml?: string;
+  /**
+   * An arbitrary JSON object allowing ECE admins owners to set clusters' parameters (only one of this and 'user_settings_override_yaml' is allowed), ie in addition to the documented 'system_settings'. NOTES: (This field together with 'system_settings' and 'user_settings*' defines the total set of Elasticsearch settings)
+   */
+  user_settings_override_json?: {};
+  /**
+   * An arbitrary YAML object allowing ECE admins owners to set clusters' parameters (only one of this and 'user_settings_override_json' is allowed), ie in addition to the documented 'system_settings'. NOTES: (This field together with 'system_settings' and 'user_settings*' defines the total set of Elasticsearch settings)
+   */
+  user_settings_override_yaml?: string;
+  /**
+   * A list of plugin names from the Elastic-supported subset that are bundled with the version images. NOTES: (Users should consult the Elastic stack objects to see what plugins are available, this is currently only available from the UI)
+   */
+  enabled_built_in_plugins?: string[];
+  /**
+   * A list of admin-uploaded plugin objects that are available for this user.
+   */
+  user_plugins?: ElasticsearchUserPlugin[];
+  /**
+   * A list of admin-uploaded bundle objects (eg scripts, synonym files) that are available for this user.
+   */
+  user_bundles?: ElasticsearchUserBundle[];
+  curation?: ElasticsearchCuration;
+  /**
+   * Defines the Elasticsearch node attributes for the instances in the topology
+   */
+  node_attributes?: {
+    [k: string]: string | undefined;
+  };
+}
+/**
+ * A subset of Elasticsearch settings. TIP: To define the complete set of Elasticsearch settings, use `ElasticsearchSystemSettings` with `user_settings_override*` and `user_settings*`.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchSystemSettings".
+ */
+export interface ElasticsearchSystemSettings {
+  scripting?: ElasticsearchScriptingUserSettings;
+  /**
+   * Limits remote Elasticsearch clusters that can be used as the source for '_reindex' API commands
+   */
+  reindex_whitelist?: string[];
+  /**
+   * If true (the default), then any write operation on an index that does not currently exist will create it. NOTES: (Corresponds to the parameter 'action.auto_create_index')
+   */
+  auto_create_index?: boolean;
+  /**
+   * Defaults to false on versions <= 7.2.0, true otherwise. If false, then the API commands to close indices are disabled. This is important because Elasticsearch does not snapshot or migrate close indices on versions under 7.2.0, therefore standard Elastic Cloud configuration operations will cause irretrievable loss of indices' data. NOTES: (Corresponds to the parameter 'cluster.indices.close.enable')
+   */
+  enable_close_index?: boolean;
+  /**
+   * If true (default is false) then the index deletion API will not support wildcards or '_all'. NOTES: (Corresponds to the parameter 'action.destructive_requires_name')
+   */
+  destructive_requires_name?: boolean;
+  /**
+   * The trigger engine for Watcher, defaults to 'scheduler' - see the xpack documentation for more information. NOTES: (Corresponds to the parameter '(xpack.)watcher.trigger.schedule.engine', depending on version. Ignored from 6.x onwards.)
+   */
+  watcher_trigger_engine?: string;
+  /**
+   * (2.x only - to get the same result in 5.x template mappings must be used) Sets the default number of shards per index, defaulting to 1 if not specified. (Corresponds to the parameter 'index.number_of_shards' in 2.x, not supported in 5.x)
+   */
+  default_shards_per_index?: number;
+  /**
+   * The default interval at which monitoring information from the cluster if collected, if monitoring is enabled. NOTES: (Corresponds to the parameter 'marvel.agent.interval' in 2.x and 'xpack.monitoring.collection.interval' in 5.x)
+   */
+  monitoring_collection_interval?: number;
+  /**
+   * The duration for which monitoring history is stored (format '(NUMBER)d' eg '3d' for 3 days). NOTES: ('Corresponds to the parameter xpack.monitoring.history.duration' in 5.x, defaults to '7d')
+   */
+  monitoring_history_duration?: string;
+}
+/**
+ * Controls the languages supported by the Elasticsearch cluster, such as Painless, Mustache, and Expressions. Controls how the languages are used, such as file, index, and inline. TIP: For complex configurations, leave these blank and configure these settings in the user YAML or JSON.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchScriptingUserSettings".
+ */
+export interface ElasticsearchScriptingUserSettings {
+  /**
+   * (5.x+ only) If enabled (the default) then the painless scripting engine is allowed as a sandboxed language. Sandboxed languages are the only ones allowed if 'sandbox_mode' is set to true. NOTES: (Corresponds to the parameters 'script.engine.painless.[file|stored|inline]')
+   */
+  painless_enabled?: boolean;
+  /**
+   * (5.x+ only) If enabled (the default) then the mustache scripting engine is allowed as a sandboxed language. Sandboxed languages are the only ones allowed if 'sandbox_mode' is set to true. NOTES: (Corresponds to the parameters 'script.engine.mustache.[file|stored|inline]')
+   */
+  mustache_enabled?: boolean;
+  /**
+   * (5.x+ only) If enabled (the default) then the expressions scripting engine is allowed as a sandboxed language. Sandboxed languages are the only ones allowed if 'sandbox_mode' is set to true. NOTES: (Corresponds to the parameters 'script.engine.expression.[file|stored|inline]')
+   */
+  expressions_enabled?: boolean;
+  stored?: ElasticsearchScriptTypeSettings;
+  file?: ElasticsearchScriptTypeSettings;
+  inline?: ElasticsearchScriptTypeSettings;
+}
+/**
+ * Enables scripting for the specified type and controls other parameters. Store scripts in indexes (`stored`), upload in file bundles (`file`), or use in API requests (`inline`).
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchScriptTypeSettings".
+ */
+export interface ElasticsearchScriptTypeSettings {
+  /**
+   * If enabled (default: true) then scripts are enabled, either for sandboxing languages (by default), or for all installed languages if 'sandbox_mode' is disabled (or for 6.x). NOTES: (Corresponds to the parameter 'script.file|stored/indexed|inline')
+   */
+  enabled?: boolean;
+  /**
+   * If enabled (default: true) and this script type is enabled, then only the sandbox languages are allowed. By default the sandbox languages are painless, expressions and mustache, but this can be restricted via the 'painless_enabled', 'mustache_enabled' 'expression_enabled' settings.NOTES: Not supported in 6.x. (Corresponds to the parameters 'script.engine.[painless|mustache|expressions].[file|stored|inline]')
+   */
+  sandbox_mode?: boolean;
+}
+/**
+ * The structure that defines the routing settings for index curation.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchCuration".
+ */
+export interface ElasticsearchCuration {
+  /**
+   * The source instance configuration
+   */
+  from_instance_configuration_id: string;
+  /**
+   * The destination instance configuration
+   */
+  to_instance_configuration_id: string;
+}
+/**
+ * Controls for the topology element. Only used as part of the deployment template. Ignored if included as part of a deployment.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "TopologyElementControl".
+ */
+export interface TopologyElementControl {
+  min: TopologySize;
+}
+/**
+ * Specifies the deployment template used to create the plan.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentTemplateReference".
+ */
+export interface DeploymentTemplateReference {
+  /**
+   * The unique identifier of the deployment template
+   */
+  id: string;
+  /**
+   * A version identifier to disambiguate multiple revisions of the same template
+   */
+  version?: string;
+}
+/**
+ * Defines the configuration parameters that control how the plan is applied. For example, the Elasticsearch cluster topology and Elasticsearch settings.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "TransientElasticsearchPlanConfiguration".
+ */
+export interface TransientElasticsearchPlanConfiguration {
+  strategy?: PlanStrategy;
+  plan_configuration?: ElasticsearchPlanControlConfiguration;
+  restore_snapshot?: RestoreSnapshotConfiguration;
+  remote_clusters?: RemoteResources;
+  /**
+   * If specified, contains transient settings to be applied to an Elasticsearch cluster during changes,default values shown below applied.
+   * These can be overridden by specifying them in the map (or null to unset). Additional settings can also be set. Settings will be cleared after the plan has finished. If not specified, no settings will be applied.
+   * NOTE: These settings are only explicitly cleared for 5.x+ clusters, they must be hand-reset to their defaults in 2.x- (or a cluster reboot will clear them).
+   * - indices.store.throttle.max_bytes_per_sec: 120Mb
+   * - indices.recovery.max_bytes_per_sec: 120Mb
+   * - cluster.routing.allocation.cluster_concurrent_rebalance: 5
+   * - cluster.routing.allocation.node_initial_primaries_recoveries: 5
+   * - cluster.routing.allocation.node_concurrent_incoming_recoveries: 5
+   * For version 8.1 and later no defaults are provided through this mechanism, but instead hardware dependent settings are provided to each instance.
+   */
+  cluster_settings_json?: {};
+}
+/**
+ * The configuration settings for the timeout and fallback parameters.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchPlanControlConfiguration".
+ */
+export interface ElasticsearchPlanControlConfiguration {
+  /**
+   * The total timeout in seconds after which the plan is cancelled even if it is not complete. Defaults to 4x the max memory capacity per node (in MB). NOTES: A 3 zone cluster with 2 nodes of 2048 each would have a timeout of 4*2048=8192 seconds. Timeout does not include time required to run rollback actions.
+   */
+  timeout?: number;
+  /**
+   * This timeout determines how long to give a cluster after it responds to API calls before performing actual operations on it. It defaults to 5s
+   */
+  calm_wait_time?: number;
+  move_instances?: InstanceMoveRequest[];
+  move_allocators?: AllocatorMoveRequest[];
+  /**
+   * If true (default: false) only move_instances and move_allocators instructions will be executed, all other changes will be ignored
+   */
+  move_only?: boolean;
+  /**
+   * If true (default: false) does not allow re-using any existing instances currently in the cluster, ie even unchanged instances will be re-created
+   */
+  reallocate_instances?: boolean;
+  /**
+   * List of allocators on which instances are placed if possible (if not possible/not specified then any available allocator with space is used)
+   */
+  preferred_allocators?: string[];
+  /**
+   * Map containing allocators tags in form of key value pairs, increasing the likelihood during move requests for allocators with matching tags, to be selected as target allocators
+   */
+  preferred_allocator_tags?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * If true (default: false), does not take (or require) a successful snapshot to be taken before performing any potentially destructive changes to this cluster
+   */
+  skip_snapshot?: boolean;
+  /**
+   * If taking a snapshot (ie unless 'skip_snapshots': true) then will retry on failure at most this number of times (default: 5)
+   */
+  max_snapshot_attempts?: number;
+  /**
+   * When you take a snapshot and 'skip_snapshots' is false, specifies the maximum age in seconds of the most recent snapshot before a new snapshot is created. Default is 300
+   */
+  max_snapshot_age?: number;
+  /**
+   * If true (default false), does not clear the maintenance flag (which prevents its API from being accessed except by the constructor) on new instances added until after a snapshot has been restored, otherwise, the maintenance flag is cleared once the new instances successfully join the new cluster
+   */
+  extended_maintenance?: boolean;
+  /**
+   * Set to 'forced' to force a reboot as part of the upgrade plan. NOTES: (ie taking an existing plan and leaving it alone except for setting 'transient.plan_configuration.cluster_reboot': 'forced' will reboot the cluster)
+   */
+  cluster_reboot?: 'forced';
+  /**
+   * If false (the default) then the plan will fail out if it believes the requested sequence of operations can result in data loss - this flag will override some of these restraints
+   */
+  override_failsafe?: boolean;
+  /**
+   * If true (default: false) then the plan will not wait for data to be migrated from old instances to new instances before continuing the plan (potentially deleting the old instances and losing data)
+   */
+  skip_data_migration?: boolean;
+  /**
+   * If false, the cluster is checked for issues that should be resolved before migration (eg contains old Lucene segments), if true this is bypassed
+   */
+  skip_upgrade_checker?: boolean;
+  /**
+   * If false (the default), the cluster will run (currently) 2.x->5.x operations for any plan change ending with a 5.x cluster (eg apply a cluster license, ensure Monitoring is configured)
+   */
+  skip_post_upgrade_steps?: boolean;
+  /**
+   * If false (the default), the cluster will perform a snapshot after a major version upgrade takes place
+   */
+  skip_snapshot_post_major_upgrade?: boolean;
+}
+/**
+ * Restores a snapshot from a local or remote repository.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "RestoreSnapshotConfiguration".
+ */
+export interface RestoreSnapshotConfiguration {
+  /**
+   * If specified, contains the name of the snapshot repository - else will default to the Elastic Cloud system repo ('found-snapshots')
+   */
+  repository_name?: string;
+  /**
+   * The name of the snapshot to restore. Use '\_\_latest_success\_\_' to get the most recent snapshot from the specified repository
+   */
+  snapshot_name: string;
+  repository_config?: RestoreSnapshotRepoConfiguration;
+  restore_payload?: RestoreSnapshotApiConfiguration;
+  /**
+   * The restore strategy to use. Defaults to a full restore. Partial restore will attempt to restore unavailable indices only
+   */
+  strategy?: 'partial' | 'full' | 'recovery';
+  /**
+   * If specified, contains the name of the source cluster id. Do not send this if you are sending repository_config
+   */
+  source_cluster_id?: string;
+}
+/**
+ * Configures the location of a remote repository. The default is the system repository.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "RestoreSnapshotRepoConfiguration".
+ */
+export interface RestoreSnapshotRepoConfiguration {
+  /**
+   * The remote snapshot settings raw JSON - see the Elasticsearch '_snapshot' documentation for more details on supported formats
+   */
+  raw_settings?: {};
+}
+/**
+ * The configuration for the restore command, such as which indices you want to restore.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "RestoreSnapshotApiConfiguration".
+ */
+export interface RestoreSnapshotApiConfiguration {
+  /**
+   * The list of indices to restore (supports +ve and -ve selection and wildcarding - see the default Elasticsearch index format documentation)
+   */
+  indices?: string[];
+  /**
+   * This JSON object (merged with the 'indices' field (if present) is passed untouched into the restore command - see the Elasticsearch '_snapshot' documentation for more details on supported formats
+   */
+  raw_settings?: {};
+}
+/**
+ * The list of resources used as remote clusters
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "RemoteResources".
+ */
+export interface RemoteResources {
+  /**
+   * The remote resources
+   */
+  resources: RemoteResourceRef[];
+}
+/**
+ * The Elasticsearch resource used as a Remote Cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "RemoteResourceRef".
+ */
+export interface RemoteResourceRef {
+  /**
+   * The id of the deployment
+   */
+  deployment_id: string;
+  /**
+   * The locally-unique user-specified id of an Elasticsearch Resource
+   */
+  elasticsearch_ref_id: string;
+  /**
+   * The alias for this remote cluster. Aliases must only contain letters, digits, dashes and underscores
+   */
+  alias: string;
+  /**
+   * If true, skip this cluster during search if it is disconnected. Default: false
+   */
+  skip_unavailable?: boolean;
+  info?: RemoteResourceInfo;
+}
+/**
+ * Information about a Remote Cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "RemoteResourceInfo".
+ */
+export interface RemoteResourceInfo {
+  /**
+   * Whether or not the remote cluster is healthy
+   */
+  healthy: boolean;
+  /**
+   * Whether or not there is at least one connection to the remote cluster.
+   */
+  connected: boolean;
+  /**
+   * Whether or not the remote cluster version is compatible with this cluster version.
+   */
+  compatible: boolean;
+  /**
+   * Whether or not the remote cluster is trusted by this cluster.
+   */
+  trusted: boolean;
+  /**
+   * Whether or not the remote cluster trusts this cluster back.
+   */
+  trusted_back: boolean;
+}
+/**
+ * The settings for an Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchClusterSettings".
+ */
+export interface ElasticsearchClusterSettings {
+  snapshot?: ClusterSnapshotSettings;
+  monitoring?: ManagedMonitoringSettings;
+  metadata?: ClusterMetadataSettings;
+  curation?: ClusterCurationSettings;
+  /**
+   * Threshold starting from which the number of instances in the cluster results in the introduction of dedicated masters. If the cluster is downscaled to a number of nodes below this one, dedicated masters will be removed. Limit is inclusive. When provided the threshold setting is updated. A `null` value removes the field. Otherwise, the setting remains as it was set previously.
+   */
+  dedicated_masters_threshold?: number;
+  traffic_filter?: TrafficFilterSettings;
+  trust?: ElasticsearchClusterTrustSettings;
+  keystore_contents?: KeystoreContents;
+}
+/**
+ * The settings for sending monitoring information to another cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ManagedMonitoringSettings".
+ */
+export interface ManagedMonitoringSettings {
+  /**
+   * The Id of the target cluster to which to send monitoring information
+   */
+  target_cluster_id: string;
+}
+/**
+ * The configuration settings for the traffic filter.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "TrafficFilterSettings".
+ */
+export interface TrafficFilterSettings {
+  /**
+   * IDs of the traffic filter rulesets
+   */
+  rulesets: string[];
+}
+/**
+ * Configuration of trust with other clusters.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchClusterTrustSettings".
+ */
+export interface ElasticsearchClusterTrustSettings {
+  /**
+   * The list of trust relationships with different accounts
+   */
+  accounts?: AccountTrustRelationship[];
+  /**
+   * The list of trust relationships with external entities
+   */
+  external?: ExternalTrustRelationship[];
+  /**
+   * The list of trust relationships where the certificate is bundled with the trust setting. Allows configuring trust for clusters running outside of an Elastic Cloud managed environment or in an Elastic Cloud environment without an environment level trust established.
+   */
+  direct?: DirectTrustRelationship[];
+}
+/**
+ * The trust relationship with external entities (remote environments, remote accounts...).
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ExternalTrustRelationship".
+ */
+export interface ExternalTrustRelationship {
+  /**
+   * The ID of the external trust relationship
+   */
+  trust_relationship_id: string;
+  /**
+   * The name of the external trust relationship. Retrieved from the TrustRelationship and ignored on write.
+   */
+  name?: string;
+  /**
+   * If true, all clusters in this external entity will be trusted and the `trust_allowlist` is ignored.
+   */
+  trust_all: boolean;
+  /**
+   * The list of clusters to trust. Only used when `trust_all` is false.
+   */
+  trust_allowlist?: string[];
+}
+/**
+ * The trust relationship with entities trusted directly having their certificate bundled together with the trust settings.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DirectTrustRelationship".
+ */
+export interface DirectTrustRelationship {
+  /**
+   * Auto generated identifier for this trust, allows distinguishing between update vs remove and add.
+   */
+  uid?: string;
+  /**
+   * a human readable name of the trust relationship
+   */
+  name: string;
+  /**
+   * The type can either be ESS, ECE, generic or proxy. If none is specified, then generic is assumed. If proxy is specified, trust_all should be false and trust_allowlist, scope_id and additional_node_names should be omitted.
+   */
+  type?: 'ECE' | 'ESS' | 'generic' | 'proxy';
+  /**
+   * If true, scope_id is required and the `trust_allowlist` is ignored and all clusters matching the scope id will be trusted.
+   */
+  trust_all: boolean;
+  /**
+   * The list of clusters with matching scope to trust. Only used when `trust_all` is false. Providing one or more clusters makes scope_id mandatory.
+   */
+  trust_allowlist?: string[];
+  /**
+   * A lowercase alphanumerical string of max 32 characters. Usually an organization id or an environment id, but could really be any suitable suffix for clusters using the CA certificate of this trust. Required unless trust_all is false and trust_allowlist is empty.
+   */
+  scope_id?: string;
+  /**
+   * A list of node names trusted in addition to those deducible from trust_allowlist and scope id. Allows trusting nodes that don't have a scoped name at the cost of maintaining the list. Mandatory if scope id is not defined. Wildcards are not allowed.
+   */
+  additional_node_names?: string[];
+  /**
+   * The public ca certificate(s) to trust. Only one is required, but it is possible to specify multiple certificates in order to facilitate key rotation.
+   */
+  certificates: TrustedCertificate[];
+}
+/**
+ * An x509 certificate used by a DirectTrustRelationship
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "TrustedCertificate".
+ */
+export interface TrustedCertificate {
+  /**
+   * The public ca certificate as string in PEM format.
+   */
+  pem: string;
+  metadata?: CertificateMetaData;
+}
+/**
+ * The contents of the Elasticsearch keystore.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "KeystoreContents".
+ */
+export interface KeystoreContents {
+  /**
+   * List of secrets
+   */
+  secrets: {
+    [k: string]: KeystoreSecret | undefined;
+  };
+}
+/**
+ * The value that you configure for the Elasticsearch keystore secret.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "KeystoreSecret".
+ */
+export interface KeystoreSecret {
+  /**
+   * Value of this setting. This can either be a string or a JSON object that is stored as a JSON string in the keystore. NOTE: When the keystore secret is unspecified, it is removed.
+   */
+  value?: {};
+  /**
+   * Stores the keystore secret as a file. The default is false, which stores the keystore secret as string when value is a plain string, or true when value is an object.
+   */
+  as_file?: boolean;
+}
+/**
+ * A Kibana creation request paired with the alias of the Elasticsearch cluster it should be paired with
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "KibanaPayload".
+ */
+export interface KibanaPayload {
+  /**
+   * A locally-unique user-specified id for Kibana
+   */
+  ref_id: string;
+  /**
+   * Alias to the Elasticsearch Cluster to attach Kibana to
+   */
+  elasticsearch_cluster_ref_id: string;
+  /**
+   * The human readable name for the Kibana cluster (default: takes the name of its Elasticsearch cluster)
+   */
+  display_name?: string;
+  /**
+   * The region where this resource exists
+   */
+  region: string;
+  plan: KibanaClusterPlan;
+  settings?: KibanaClusterSettings;
+}
+/**
+ * The plan for the Kibana instance.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "KibanaClusterPlan".
+ */
+export interface KibanaClusterPlan {
+  cluster_topology?: KibanaClusterTopologyElement[];
+  kibana: KibanaConfiguration;
+  transient?: TransientKibanaPlanConfiguration;
+}
+/**
+ * The topology of the Kibana nodes, including the number, capacity, and type of nodes, and where they can be allocated.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "KibanaClusterTopologyElement".
+ */
+export interface KibanaClusterTopologyElement {
+  /**
+   * The memory capacity in MB for each node of this type built in each zone.
+   */
+  memory_per_node?: number;
+  /**
+   * The number of nodes of this type that are allocated within each zone (i.e. total capacity per zone = `node_count_per_zone` * `memory_per_node` in MB).
+   */
+  node_count_per_zone?: number;
+  /**
+   * Controls the allocation of this topology element as well as allowed sizes and node_types. It needs to match the id of an existing instance configuration.
+   */
+  instance_configuration_id?: string;
+  /**
+   * The version of the Instance Configuration Id. If it is unset, the meaning depends on read vs writes. For deployment reads, it is equivalent to version 0 (or the IC is unversioned); for deployment creates and deployment template use, it is equivalent to 'the latest version'; and for deployment updates, it is equivalent to 'retain the current version'.
+   */
+  instance_configuration_version?: number;
+  size?: TopologySize;
+  /**
+   * number of zones in which nodes will be placed
+   */
+  zone_count?: number;
+  kibana?: KibanaConfiguration;
+}
+/**
+ * The Kibana instance settings. When specified at the top level, provides a field-by-field default. When specified at the topology level, provides the override settings.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "KibanaConfiguration".
+ */
+export interface KibanaConfiguration {
+  /**
+   * The version of the Kibana cluster (must be one of the ECE supported versions, and won't work unless it matches the Elasticsearch version. Leave blank to auto-detect version.)
+   */
+  version?: string;
+  /**
+   * A docker URI that allows overriding of the default docker image specified for this version
+   */
+  docker_image?: string;
+  system_settings?: KibanaSystemSettings;
+  /**
+   * An arbitrary JSON object allowing (non-admin) cluster owners to set their parameters (only one of this and 'user_settings_yaml' is allowed), provided the parameters are on the allowlist and not on the denylist. (This field together with 'user_settings_override*' and 'system_settings' defines the total set of Kibana settings)
+   */
+  user_settings_json?: {};
+  /**
+   * An arbitrary YAML object allowing (non-admin) cluster owners to set their parameters (only one of this and 'user_settings_json' is allowed), provided the parameters are on the allowlist and not on the denylist. (These field together with 'user_settings_override*' and 'system_settings' defines the total set of Kibana settings)
+   */
+  user_settings_yaml?: string;
+  /**
+   * An arbitrary JSON object allowing ECE admins owners to set clusters' parameters (only one of this and 'user_settings_override_yaml' is allowed), ie in addition to the documented 'system_settings'. (This field together with 'system_settings' and 'user_settings*' defines the total set of Kibana settings)
+   */
+  user_settings_override_json?: {};
+  /**
+   * An arbitrary YAML object allowing ECE admins owners to set clusters' parameters (only one of this and 'user_settings_override_json' is allowed), ie in addition to the documented 'system_settings'. (This field together with 'system_settings' and 'user_settings*' defines the total set of Kibana settings)
+   */
+  user_settings_override_yaml?: string;
+}
+/**
+ * A subset of Kibana settings. TIP: To define the complete set of Elasticsearch settings, use `KibanaSystemSettings` with `user_settings_override_` and `user_settings_`.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "KibanaSystemSettings".
+ */
+export interface KibanaSystemSettings {
+  /**
+   * DEPRECATED: Scheduled for removal in a future version of the API.
+   *
+   * Optionally override the URL to which to send data (for advanced users only, if unspecified the system selects an internal URL)
+   */
+  elasticsearch_url?: string;
+  /**
+   * Optionally override the account within Elasticsearch - defaults to a system account that always exists (if specified, the password must also be specified). Note that this field is never returned from the API, it is write only.
+   */
+  elasticsearch_username?: string;
+  /**
+   * Optionally override the account within Elasticsearch - defaults to a system account that always exists (if specified, the username must also be specified). Note that this field is never returned from the API, it is write only.
+   */
+  elasticsearch_password?: string;
+}
+/**
+ * Defines the configuration parameters that control how the plan is applied. For example, the Elasticsearch cluster topology and Kibana instance settings.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "TransientKibanaPlanConfiguration".
+ */
+export interface TransientKibanaPlanConfiguration {
+  strategy?: PlanStrategy;
+  plan_configuration?: KibanaPlanControlConfiguration;
+}
+/**
+ * The configuration settings for the timeout and fallback parameters.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "KibanaPlanControlConfiguration".
+ */
+export interface KibanaPlanControlConfiguration {
+  /**
+   * The total timeout in seconds after which the plan is cancelled even if it is not complete. Defaults to 4x the max memory capacity per node (in MB)
+   */
+  timeout?: number;
+  /**
+   * This timeout determines how long to give a cluster after it responds to API calls before performing actual operations on it. It defaults to 5s
+   */
+  calm_wait_time?: number;
+  move_instances?: InstanceMoveRequest[];
+  move_allocators?: AllocatorMoveRequest[];
+  /**
+   * If true (default: false) does not allow re-using any existing instances currently in the cluster, ie even unchanged instances will be re-created
+   */
+  reallocate_instances?: boolean;
+  /**
+   * List of allocators on which instances are placed if possible (if not possible/not specified then any available allocator with space is used)
+   */
+  preferred_allocators?: string[];
+  /**
+   * Map containing allocators tags in form of key value pairs, increasing the likelihood during move requests for allocators with matching tags, to be selected as target allocators
+   */
+  preferred_allocator_tags?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * If true (default false), does not clear the maintenance flag (which prevents its API from being accessed except by the constructor) on new instances added until after a snapshot has been restored, otherwise, the maintenance flag is cleared once the new instances successfully join the new cluster
+   */
+  extended_maintenance?: boolean;
+  /**
+   * Set to 'forced' to force a reboot as part of the upgrade plan
+   */
+  cluster_reboot?: 'forced';
+  /**
+   * If false (the default), the plan fails if it determines that the request can result in unsafe operations. Setting this flag overrides some of these check restraints.
+   */
+  override_failsafe?: boolean;
+}
+/**
+ * The settings for multiple Kibana instances.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "KibanaClusterSettings".
+ */
+export interface KibanaClusterSettings {
+  metadata?: ClusterMetadataSettings;
+}
+/**
+ * An Enterprise Search creation request paired with the alias of the Elasticsearch cluster it should be paired with
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "EnterpriseSearchPayload".
+ */
+export interface EnterpriseSearchPayload {
+  /**
+   * A locally-unique user-specified id for Enterprise Search
+   */
+  ref_id: string;
+  /**
+   * Alias to the Elasticsearch Cluster to attach Enterprise Search to
+   */
+  elasticsearch_cluster_ref_id: string;
+  /**
+   * The human readable name for the Enterprise Search cluster (default: takes the name of its Elasticsearch cluster)
+   */
+  display_name?: string;
+  /**
+   * The region where this resource exists
+   */
+  region: string;
+  plan: EnterpriseSearchPlan;
+  settings?: EnterpriseSearchSettings;
+}
+/**
+ * The plan for the Enterprise Search cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "EnterpriseSearchPlan".
+ */
+export interface EnterpriseSearchPlan {
+  cluster_topology?: EnterpriseSearchTopologyElement[];
+  enterprise_search: EnterpriseSearchConfiguration;
+  transient?: TransientEnterpriseSearchPlanConfiguration;
+}
+/**
+ * Defines the topology of the Enterprise Search nodes (e.g. number/capacity of nodes, and where they can be allocated)
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "EnterpriseSearchTopologyElement".
+ */
+export interface EnterpriseSearchTopologyElement {
+  node_type?: EnterpriseSearchNodeTypes;
+  /**
+   * Controls the allocation of this topology element as well as allowed sizes and node_types. It needs to match the id of an existing instance configuration.
+   */
+  instance_configuration_id?: string;
+  /**
+   * The version of the Instance Configuration Id. If it is unset, the meaning depends on read vs writes. For deployment reads, it is equivalent to version 0 (or the IC is unversioned); for deployment creates and deployment template use, it is equivalent to 'the latest version'; and for deployment updates, it is equivalent to 'retain the current version'.
+   */
+  instance_configuration_version?: number;
+  size?: TopologySize;
+  /**
+   * number of zones in which nodes will be placed
+   */
+  zone_count?: number;
+  enterprise_search?: EnterpriseSearchConfiguration;
+  allocator_filter?: {};
+  node_configuration?: string;
+  memory_per_node?: {};
+  node_count_per_zone?: {};
+}
+/**
+ * Node types to enable for an Enterprise Search instance
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "EnterpriseSearchNodeTypes".
+ */
+export interface EnterpriseSearchNodeTypes {
+  /**
+   * Defines whether this instance should run as Application/API server
+   */
+  appserver: boolean;
+  /**
+   * Defines whether this instance should run as background worker
+   */
+  worker: boolean;
+  /**
+   * Defines whether this instance should run as Connector
+   */
+  connector: boolean;
+}
+/**
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "EnterpriseSearchConfiguration".
+ */
+export interface EnterpriseSearchConfiguration {
+  /**
+   * The version of the Enterprise Search cluster (must be one of the ECE supported versions, and won't work unless it matches the Elasticsearch version. Leave blank to auto-detect version.)
+   */
+  version?: string;
+  /**
+   * A docker URI that allows overriding of the default docker image specified for this version
+   */
+  docker_image?: string;
+  system_settings?: EnterpriseSearchSystemSettings;
+  /**
+   * An arbitrary JSON object allowing (non-admin) cluster owners to set their parameters (only one of this and 'user_settings_yaml' is allowed), provided the parameters are on the allowlist and not on the denylist. (This field together with 'user_settings_override*' and 'system_settings' defines the total set of Enterprise Search settings)
+   */
+  user_settings_json?: {};
+  /**
+   * An arbitrary YAML object allowing (non-admin) cluster owners to set their parameters (only one of this and 'user_settings_json' is allowed), provided the parameters are on the allowlist and not on the denylist. (This field together with 'user_settings_override*' and 'system_settings' defines the total set of Enterprise Search settings)
+   */
+  user_settings_yaml?: string;
+  /**
+   * An arbitrary JSON object allowing ECE admins to set clusters' parameters (only one of this and 'user_settings_override_yaml' is allowed), i.e. in addition to the documented 'system_settings'. (This field together with 'system_settings' and 'user_settings*' defines the total set of Enterprise Search settings)
+   */
+  user_settings_override_json?: {};
+  /**
+   * An arbitrary YAML object allowing ECE admins to set clusters' parameters (only one of this and 'user_settings_override_json' is allowed), i.e. in addition to the documented 'system_settings'. (This field together with 'system_settings' and 'user_settings*' defines the total set of Enterprise Search settings)
+   */
+  user_settings_override_yaml?: string;
+}
+/**
+ * This structure defines a curated subset of the Enterprise Search settings. (This field together with 'user_settings_override*' and  'user_settings*' defines the total set of Enterprise Search settings)
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "EnterpriseSearchSystemSettings".
+ */
+export interface EnterpriseSearchSystemSettings {
+  /**
+   * DEPRECATED: Scheduled for removal in a future version of the API.
+   *
+   * Optionally override the URL to which to send data (for advanced users only, if unspecified the system selects an internal URL)
+   */
+  elasticsearch_url?: string;
+  /**
+   * Optionally override the account within Enterprise Search - defaults to a system account that always exists (if specified, the password must also be specified). Note that this field is never returned from the API, it is write only.
+   */
+  elasticsearch_username?: string;
+  /**
+   * Optionally override the account within Enterprise Search - defaults to a system account that always exists (if specified, the username must also be specified). Note that this field is never returned from the API, it is write only.
+   */
+  elasticsearch_password?: string;
+  /**
+   * Optionally override the secret session key within Enterprise Search - defaults to the previously existing secretSession. Note that this field is never returned from the API, it is write only.
+   */
+  secret_session_key?: string;
+}
+/**
+ * Defines configuration parameters that control how the plan (i.e. consisting of the cluster topology and Enterprise Search settings) is applied
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "TransientEnterpriseSearchPlanConfiguration".
+ */
+export interface TransientEnterpriseSearchPlanConfiguration {
+  strategy?: PlanStrategy;
+  plan_configuration?: EnterpriseSearchPlanControlConfiguration;
+}
+/**
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "EnterpriseSearchPlanControlConfiguration".
+ */
+export interface EnterpriseSearchPlanControlConfiguration {
+  /**
+   * The total timeout in seconds after which the plan is cancelled even if it is not complete. Defaults to 4x the max memory capacity per node (in MB)
+   */
+  timeout?: number;
+  /**
+   * This timeout determines how long to give a cluster after it responds to API calls before performing actual operations on it. It defaults to 5s
+   */
+  calm_wait_time?: number;
+  move_instances?: InstanceMoveRequest[];
+  move_allocators?: AllocatorMoveRequest[];
+  /**
+   * If true (default: false) does not allow re-using any existing instances currently in the cluster, i.e. even unchanged instances will be re-created
+   */
+  reallocate_instances?: boolean;
+  /**
+   * List of allocators on which instances are placed if possible (if not possible/not specified then any available allocator with space is used)
+   */
+  preferred_allocators?: string[];
+  /**
+   * Map containing allocators tags in form of key value pairs, increasing the likelihood during move requests for allocators with matching tags, to be selected as target allocators
+   */
+  preferred_allocator_tags?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * If true (default false), does not clear the maintenance flag (which prevents its API from being accessed except by the constructor) on new instances added until after a snapshot has been restored, otherwise, the maintenance flag is cleared once the new instances successfully join the new cluster
+   */
+  extended_maintenance?: boolean;
+  /**
+   * Set to 'forced' to force a reboot as part of the upgrade plan
+   */
+  cluster_reboot?: 'forced';
+  /**
+   * If false (the default), the plan fails if it determines that the request can result in unsafe operations. Setting this flag overrides some of these check restraints.
+   */
+  override_failsafe?: boolean;
+}
+/**
+ * The settings for the Enterprise Search.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "EnterpriseSearchSettings".
+ */
+export interface EnterpriseSearchSettings {
+  metadata?: ClusterMetadataSettings;
+}
+/**
+ * An Integrations Server creation request paired with the alias of the Elasticsearch cluster it should be paired with
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "IntegrationsServerPayload".
+ */
+export interface IntegrationsServerPayload {
+  /**
+   * A locally-unique user-specified id for the Integrations Server
+   */
+  ref_id: string;
+  /**
+   * Alias to the Elasticsearch Cluster to attach the Integrations Server to
+   */
+  elasticsearch_cluster_ref_id: string;
+  /**
+   * The human readable name for the Integrations Server cluster (default: takes the name of its Elasticsearch cluster)
+   */
+  display_name?: string;
+  /**
+   * The region where this resource exists
+   */
+  region: string;
+  plan: IntegrationsServerPlan;
+  settings?: IntegrationsServerSettings;
+}
+/**
+ * The plan for the Integrations Server.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "IntegrationsServerPlan".
+ */
+export interface IntegrationsServerPlan {
+  cluster_topology?: IntegrationsServerTopologyElement[];
+  integrations_server: IntegrationsServerConfiguration;
+  transient?: TransientIntegrationsServerPlanConfiguration;
+}
+/**
+ * Defines the topology of the Integrations Server nodes. For example, the number or capacity of the nodes, and where you can allocate the nodes.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "IntegrationsServerTopologyElement".
+ */
+export interface IntegrationsServerTopologyElement {
+  /**
+   * Controls the allocation of this topology element as well as allowed sizes and node_types. It needs to match the id of an existing instance configuration.
+   */
+  instance_configuration_id?: string;
+  /**
+   * The version of the Instance Configuration Id. If it is unset, the meaning depends on read vs writes. For deployment reads, it is equivalent to version 0 (or the IC is unversioned); for deployment creates and deployment template use, it is equivalent to 'the latest version'; and for deployment updates, it is equivalent to 'retain the current version'.
+   */
+  instance_configuration_version?: number;
+  size?: TopologySize;
+  /**
+   * number of zones in which nodes will be placed
+   */
+  zone_count?: number;
+  integrations_server?: IntegrationsServerConfiguration;
+}
+/**
+ * The configuration options for the Integrations Server.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "IntegrationsServerConfiguration".
+ */
+export interface IntegrationsServerConfiguration {
+  /**
+   * The version of the Integrations Server cluster (must be one of the ECE supported versions, and won't work unless it matches the Integrations Server version. Leave blank to auto-detect version.)
+   */
+  version?: string;
+  /**
+   * A docker URI that allows overriding of the default docker image specified for this version
+   */
+  docker_image?: string;
+  system_settings?: IntegrationsServerSystemSettings;
+  /**
+   * An arbitrary JSON object allowing (non-admin) cluster owners to set their parameters (only one of this and 'user_settings_yaml' is allowed), provided the parameters are on the allowlist and not on the denylist. (This field together with 'user_settings_override*' and 'system_settings' defines the total set of Integrations Server settings)
+   */
+  user_settings_json?: {};
+  /**
+   * An arbitrary YAML object allowing (non-admin) cluster owners to set their parameters (only one of this and 'user_settings_json' is allowed), provided the parameters are on the allowlist and not on the denylist. (These field together with 'user_settings_override*' and 'system_settings' defines the total set of Integrations Server settings)
+   */
+  user_settings_yaml?: string;
+  /**
+   * An arbitrary JSON object allowing ECE admins owners to set clusters' parameters (only one of this and 'user_settings_override_yaml' is allowed), ie in addition to the documented 'system_settings'. (This field together with 'system_settings' and 'user_settings*' defines the total set of Integrations Server settings)
+   */
+  user_settings_override_json?: {};
+  /**
+   * An arbitrary YAML object allowing ECE admins owners to set clusters' parameters (only one of this and 'user_settings_override_json' is allowed), ie in addition to the documented 'system_settings'. (This field together with 'system_settings' and 'user_settings*' defines the total set of Integrations Server settings)
+   */
+  user_settings_override_yaml?: string;
+  /**
+   * The mode the Integrations Server is operating in.
+   */
+  mode?: 'standalone' | 'managed';
+}
+/**
+ * A structure that defines a curated subset of the Integrations Server settings.
+ * TIP: To define the complete set of Integrations Server setting, use `IntegrationsSystemSettings` with `user_settings_override_` and `user_settings_`.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "IntegrationsServerSystemSettings".
+ */
+export interface IntegrationsServerSystemSettings {
+  /**
+   * DEPRECATED: Scheduled for removal in a future version of the API.
+   *
+   * Optionally override the URL to which to send data (for advanced users only, if unspecified the system selects an internal URL)
+   */
+  elasticsearch_url?: string;
+  /**
+   * DEPRECATED: Scheduled for removal in a future version of the API.
+   *
+   * Optionally override the URL to which to send data (for advanced users only, if unspecified the system selects an internal URL)
+   */
+  kibana_url?: string;
+  /**
+   * Optionally override the account within Integrations Server - defaults to a system account that always exists (if specified, the password must also be specified). Note that this field is never returned from the API, it is write only.
+   */
+  elasticsearch_username?: string;
+  /**
+   * Optionally override the account within Integrations Server - defaults to a system account that always exists (if specified, the username must also be specified). Note that this field is never returned from the API, it is write only.
+   */
+  elasticsearch_password?: string;
+  /**
+   * Optionally override the secret token within Integrations Server - defaults to the previously existing secretToken
+   */
+  secret_token?: string;
+  /**
+   * Optionally enable debug mode for Integrations Server - defaults false
+   */
+  debug_enabled?: boolean;
+}
+/**
+ * Defines the configuration parameters that control how the plan is applied. For example, the Elasticsearch cluster topology and Integrations Server settings.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "TransientIntegrationsServerPlanConfiguration".
+ */
+export interface TransientIntegrationsServerPlanConfiguration {
+  strategy?: PlanStrategy;
+  plan_configuration?: IntegrationsServerPlanControlConfiguration;
+}
+/**
+ * The plan control configuration options for the Integrations Server.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "IntegrationsServerPlanControlConfiguration".
+ */
+export interface IntegrationsServerPlanControlConfiguration {
+  /**
+   * The total timeout in seconds after which the plan is cancelled even if it is not complete. Defaults to 4x the max memory capacity per node (in MB)
+   */
+  timeout?: number;
+  /**
+   * This timeout determines how long to give a cluster after it responds to API calls before performing actual operations on it. It defaults to 5s
+   */
+  calm_wait_time?: number;
+  move_instances?: InstanceMoveRequest[];
+  move_allocators?: AllocatorMoveRequest[];
+  /**
+   * If true (default: false) does not allow re-using any existing instances currently in the cluster, ie even unchanged instances will be re-created
+   */
+  reallocate_instances?: boolean;
+  /**
+   * List of allocators on which instances are placed if possible (if not possible/not specified then any available allocator with space is used)
+   */
+  preferred_allocators?: string[];
+  /**
+   * Map containing allocators tags in form of key value pairs, increasing the likelihood during move requests for allocators with matching tags, to be selected as target allocators
+   */
+  preferred_allocator_tags?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * If true (default false), does not clear the maintenance flag (which prevents its API from being accessed except by the constructor) on new instances added until after a snapshot has been restored, otherwise, the maintenance flag is cleared once the new instances successfully join the new cluster
+   */
+  extended_maintenance?: boolean;
+  /**
+   * Set to 'forced' to force a reboot as part of the upgrade plan
+   */
+  cluster_reboot?: 'forced';
+  /**
+   * If false (the default), the plan fails if it determines that the request can result in unsafe operations. Setting this flag overrides some of these check restraints.
+   */
+  override_failsafe?: boolean;
+}
+/**
+ * The settings for the Integrations Server.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "IntegrationsServerSettings".
+ */
+export interface IntegrationsServerSettings {
+  metadata?: ClusterMetadataSettings;
+}
+/**
+ * Additional configuration for the new deployment object.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentCreateSettings".
+ */
+export interface DeploymentCreateSettings {
+  traffic_filter_settings?: TrafficFilterSettings;
+  observability?: DeploymentObservabilitySettings;
+  /**
+   * Enable autoscaling for this deployment.
+   */
+  autoscaling_enabled?: boolean;
+}
+/**
+ * The observability settings for a deployment
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentObservabilitySettings".
+ */
+export interface DeploymentObservabilitySettings {
+  logging?: DeploymentLoggingSettings;
+  metrics?: DeploymentMetricsSettings;
+}
+/**
+ * The logging settings for a deployment
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentLoggingSettings".
+ */
+export interface DeploymentLoggingSettings {
+  destination: ObservabilityAbsoluteDeployment;
+}
+/**
+ * The destination to send logs and metrics to
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ObservabilityAbsoluteDeployment".
+ */
+export interface ObservabilityAbsoluteDeployment {
+  /**
+   * The deployment to send logs and/or metrics to. Contains either the deployment's ID or 'self'.
+   */
+  deployment_id: string;
+  /**
+   * RefId of the Elasticsearch cluster to send logs and/or metrics to. If not specified, refId is resolved automatically as long as the destination deployment contains a single Elasticsearch resource.
+   */
+  ref_id?: string;
+}
+/**
+ * The metrics settings for a deployment
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentMetricsSettings".
+ */
+export interface DeploymentMetricsSettings {
+  destination: ObservabilityAbsoluteDeployment;
+  /**
+   * Set to true to force the deployment to use legacy monitoring instead of Metricbeat-based monitoring.
+   */
+  force_legacy_monitoring?: boolean;
+}
+/**
+ * A response returned from the Deployment create endpoint
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentCreateResponse".
+ */
+export interface DeploymentCreateResponse {
+  /**
+   * The id of the deployment
+   */
+  id: string;
+  /**
+   * The name of the deployment
+   */
+  name: string;
+  /**
+   * A user-defined deployment alias for user-friendly resource URLs
+   */
+  alias?: string;
+  /**
+   * Whether or not the deployment was freshly created
+   */
+  created: boolean;
+  /**
+   * List of created resources.
+   */
+  resources: DeploymentResource[];
+  diagnostics?: DeploymentDiagnostics;
+}
+/**
+ * Data for a deployment resource
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentResource".
+ */
+export interface DeploymentResource {
+  /**
+   * A locally-unique friendly alias for this Elasticsearch cluster
+   */
+  ref_id: string;
+  /**
+   * The Elasticsearch cluster that this resource depends on.
+   */
+  elasticsearch_cluster_ref_id?: string;
+  /**
+   * A system-unique id for the created resource
+   */
+  id: string;
+  /**
+   * The kind of resource
+   */
+  kind: string;
+  /**
+   * Identifier of the region in which this resource runs.
+   */
+  region: string;
+  /**
+   * An encoded string that provides other Elastic services with the necessary information to connect to this Elasticsearch and Kibana
+   */
+  cloud_id?: string;
+  credentials?: ClusterCredentials;
+  /**
+   * Secret token for using a created resource. Only provided on initial create and absent otherwise.
+   */
+  secret_token?: string;
+  /**
+   * List of warnings generated from validating resource updates
+   */
+  warnings?: ReplyWarning[];
+}
+/**
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ReplyWarning".
+ */
+export interface ReplyWarning {
+  /**
+   * A structured code representing the error type that occurred
+   */
+  code: string;
+  /**
+   * A human readable message describing the warning that occurred
+   */
+  message?: string;
+}
+/**
+ * Describes the diagnostics for a given Deployment-modifying payload
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentDiagnostics".
+ */
+export interface DeploymentDiagnostics {
+  creates?: Creates;
+  updates?: Updates;
+}
+/**
+ * Holds diagnostics for existing resources that might be updated
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "Updates".
+ */
+export interface Updates {
+  /**
+   * Diagnostics for Elasticsearch clusters
+   */
+  elasticsearch?: Elasticsearch[];
+  /**
+   * Diagnostics for Kibanas
+   */
+  kibana?: Kibana[];
+  /**
+   * Diagnostics for APMs
+   */
+  apm?: Apm[];
+  /**
+   * Diagnostics for Integrations Server
+   */
+  integrations_server?: IntegrationsServer[];
+  /**
+   * Diagnostics for AppSearches
+   */
+  appsearch?: AppSearch[];
+  /**
+   * Diagnostics for Enterprise Search resources
+   */
+  enterprise_search?: EnterpriseSearch[];
+}
+/**
+ * A response returned from the Deployment delete endpoint
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentDeleteResponse".
+ */
+export interface DeploymentDeleteResponse {
+  /**
+   * The id of the deployment
+   */
+  id: string;
+  /**
+   * The name of the deployment
+   */
+  name: string;
+  orphaned?: Orphaned;
+}
+/**
+ * Details about orphaned resources.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "Orphaned".
+ */
+export interface Orphaned {
+  /**
+   * List of orphaned Elasticsearch resources
+   */
+  elasticsearch: OrphanedElasticsearch[];
+  /**
+   * List of orphaned Kibana resource ids
+   */
+  kibana: string[];
+  /**
+   * List of orphaned APM resource ids
+   */
+  apm: string[];
+  /**
+   * List of orphaned AppSearch resource ids
+   */
+  appsearch: string[];
+  /**
+   * List of orphaned Enterprise Search resource ids
+   */
+  enterprise_search: string[];
+  /**
+   * List of orphaned Integrations Server resource ids
+   */
+  integrations_server: string[];
+}
+/**
+ * Details about an orphaned Elasticsearch resources.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "OrphanedElasticsearch".
+ */
+export interface OrphanedElasticsearch {
+  /**
+   * The id of the orphaned resource
+   */
+  id: string;
+  /**
+   * List of orphaned dependent resources
+   */
+  dependents: ElasticsearchDependant[];
+}
+/**
+ * Details about an orphaned Elasticsearch-dependent resources.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchDependant".
+ */
+export interface ElasticsearchDependant {
+  /**
+   * The id of the orphaned resource
+   */
+  id: string;
+  /**
+   * The kind of resource
+   */
+  kind: string;
+}
+/**
+ * Describes a given Deployment
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentGetResponse".
+ */
+export interface DeploymentGetResponse {
+  /**
+   * A randomly-generated id of this Deployment
+   */
+  id: string;
+  /**
+   * The name of this deployment
+   */
+  name: string;
+  /**
+   * A user-defined deployment alias for user-friendly resource URLs
+   */
+  alias?: string;
+  /**
+   * Whether the deployment is overall healthy or not (one or more of the resource info subsections will have healthy: false)
+   */
+  healthy?: boolean;
+  resources: DeploymentResources;
+  settings?: DeploymentSettings;
+  metadata?: DeploymentMetadata;
+  observability?: DeploymentObservability;
+  /**
+   * List of instance configurations used in the deployment.
+   */
+  instance_configurations?: InstanceConfigurationInfo[];
+}
+/**
+ * Describes a resource belonging to a Deployment
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentResources".
+ */
+export interface DeploymentResources {
+  /**
+   * List of Elasticsearch resources in your Deployment
+   */
+  elasticsearch: ElasticsearchResourceInfo[];
+  /**
+   * List of Kibana resources in your Deployment
+   */
+  kibana: KibanaResourceInfo[];
+  /**
+   * List of Apm resources in your Deployment
+   */
+  apm: ApmResourceInfo[];
+  /**
+   * List of App Search resources in your Deployment
+   */
+  appsearch: AppSearchResourceInfo[];
+  /**
+   * List of Enterprise Search resources in your Deployment
+   */
+  enterprise_search: EnterpriseSearchResourceInfo[];
+  /**
+   * List of Integrations Server resources in your Deployment
+   */
+  integrations_server: IntegrationsServerResourceInfo[];
+}
+/**
+ * Describes an Elasticsearch resource belonging to a Deployment
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchResourceInfo".
+ */
+export interface ElasticsearchResourceInfo {
+  /**
+   * The locally-unique user-specified id of a Resource
+   */
+  ref_id: string;
+  /**
+   * The randomly-generated id of a Resource
+   */
+  id: string;
+  /**
+   * The region where this resource exists
+   */
+  region: string;
+  info: ElasticsearchClusterInfo;
+}
+/**
+ * The information for an Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchClusterInfo".
+ */
+export interface ElasticsearchClusterInfo {
+  /**
+   * The id of the cluster
+   */
+  cluster_id: string;
+  /**
+   * The name of the cluster
+   */
+  cluster_name: string;
+  /**
+   * The id of the deployment that this Elasticsearch belongs to.
+   */
+  deployment_id?: string;
+  /**
+   * Whether the cluster is healthy or not (one or more of the info subsections will have healthy: false)
+   */
+  healthy?: boolean;
+  /**
+   * Cluster status
+   */
+  status?: 'initializing' | 'stopping' | 'stopped' | 'rebooting' | 'restarting' | 'reconfiguring' | 'started';
+  plan_info: ElasticsearchClusterPlansInfo;
+  elasticsearch?: ElasticsearchInfo;
+  metadata: ClusterMetadataInfo;
+  topology?: ClusterTopologyInfo;
+  /**
+   * List of cluster system alerts
+   */
+  system_alerts?: ClusterSystemAlert[];
+  associated_kibana_clusters: KibanaSubClusterInfo[];
+  associated_apm_clusters: ApmSubInfo[];
+  associated_appsearch_clusters: AppSearchSubInfo[];
+  associated_enterprise_search_clusters: EnterpriseSearchSubInfo[];
+  security?: ElasticsearchClusterSecurityInfo;
+  elasticsearch_monitoring_info?: ElasticsearchMonitoringInfo;
+  snapshots?: SnapshotStatusInfo;
+  /**
+   * External resources related to the cluster
+   */
+  external_links: ExternalHyperlink[];
+  /**
+   * A map of application-specific operations (which map to 'operationId's in the Swagger API) to metadata about that operation
+   */
+  links?: {
+    [k: string]: Hyperlink | undefined;
+  };
+  settings?: ElasticsearchClusterSettings;
+  /**
+   * The region that this cluster belongs to. Only populated in SaaS or federated ECE.
+   */
+  region?: string;
+  /**
+   * Whether or not this cluster is locked. Only populated in SaaS.
+   */
+  locked?: boolean;
+}
+/**
+ * Information about the current, pending, and past Elasticsearch cluster plans.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchClusterPlansInfo".
+ */
+export interface ElasticsearchClusterPlansInfo {
+  /**
+   * Whether the plan situation is healthy (if unhealthy, means the last plan attempt failed)
+   */
+  healthy?: boolean;
+  current?: ElasticsearchClusterPlanInfo;
+  pending?: ElasticsearchClusterPlanInfo;
+  history: ElasticsearchClusterPlanInfo[];
+}
+/**
+ * Information about the Elasticsearch cluster plan.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchClusterPlanInfo".
+ */
+export interface ElasticsearchClusterPlanInfo {
+  /**
+   * A UUID for each plan attempt
+   */
+  plan_attempt_id?: string;
+  /**
+   * A human readable name for each plan attempt, only populated when retrieving plan histories
+   */
+  plan_attempt_name?: string;
+  /**
+   * Either the plan ended successfully, or is not yet completed (and no errors have occurred)
+   */
+  healthy?: boolean;
+  /**
+   * When this plan attempt (ie to apply the plan to the cluster) started (ISO format in UTC)
+   */
+  attempt_start_time?: string;
+  /**
+   * If this plan completed or failed (ie is not pending), when the attempt ended (ISO format in UTC)
+   */
+  attempt_end_time?: string;
+  /**
+   * If this plan is not current or pending, when the plan was no longer active (ISO format in UTC)
+   */
+  plan_end_time?: string;
+  plan?: ElasticsearchClusterPlan;
+  plan_attempt_log: ClusterPlanStepInfo[];
+  source?: ChangeSourceInfo;
+  warnings: ClusterPlanWarning[];
+  error?: ClusterPlanAttemptError;
+}
+/**
+ * Information about the Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchInfo".
+ */
+export interface ElasticsearchInfo {
+  /**
+   * Whether the Elasticsearch cluster is healthy (check the sub-objects for more details if not)
+   */
+  healthy: boolean;
+  shard_info: ElasticsearchShardsInfo;
+  shards_status?: ElasticsearchShardsStatus;
+  master_info: ElasticsearchMasterInfo;
+  blocking_issues: ElasticsearchClusterBlockingIssues;
+  cluster_blocking_issues?: ElasticsearchBlockingIssues;
+}
+/**
+ * > WARNING
+ * > This endpoint is deprecated and scheduled to be removed in the next major version. Use `shards_status` instead.
+ *
+ * Information about the shards and replicas that comprise the Elasticsearch indices.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchShardsInfo".
+ */
+export interface ElasticsearchShardsInfo {
+  /**
+   * Whether the shard situation is healthy (any unavailable shards is unhealthy)
+   */
+  healthy: boolean;
+  available_shards: ElasticsearchShardElement[];
+  unavailable_shards: ElasticsearchShardElement[];
+  unavailable_replicas: ElasticsearchReplicaElement[];
+}
+/**
+ * Information about the shards for each Elasticsearch instance container that hosts an Elasticsearch node. TIP: When the shard is unavailable, the cluster is unable to serve all of the data.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchShardElement".
+ */
+export interface ElasticsearchShardElement {
+  /**
+   * The Elastic Cloud name/id of the instance (container)
+   */
+  instance_name: string;
+  /**
+   * The number of shards of the given type (available/unavailable) on this instance
+   */
+  shard_count: number;
+}
+/**
+ * Information about the unavailable replicas. NOTE: Unlike shards, unavailable replicas indicate a loss of redundancy rather than a loss of availability.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchReplicaElement".
+ */
+export interface ElasticsearchReplicaElement {
+  /**
+   * The Elastic Cloud name/id of the instance (container)
+   */
+  instance_name: string;
+  /**
+   * The number of unavailable replicas on this instance
+   */
+  replica_count: number;
+}
+/**
+ * Shards status represented as green, yellow, or red, as returned by the Elasticsearch cluster health API
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchShardsStatus".
+ */
+export interface ElasticsearchShardsStatus {
+  /**
+   * Indicates the elasticsearch cluster health status as a color
+   */
+  status: 'green' | 'red' | 'yellow';
+}
+/**
+ * Information about the master nodes in the Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchMasterInfo".
+ */
+export interface ElasticsearchMasterInfo {
+  /**
+   * Whether the master situation in the cluster is healthy (ie is the number of masters != 1), or do any instances have no master
+   */
+  healthy: boolean;
+  masters: ElasticsearchMasterElement[];
+  /**
+   * A list of any instances with no master
+   */
+  instances_with_no_master: string[];
+}
+/**
+ * Information about the Elasticsearch instances. For split-brain cases, this also includes sub-clusters.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchMasterElement".
+ */
+export interface ElasticsearchMasterElement {
+  /**
+   * The Elasticsearch node id of a master node
+   */
+  master_node_id: string;
+  /**
+   * The corresponding instance name of the container hosting the Elasticsearch master node, if available
+   */
+  master_instance_name?: string;
+  /**
+   * The names of the instance/container hosting the node belong to the cluster with the given master
+   */
+  instances: string[];
+}
+/**
+ * > WARNING
+ * > This endpoint is deprecated and scheduled to be removed in the next major version. Use `cluster_blocking_issues` instead
+ *
+ * Issues that prevent the Elasticsearch cluster or index from operating correctly.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchClusterBlockingIssues".
+ */
+export interface ElasticsearchClusterBlockingIssues {
+  /**
+   * Whether the cluster has issues (false) or not (true)
+   */
+  healthy: boolean;
+  /**
+   * A list of issues that affect availability of entire cluster
+   */
+  cluster_level: ElasticsearchClusterBlockingIssueElement[];
+  /**
+   * A list of issues that affect availability of the cluster's indices
+   */
+  index_level: ElasticsearchClusterBlockingIssueElement[];
+}
+/**
+ * > WARNING
+ * > This endpoint is deprecated and scheduled to be removed in the next major version. Use `blocks` in `cluster_blocking_issues` instead
+ *
+ * Information about an issue and the Elasticsearch instance it affects.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchClusterBlockingIssueElement".
+ */
+export interface ElasticsearchClusterBlockingIssueElement {
+  /**
+   * Description of the issue
+   */
+  description: string;
+  /**
+   * A list of instances that are affected by the issue
+   */
+  instances: string[];
+}
+/**
+ * Issues that prevent the Elasticsearch cluster or index from correctly operating.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchBlockingIssues".
+ */
+export interface ElasticsearchBlockingIssues {
+  /**
+   * Whether the cluster has issues (false) or not (true)
+   */
+  healthy: boolean;
+  /**
+   * A list of blocks that affect the availability of the cluster
+   */
+  blocks: ElasticsearchBlockingIssueElement[];
+}
+/**
+ * Information about index or cluster blocks
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchBlockingIssueElement".
+ */
+export interface ElasticsearchBlockingIssueElement {
+  /**
+   * Description of the block
+   */
+  description: string;
+  /**
+   * Applicable level for the block. Either global ie. cluster-wide or index level
+   */
+  level: 'index' | 'global';
+}
+/**
+ * Information about the Kibana instances associated with the Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "KibanaSubClusterInfo".
+ */
+export interface KibanaSubClusterInfo {
+  /**
+   * The Kibana cluster Id
+   */
+  kibana_id: string;
+  /**
+   * Whether the associated Kibana cluster is currently available
+   */
+  enabled: boolean;
+  /**
+   * A map of application-specific operations (which map to 'operationId's in the Swagger API) to metadata about that operation
+   */
+  links?: {
+    [k: string]: Hyperlink | undefined;
+  };
+}
+/**
+ * Information about the APM Servers associated with the Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "EnterpriseSearchSubInfo".
+ */
+export interface EnterpriseSearchSubInfo {
+  /**
+   * The Enterprise Search Id
+   */
+  enterprise_search_id: string;
+  /**
+   * Whether the associated Enterprise Search is currently available
+   */
+  enabled: boolean;
+  /**
+   * A map of application-specific operations (which map to 'operationId's in the Swagger API) to metadata about that operation
+   */
+  links?: {
+    [k: string]: Hyperlink | undefined;
+  };
+}
+/**
+ * For 2.x Elasticsearch clusters, specifies the information about the users and roles. For 5.x Elasticsearch clusters, use the Kibana management UI.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchClusterSecurityInfo".
+ */
+export interface ElasticsearchClusterSecurityInfo {
+  /**
+   * The resource version number of the security settings
+   */
+  version: number;
+  /**
+   * The most recent time the security settings were changed (ISO format in UTC)
+   */
+  last_modified: string;
+  users: ElasticsearchClusterUser[];
+  /**
+   * An arbitrarily nested JSON object mapping roles to sets of resources and permissions - see the Elasticsearch security documentation for more details on roles
+   */
+  roles: {};
+  users_roles: ElasticsearchClusterRole[];
+}
+/**
+ * The information about an Elasticsearch cluster user.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchClusterUser".
+ */
+export interface ElasticsearchClusterUser {
+  /**
+   * The username
+   */
+  username: string;
+  /**
+   * The hashed password
+   */
+  password_hash: string;
+}
+/**
+ * The authorization information for an Elasticsearch cluster user.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchClusterRole".
+ */
+export interface ElasticsearchClusterRole {
+  /**
+   * The username
+   */
+  username: string;
+  /**
+   * The list of roles for this user
+   */
+  roles: string[];
+}
+/**
+ * Information about the monitoring status for the Elasticsearch cluster.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ElasticsearchMonitoringInfo".
+ */
+export interface ElasticsearchMonitoringInfo {
+  /**
+   * Whether the Monitoring configuration has been successfully applied
+   */
+  healthy: boolean;
+  /**
+   * The time the monitoring configuration was last changed
+   */
+  last_modified: string;
+  /**
+   * The status message from the last update (successful or not)
+   */
+  last_update_status: string;
+  /**
+   * The list of clusters Ids from which this cluster is currently receiving monitoring data
+   */
+  source_cluster_ids: string[];
+  /**
+   * The list of clusters Ids to which this cluster is currently sending monitoring data
+   */
+  destination_cluster_ids: string[];
+}
+/**
+ * Information about the snapshot status for the Elasticsearch cluster. For example, the health status.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "SnapshotStatusInfo".
+ */
+export interface SnapshotStatusInfo {
+  /**
+   * Health status of snapshots for this cluster
+   */
+  healthy: boolean;
+  /**
+   * Number of snapshots stored for this cluster
+   */
+  count: number;
+  /**
+   * Latest snapshot status
+   */
+  latest_successful?: boolean;
+  /**
+   * Status of the latest snapshot attempt, if any exist.
+   */
+  latest_status?: string;
+  /**
+   * Scheduled time of next snapshot attempt
+   */
+  scheduled_time?: string;
+  /**
+   * The end time of the most recently attempted snapshot
+   */
+  latest_end_time?: string;
+  /**
+   * The end time of the most recently successful snapshot
+   */
+  latest_successful_end_time?: string;
+  /**
+   * Indicates whether the cluster has a relatively recent successful snapshot.
+   */
+  recent_success: boolean;
+}
+/**
+ * Describes an Kibana resource belonging to a Deployment
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "KibanaResourceInfo".
+ */
+export interface KibanaResourceInfo {
+  /**
+   * The locally-unique user-specified id of a Resource
+   */
+  ref_id: string;
+  /**
+   * The Elasticsearch cluster that this resource depends on.
+   */
+  elasticsearch_cluster_ref_id: string;
+  /**
+   * The randomly-generated id of a Resource
+   */
+  id: string;
+  /**
+   * The region where this resource exists
+   */
+  region: string;
+  info: KibanaClusterInfo;
+}
+/**
+ * The top-level object information for a Kibana instance.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "KibanaClusterInfo".
+ */
+export interface KibanaClusterInfo {
+  /**
+   * The id of the cluster
+   */
+  cluster_id: string;
+  /**
+   * The name of the cluster
+   */
+  cluster_name: string;
+  elasticsearch_cluster: TargetElasticsearchCluster;
+  /**
+   * The id of the deployment to which this Kibana Server belongs to.
+   */
+  deployment_id?: string;
+  /**
+   * Whether the cluster is healthy or not (one or more of the info subsections will have healthy: false)
+   */
+  healthy: boolean;
+  /**
+   * Cluster status
+   */
+  status: 'initializing' | 'stopping' | 'stopped' | 'rebooting' | 'restarting' | 'reconfiguring' | 'started';
+  plan_info: KibanaClusterPlansInfo;
+  metadata: ClusterMetadataInfo;
+  topology: ClusterTopologyInfo;
+  /**
+   * External resources related to the cluster
+   */
+  external_links: ExternalHyperlink[];
+  /**
+   * A map of application-specific operations (which map to 'operationId's in the Swagger API) to metadata about that operation
+   */
+  links?: {
+    [k: string]: Hyperlink | undefined;
+  };
+  settings?: KibanaClusterSettings;
+  /**
+   * The region that this cluster belongs to. Only populated in SaaS or federated ECE.
+   */
+  region?: string;
+}
+/**
+ * Information about the current, pending, or past Kibana instance plans.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "KibanaClusterPlansInfo".
+ */
+export interface KibanaClusterPlansInfo {
+  /**
+   * Whether the plan situation is healthy (if unhealthy, means the last plan attempt failed)
+   */
+  healthy: boolean;
+  current?: KibanaClusterPlanInfo;
+  pending?: KibanaClusterPlanInfo;
+  history: KibanaClusterPlanInfo[];
+}
+/**
+ * Information about the current, pending, or past Kibana instance plan.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "KibanaClusterPlanInfo".
+ */
+export interface KibanaClusterPlanInfo {
+  /**
+   * A UUID for each plan attempt
+   */
+  plan_attempt_id?: string;
+  /**
+   * A human readable name for each plan attempt, only populated when retrieving plan histories
+   */
+  plan_attempt_name?: string;
+  /**
+   * Either the plan ended successfully, or is not yet completed (and no errors have occurred)
+   */
+  healthy: boolean;
+  /**
+   * When this plan attempt (ie to apply the plan to the cluster) started (ISO format in UTC)
+   */
+  attempt_start_time?: string;
+  /**
+   * If this plan completed or failed (ie is not pending), when the attempt ended (ISO format in UTC)
+   */
+  attempt_end_time?: string;
+  /**
+   * If this plan is not current or pending, when the plan was no longer active (ISO format in UTC)
+   */
+  plan_end_time?: string;
+  plan?: KibanaClusterPlan;
+  plan_attempt_log: ClusterPlanStepInfo[];
+  source?: ChangeSourceInfo;
+  warnings: ClusterPlanWarning[];
+  error?: ClusterPlanAttemptError;
+}
+/**
+ * Describes an Enterprise Search resource belonging to a Deployment
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "EnterpriseSearchResourceInfo".
+ */
+export interface EnterpriseSearchResourceInfo {
+  /**
+   * The locally-unique user-specified id of a Resource
+   */
+  ref_id: string;
+  /**
+   * The Elasticsearch cluster that this resource depends on.
+   */
+  elasticsearch_cluster_ref_id: string;
+  /**
+   * The randomly-generated id of a Resource
+   */
+  id: string;
+  /**
+   * The region where this resource exists
+   */
+  region: string;
+  info: EnterpriseSearchInfo;
+}
+/**
+ * The overview information for the Enterprise Search Server.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "EnterpriseSearchInfo".
+ */
+export interface EnterpriseSearchInfo {
+  /**
+   * The id of the Enterprise Search
+   */
+  id: string;
+  /**
+   * The name of the Enterprise Search
+   */
+  name: string;
+  elasticsearch_cluster: TargetElasticsearchCluster;
+  /**
+   * The id of the deployment that this Enterprise Search belongs to.
+   */
+  deployment_id?: string;
+  /**
+   * Whether the Enterprise Search is healthy or not (one or more of the info subsections will have healthy: false)
+   */
+  healthy: boolean;
+  /**
+   * Enterprise Search status
+   */
+  status: 'initializing' | 'stopping' | 'stopped' | 'rebooting' | 'restarting' | 'reconfiguring' | 'started';
+  plan_info: EnterpriseSearchPlansInfo;
+  metadata?: ClusterMetadataInfo;
+  topology: ClusterTopologyInfo;
+  /**
+   * External resources related to the Enterprise Search
+   */
+  external_links: ExternalHyperlink[];
+  /**
+   * A map of application-specific operations (which map to 'operationId's in the Swagger API) to metadata about that operation
+   */
+  links?: {
+    [k: string]: Hyperlink | undefined;
+  };
+  settings?: EnterpriseSearchSettings;
+  /**
+   * The region that this Enterprise Search belongs to. Only populated in SaaS or federated ECE.
+   */
+  region?: string;
+}
+/**
+ * Information about current, pending, and past Enterprise Search Server plans.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "EnterpriseSearchPlansInfo".
+ */
+export interface EnterpriseSearchPlansInfo {
+  /**
+   * Whether the plan situation is healthy (if unhealthy, means the last plan attempt failed)
+   */
+  healthy: boolean;
+  current?: EnterpriseSearchPlanInfo;
+  pending?: EnterpriseSearchPlanInfo;
+  history: EnterpriseSearchPlanInfo[];
+}
+/**
+ * Information about the Enterprise Search Server plan.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "EnterpriseSearchPlanInfo".
+ */
+export interface EnterpriseSearchPlanInfo {
+  /**
+   * A UUID for each plan attempt
+   */
+  plan_attempt_id?: string;
+  /**
+   * A human readable name for each plan attempt, only populated when retrieving plan histories
+   */
+  plan_attempt_name?: string;
+  /**
+   * Either the plan ended successfully, or is not yet completed (and no errors have occurred)
+   */
+  healthy: boolean;
+  /**
+   * When this plan attempt (ie to apply the plan to the Enterprise Search) started (ISO format in UTC)
+   */
+  attempt_start_time?: string;
+  /**
+   * If this plan completed or failed (ie is not pending), when the attempt ended (ISO format in UTC)
+   */
+  attempt_end_time?: string;
+  /**
+   * If this plan is not current or pending, when the plan was no longer active (ISO format in UTC)
+   */
+  plan_end_time?: string;
+  plan?: EnterpriseSearchPlan;
+  plan_attempt_log: ClusterPlanStepInfo[];
+  source?: ChangeSourceInfo;
+  warnings: ClusterPlanWarning[];
+  error?: ClusterPlanAttemptError;
+}
+/**
+ * Describes an Integrations Server resource belonging to a Deployment
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "IntegrationsServerResourceInfo".
+ */
+export interface IntegrationsServerResourceInfo {
+  /**
+   * The locally-unique user-specified id of a Resource
+   */
+  ref_id: string;
+  /**
+   * The Elasticsearch cluster that this resource depends on.
+   */
+  elasticsearch_cluster_ref_id: string;
+  /**
+   * The randomly-generated id of a Resource
+   */
+  id: string;
+  /**
+   * The region where this resource exists
+   */
+  region: string;
+  info: IntegrationsServerInfo;
+}
+/**
+ * The overview information for the Integrations Server.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "IntegrationsServerInfo".
+ */
+export interface IntegrationsServerInfo {
+  /**
+   * The id of the Integrations Server
+   */
+  id: string;
+  /**
+   * The name of the Integrations Server
+   */
+  name: string;
+  elasticsearch_cluster: TargetElasticsearchCluster;
+  /**
+   * The id of the deployment that this Integrations Server belongs to.
+   */
+  deployment_id?: string;
+  /**
+   * Whether the Integrations Server is healthy or not (one or more of the info subsections will have healthy: false)
+   */
+  healthy: boolean;
+  /**
+   * Integrations Server status
+   */
+  status: 'initializing' | 'stopping' | 'stopped' | 'rebooting' | 'restarting' | 'reconfiguring' | 'started';
+  plan_info: IntegrationsServerPlansInfo;
+  metadata?: ClusterMetadataInfo;
+  topology: ClusterTopologyInfo;
+  /**
+   * External resources related to the Integrations Server
+   */
+  external_links: ExternalHyperlink[];
+  /**
+   * A map of application-specific operations (which map to 'operationId's in the Swagger API) to metadata about that operation
+   */
+  links?: {
+    [k: string]: Hyperlink | undefined;
+  };
+  settings?: IntegrationsServerSettings;
+  /**
+   * The region that this Integrations Server belongs to. Only populated in SaaS or federated ECE.
+   */
+  region?: string;
+  /**
+   * The mode APM is operating in.
+   */
+  apm_server_mode?: 'standalone' | 'managed';
+}
+/**
+ * Information about current, pending, and past Integrations Server plans.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "IntegrationsServerPlansInfo".
+ */
+export interface IntegrationsServerPlansInfo {
+  /**
+   * Whether the plan situation is healthy (if unhealthy, means the last plan attempt failed)
+   */
+  healthy: boolean;
+  current?: IntegrationsServerPlanInfo;
+  pending?: IntegrationsServerPlanInfo;
+  history: IntegrationsServerPlanInfo[];
+}
+/**
+ * Information about the Integrations Server plan.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "IntegrationsServerPlanInfo".
+ */
+export interface IntegrationsServerPlanInfo {
+  /**
+   * A UUID for each plan attempt
+   */
+  plan_attempt_id?: string;
+  /**
+   * A human readable name for each plan attempt, only populated when retrieving plan histories
+   */
+  plan_attempt_name?: string;
+  /**
+   * Either the plan ended successfully, or is not yet completed (and no errors have occurred)
+   */
+  healthy: boolean;
+  /**
+   * When this plan attempt (ie to apply the plan to the Integrations Server) started (ISO format in UTC)
+   */
+  attempt_start_time?: string;
+  /**
+   * If this plan completed or failed (ie is not pending), when the attempt ended (ISO format in UTC)
+   */
+  attempt_end_time?: string;
+  /**
+   * If this plan is not current or pending, when the plan was no longer active (ISO format in UTC)
+   */
+  plan_end_time?: string;
+  plan?: IntegrationsServerPlan;
+  plan_attempt_log: ClusterPlanStepInfo[];
+  source?: ChangeSourceInfo;
+  warnings: ClusterPlanWarning[];
+  error?: ClusterPlanAttemptError;
+}
+/**
+ * Additional configuration about the current deployment object.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentSettings".
+ */
+export interface DeploymentSettings {
+  traffic_filter_settings?: TrafficFilterSettings;
+  observability?: DeploymentObservabilitySettings;
+  /**
+   * If autoscaling is enabled for this deployment.
+   */
+  autoscaling_enabled?: boolean;
+  auto_ops: AutoOpsSettings;
+}
+/**
+ * Additional information about the current deployment object.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentMetadata".
+ */
+export interface DeploymentMetadata {
+  /**
+   * The user id (referencing whatever user database is in use) of the deployment owner
+   */
+  owner_id?: string;
+  /**
+   * The organization that owns the deployment
+   */
+  organization_id?: string;
+  /**
+   * Indicates if a deployment is system owned (restricts the set of operations that can be performed on it)
+   */
+  system_owned?: boolean;
+  /**
+   * Whether or not this deployment is hidden from the normal deployment list
+   */
+  hidden?: boolean;
+  /**
+   * Subscription level of the cluster
+   */
+  subscription_level?: string;
+  /**
+   * The most recent time the cluster metadata was changed (ISO format in UTC)
+   */
+  last_modified: string;
+  /**
+   * The most recent time the resource's plan was changed (ISO format in UTC)
+   */
+  last_resource_plan_modified?: string;
+  /**
+   * Arbitrary user-defined metadata associated with this deployment
+   */
+  tags?: MetadataItem[];
+  /**
+   * Indicates if the Deployment is BYOK enabled or not
+   */
+  byok_enabled?: boolean;
+}
+/**
+ * Observability information for a deployment
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentObservability".
+ */
+export interface DeploymentObservability {
+  /**
+   * Whether the deployment observability is healthy or not (one or more of the subsections will have healthy: false)
+   */
+  healthy: boolean;
+  logging?: DeploymentLogging;
+  metrics?: DeploymentMetrics;
+  /**
+   * General observability health issues for the deployment
+   */
+  issues?: ObservabilityIssue[];
+}
+/**
+ * Logging information for a deployment
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentLogging".
+ */
+export interface DeploymentLogging {
+  /**
+   * Whether the deployment logging is healthy or not
+   */
+  healthy: boolean;
+  /**
+   * The URLs to view this deployment's logs in Kibana
+   */
+  urls?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * Logging health issues for the deployment
+   */
+  issues?: ObservabilityIssue[];
+}
+/**
+ * Observability health issue
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ObservabilityIssue".
+ */
+export interface ObservabilityIssue {
+  /**
+   * A user-friendly description of the observability health issue
+   */
+  description: string;
+  /**
+   * Severity of the health issue
+   */
+  severity: string;
+}
+/**
+ * Metrics information for a deployment
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentMetrics".
+ */
+export interface DeploymentMetrics {
+  /**
+   * Whether the deployment metrics are healthy or not
+   */
+  healthy: boolean;
+  /**
+   * The URLs to view this deployment's metrics in Kibana
+   */
+  urls?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * Metrics health issues for the deployment
+   */
+  issues?: ObservabilityIssue[];
+}
+/**
+ * The configuration template for Elasticsearch instances, Kibana instances, and APM Servers.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "InstanceConfigurationInfo".
+ */
+export interface InstanceConfigurationInfo {
+  /**
+   * Unique identifier for the instance configuration
+   */
+  id?: string;
+  /**
+   * Display name for the instance configuration.
+   */
+  name: string;
+  /**
+   * If the IC is configuration controlled, this field is the version either being read back (reads return the latest IC unless specified by the 'config_version' URL param), or the version to update. Cannot be used in creates. For unversioned IC reads it is left empty.
+   */
+  config_version?: number;
+  /**
+   * Optional description for the instance configuration
+   */
+  description?: string;
+  /**
+   * The type of instance. For instance configurations where the type is specified in the 'id', the default value of 'instance_type' will be automatically inferred.
+   */
+  instance_type?: 'elasticsearch' | 'kibana' | 'apm' | 'integrations_server' | 'appsearch' | 'enterprise_search';
+  /**
+   * Node types (master, data) for the instance. For instance configurations where the type (and tier) is specified in the 'id', the default value of 'node_types' will be automatically inferred.
+   */
+  node_types?: string[];
+  discrete_sizes: DiscreteSizes;
+  /**
+   * Settings for the instance storage multiplier
+   */
+  storage_multiplier?: number;
+  /**
+   * Settings for the instance CPU multiplier
+   */
+  cpu_multiplier?: number;
+  /**
+   * Optional arbitrary metadata to associate with this template.
+   */
+  metadata?: {};
+  /**
+   * The maximum number of availability zones in which this instance configuration has allocators. This field will be missing unless explicitly requested with the show_max_zones parameter.
+   */
+  max_zones?: number;
+}
+/**
+ * Instance sizes that are supported by the Elasticsearch instance, Kibana instance, or APM Server configuration.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DiscreteSizes".
+ */
+export interface DiscreteSizes {
+  /**
+   * List of supported sizes
+   */
+  sizes: number[];
+  /**
+   * The default size
+   */
+  default_size?: number;
+  /**
+   * The unit that each size represents. If not specified, it will default to 'memory'.
+   */
+  resource?: 'memory' | 'storage';
+}
+/**
+ * A response returned from the Deployment shutdown endpoint
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentShutdownResponse".
+ */
+export interface DeploymentShutdownResponse {
+  /**
+   * The id of the deployment
+   */
+  id: string;
+  /**
+   * The name of the deployment
+   */
+  name: string;
+  orphaned?: Orphaned;
+}
+/**
+ * Additional information about the current deployment object.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentUpdateMetadata".
+ */
+export interface DeploymentUpdateMetadata {
+  /**
+   * Indicates if a deployment is system owned (restricts the set of operations that can be performed on it)
+   */
+  system_owned?: boolean;
+  /**
+   * Whether or not this deployment is hidden from the normal deployment list
+   */
+  hidden?: boolean;
+  /**
+   * Arbitrary user-defined metadata associated with this deployment
+   */
+  tags?: MetadataItem[];
+}
+/**
+ * A request for updating a Deployment consisting of multiple resources
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentUpdateRequest".
+ */
+export interface DeploymentUpdateRequest {
+  /**
+   * A new name for the deployment, otherwise stays the same.
+   */
+  name?: string;
+  /**
+   * Whether or not to prune orphan resources that are no longer mentioned in this request. Note that resourcesare tracked by ref_id, and if a resource's ref_id is changed, any previous running resources created with that previousref_id are considered to be orphaned as well.
+   */
+  prune_orphans: boolean;
+  resources?: DeploymentUpdateResources;
+  settings?: DeploymentUpdateSettings;
+  metadata?: DeploymentUpdateMetadata;
+  /**
+   * A user-defined alias to use in place of Cluster IDs for user-friendly URLs
+   */
+  alias?: string;
+}
+/**
+ * Describes the Deployment resource updates
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentUpdateResources".
+ */
+export interface DeploymentUpdateResources {
+  /**
+   * A list of payloads for Elasticsearch cluster updates
+   */
+  elasticsearch?: ElasticsearchPayload[];
+  /**
+   * A list of payloads for Kibana updates
+   */
+  kibana?: KibanaPayload[];
+  /**
+   * A list of payloads for APM updates
+   */
+  apm?: ApmPayload[];
+  /**
+   * A list of payloads for AppSearch updates. AppSearch has been replaced by Enterprise Search in the Elastic Stack 7.7 and higher
+   */
+  appsearch?: AppSearchPayload[];
+  /**
+   * A list of payloads for Enterprise Search updates
+   */
+  enterprise_search?: EnterpriseSearchPayload[];
+  /**
+   * A list of payloads for Integrations Server updates
+   */
+  integrations_server?: IntegrationsServerPayload[];
+}
+/**
+ * Additional configuration for the new deployment object.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentUpdateSettings".
+ */
+export interface DeploymentUpdateSettings {
+  observability?: DeploymentObservabilitySettings;
+  /**
+   * Enable autoscaling for this deployment.
+   */
+  autoscaling_enabled?: boolean;
+  auto_ops?: AutoOpsSettings;
+}
+/**
+ * A response returned from the Deployment update endpoint
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentUpdateResponse".
+ */
+export interface DeploymentUpdateResponse {
+  /**
+   * The id of the deployment
+   */
+  id: string;
+  /**
+   * The name of the deployment
+   */
+  name: string;
+  /**
+   * A user-defined alias to use in place of ResourceIds for user-friendly resource URLs
+   */
+  alias?: string;
+  /**
+   * List of resources that are part of the deployment after the update operation.
+   */
+  resources: DeploymentResource[];
+  shutdown_resources?: Orphaned;
+  diagnostics?: DeploymentDiagnostics;
+  settings?: DeploymentSettings;
+}
+/**
+ * Contains a list of deployments
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentsListResponse".
+ */
+export interface DeploymentsListResponse {
+  /**
+   * The deployments
+   */
+  deployments: DeploymentsListingData[];
+}
+/**
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentsListingData".
+ */
+export interface DeploymentsListingData {
+  /**
+   * The id of this deployment
+   */
+  id: string;
+  /**
+   * The name of this deployment
+   */
+  name: string;
+  /**
+   * List of resources in this deployment
+   */
+  resources: DeploymentResource[];
+}
+/**
+ * The bundles of a deployment's current plan.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentBundles".
+ */
+export interface DeploymentBundles {
+  bundles: DeploymentBundle[];
+}
+/**
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "DeploymentBundle".
+ */
+export interface DeploymentBundle {
+  /**
+   * The plan entry's name.
+   */
+  name: string;
+  /**
+   * The extension's version (`*`, `8.*` or exact), or the plan entry's elasticsearch_version for an external bundle.
+   */
+  version: string;
+  /**
+   * The extension (repo:// references only).
+   */
+  extension_id?: string;
+  /**
+   * sha256 of the zip (repo:// references only).
+   */
+  sha256?: string;
+  /**
+   * Bytes (repo:// references only).
+   */
+  size?: number;
+  /**
+   * Where to fetch the zip: an install URL without credentials, or the plan's external URL.
+   */
+  url: string;
+}
+/**
+ * A page of an extension's file versions, newest first (extrepo's addition, not part of ECE).
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ExtensionFileVersions".
+ */
+export interface ExtensionFileVersions {
+  /**
+   * File versions the extension has.
+   */
+  total: number;
+  from: number;
+  size: number;
+  versions: ExtensionFileVersion[];
+}
+/**
+ * One file an extension had (extrepo's addition, not part of ECE).
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ExtensionFileVersion".
+ */
+export interface ExtensionFileVersion {
+  /**
+   * 1, 2, 3… per extension; never reused.
+   */
+  version: number;
+  /**
+   * sha256 of the bytes, hex.
+   */
+  sha256: string;
+  /**
+   * Bytes.
+   */
+  size: number;
+  /**
+   * When the bytes were stored.
+   */
+  created: string;
+  /**
+   * Who uploaded or copied them; absent for a file stored before extrepo kept history.
+   */
+  created_by?: string;
+  source: ExtensionFileVersionSource;
+  plugin?: ExtensionFileVersionPlugin;
+  /**
+   * This is the extension's file now (the newest, unless an older one was restored).
+   */
+  current: boolean;
+  /**
+   * Signed link to this version's exact bytes; no credentials needed; expires.
+   */
+  url: string;
+}
+/**
+ * How the bytes came in.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ExtensionFileVersionSource".
+ */
+export interface ExtensionFileVersionSource {
+  kind: 'upload' | 'download_url';
+  /**
+   * Uploads: a raw body or a multipart form.
+   */
+  form?: 'raw' | 'multipart';
+  /**
+   * Copies: the URL the bytes were copied from.
+   */
+  download_url?: string;
+}
+/**
+ * The plugin descriptor of the archive (plugins only).
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ExtensionFileVersionPlugin".
+ */
+export interface ExtensionFileVersionPlugin {
+  name: string;
+  /**
+   * The plugin's own version.
+   */
+  version: string;
+  /**
+   * Absent for stable plugins.
+   */
+  classname?: string;
+  elasticsearch_version: string;
+}
+/**
+ * extrepo: one page of the extensions list, answered when a browse parameter is given.
+ *
+ * This interface was referenced by `ApiDocument`'s JSON-Schema
+ * via the `definition` "ExtensionsPage".
+ */
+export interface ExtensionsPage {
+  extensions: Extension[];
+  /**
+   * How many extensions match the filters, on all pages.
+   */
+  total: number;
+  /**
+   * Present when another page follows: send it as cursor.
+   */
+  next_cursor?: string;
+}

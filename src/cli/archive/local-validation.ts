@@ -10,6 +10,7 @@ import {
   type ArchiveLimits,
   type ArchiveReport,
 } from '../../archive/index.js';
+import { ERRORS } from '../../errors.js';
 import { CliError } from '../cli-errors.js';
 
 const GiB = 1024 ** 3;
@@ -27,7 +28,7 @@ export const SERVER_DEFAULT_LIMITS: ArchiveLimits = {
 };
 
 /** The server's error for a rejected archive (extension-service.ts), code and message alike. */
-export const ARCHIVE_REJECTED_CODE = 'extensions.request_execution_failed';
+export const ARCHIVE_REJECTED_CODE = ERRORS.requestExecutionFailed.code;
 
 export function archiveRejection(error: ArchiveRejectedError, extensionType: string): CliError {
   return new CliError(`The file is not a valid ${extensionType}: ${error.message}`, ARCHIVE_REJECTED_CODE);
