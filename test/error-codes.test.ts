@@ -1,3 +1,4 @@
+// extrepo-test-backends: none
 // Error codes are API: clients match on them. In the manner of fastify's test/internals/errors.test.js,
 // this checks the one table (src/errors.ts) against the README's "Error codes" table both ways, against
 // every code the served API document declares, and against the code that answers them.
