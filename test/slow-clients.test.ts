@@ -33,10 +33,11 @@ describe('timeouts', () => {
   let server: TestServer;
   before(async () => {
     server = await startServer({
-      EXTREPO_HEADERS_TIMEOUT_MS: '300',
-      EXTREPO_BODY_TIMEOUT_MS: '300',
-      EXTREPO_UPLOAD_MIN_BYTES_PER_SECOND: '4000',
-      EXTREPO_UPLOAD_RATE_WINDOW_MS: '500',
+      // Small, but with room for a loaded machine: an ordinary request's headers and body arrive at once.
+      EXTREPO_HEADERS_TIMEOUT_MS: '1000',
+      EXTREPO_BODY_TIMEOUT_MS: '1000',
+      EXTREPO_UPLOAD_MIN_BYTES_PER_SECOND: '1000',
+      EXTREPO_UPLOAD_RATE_WINDOW_MS: '2000',
     });
   });
   after(async () => {
@@ -70,6 +71,29 @@ describe('timeouts', () => {
     assertTimeout(text, closed);
   });
 
+  test('a request answered before its body arrived (401) leaves no timer behind to fail later', async () => {
+    const socket = await connect(server.url);
+    const reading = readUntilClosed(socket, 20_000);
+    socket.write(`POST /api/v1/deployments/extensions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
+    const { text } = await reading;
+    socket.destroy();
+    assert.equal(parseAnswer(text).status, 401, text);
+    // The same for an upload refused after its rate guard started (a platform viewer may see, not change).
+    const created = await server.api('POST', '/api/v1/deployments/extensions', { json: { name: 'refused', version: '*', extension_type: 'bundle' } });
+    const viewer = await server.api('POST', '/api/v1/users', { json: { user_name: 'slow-viewer', security: { roles: ['ece_platform_viewer'], password: 'Quiet-reader-password-0123' } } });
+    assert.equal(viewer.status, 200, viewer.text);
+    const upload = await fetch(`${server.url}/api/v1/deployments/extensions/${created.body.id}`, {
+      method: 'PUT',
+      headers: { authorization: `Basic ${Buffer.from('slow-viewer:Quiet-reader-password-0123').toString('base64')}`, 'content-type': 'application/zip' },
+      body: new Uint8Array(await bundleZip()),
+    });
+    assert.equal(upload.status, 401);
+    // Past the body timeout and the rate window: a timer left running would now throw an uncaught
+    // error in this process.
+    await sleep(2500);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  });
+
   test('an upload that stops moving gets 408, keeps the previous state, and the connection closes', async () => {
     const created = await server.api('POST', '/api/v1/deployments/extensions', { json: { name: 'slow', version: '*', extension_type: 'bundle' } });
     const zip = await bundleZip();
@@ -89,9 +113,9 @@ describe('timeouts', () => {
 
   test('a slow upload that keeps moving faster than the minimum rate finishes', async () => {
     const created = await server.api('POST', '/api/v1/deployments/extensions', { json: { name: 'moving', version: '*', extension_type: 'bundle' } });
-    // Incompressible content, stored: about 240 KB sent at about 100 KB/s, 25 times the minimum
-    // rate, over several rate windows and far beyond the body timeout of JSON requests.
-    const zip = await zipOf({ 'data.bin': Buffer.from(Array.from({ length: 240_000 }, (_, i) => (i * 7919) % 251)) }, { compress: false });
+    // About 400 KB sent at about 100 KB/s, 100 times the minimum rate, over two rate windows and
+    // far beyond the body timeout of JSON requests.
+    const zip = await zipOf({ 'data.bin': Buffer.from(Array.from({ length: 400_000 }, (_, i) => (i * 7919) % 251)) }, { compress: false });
     const socket = await connect(server.url);
     const reading = readUntilClosed(socket, 20_000);
     socket.write(

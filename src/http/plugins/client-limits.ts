@@ -8,12 +8,13 @@
 //   - connections that have not authenticated: a cap; beyond it a new connection is answered 503
 //     and closed, so /healthz and authenticated clients keep their file descriptors.
 // Every refusal is a BasicFailedReply followed by closing the connection (its body is unread).
-import http from 'node:http';
+import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config.js';
-import { apiError, toBasicFailedReply } from '../../errors.js';
+import { apiError } from '../../errors.js';
+import { rawFailedReply } from './protocol-errors.js';
 
 /** Options for http.createServer (Fastify's `http` option). */
 export function serverTimeouts(config: Config): http.ServerOptions {
@@ -44,8 +45,13 @@ export function registerBodyTimeout(app: FastifyInstance, bodyTimeoutMs: number,
       guarded.destroy(apiError('requestTimeout', `The request body did not arrive within ${bodyTimeoutMs} ms (EXTREPO_BODY_TIMEOUT_MS).`));
     }, bodyTimeoutMs);
     timer.unref();
-    guarded.once('end', () => clearTimeout(timer));
-    guarded.once('close', () => clearTimeout(timer));
+    const stop = () => clearTimeout(timer);
+    guarded.once('end', stop);
+    guarded.once('close', stop);
+    // Answered without reading the body (401, 404, 415…): nothing waits for it any more.
+    reply.raw.once('close', stop);
+    // A failure nobody reads (the answer went out first) must not become an uncaught exception.
+    guarded.on('error', () => undefined);
     payload.on('error', (error) => guarded.destroy(error));
     payload.pipe(guarded);
     done(null, guarded);
@@ -56,9 +62,9 @@ export function registerBodyTimeout(app: FastifyInstance, bodyTimeoutMs: number,
  * Passes an upload's bytes through, failing with 408 when the client sends fewer than
  * minBytesPerSecond, averaged over windowMs of time in which the server was waiting for it. Time in
  * which the server itself was slow to take the bytes (the stream downstream was full) is not held
- * against the client.
+ * against the client. Stops watching once `response` is closed.
  */
-export function guardUploadRate(source: Readable, minBytesPerSecond: number, windowMs: number): Readable {
+export function guardUploadRate(source: Readable, minBytesPerSecond: number, windowMs: number, response: http.ServerResponse): Readable {
   if (minBytesPerSecond === 0) return source;
   let bytes = 0;
   let waitedMs = 0;
@@ -90,6 +96,10 @@ export function guardUploadRate(source: Readable, minBytesPerSecond: number, win
   timer.unref();
   guard.once('close', () => clearInterval(timer));
   guard.once('end', () => clearInterval(timer));
+  // Answered before the file was read (401, 404…): nothing waits for the client any more.
+  response.once('close', () => clearInterval(timer));
+  // The pipeline reading the guard reports its errors; one after the answer must not crash the process.
+  guard.on('error', () => undefined);
   source.once('error', (error) => guard.destroy(error));
   source.pipe(guard);
   return guard;
@@ -118,12 +128,7 @@ function refuseConnection(socket: Socket, max: number): void {
     'unavailable',
     `The server already has ${max} connections that have not authenticated (EXTREPO_MAX_UNAUTHENTICATED_CONNECTIONS); retry shortly.`,
   );
-  const body = JSON.stringify(toBasicFailedReply(answer));
   socket.on('error', () => undefined);
-  socket.end(
-    `HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status]}\r\n` +
-      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `x-cloud-error-codes: ${answer.code}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${body}`,
-  );
+  socket.end(rawFailedReply(answer, 'Retry-After: 1\r\n'));
   socket.destroySoon();
 }

@@ -53,21 +53,23 @@ export function parserErrorOf(error: NodeJS.ErrnoException): ApiError {
   return apiError('invalidRequest', `The request is not valid HTTP/1.1: ${known ?? `the parser reports ${error.code ?? 'an error'}.`}`);
 }
 
+/** A whole HTTP/1.1 response carrying `answer`, for a socket no Fastify reply exists for; it closes. */
+export function rawFailedReply(answer: ApiError, extraHeaders = ''): string {
+  const body = JSON.stringify(toBasicFailedReply(answer));
+  return (
+    `HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status] ?? ''}\r\n` +
+    `Content-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    `x-cloud-error-codes: ${answer.code}\r\n${extraHeaders}` +
+    `Connection: close\r\n\r\n${body}`
+  );
+}
+
 /** Fastify's `clientErrorHandler` option: answers on the bare socket, then closes it. */
 export function clientErrorReply(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   // As Node's own handler: no answer where a response is already on its way on this socket.
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (socket.writable && !inFlight?.headersSent) {
-    const answer = parserErrorOf(error);
-    const body = JSON.stringify(toBasicFailedReply(answer));
-    socket.write(
-      `HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status] ?? ''}\r\n` +
-        `Content-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        `x-cloud-error-codes: ${answer.code}\r\n` +
-        `Connection: close\r\n\r\n${body}`,
-    );
-  }
+  if (socket.writable && !inFlight?.headersSent) socket.write(rawFailedReply(parserErrorOf(error)));
   socket.destroy();
 }

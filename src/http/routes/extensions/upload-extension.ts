@@ -53,7 +53,7 @@ export async function registerUploadExtension(app: FastifyInstance, deps: RouteD
           // pipeline notices the destroyed request on its own.
           request.raw.on('error', () => {});
           const body = form === 'multipart' ? multipartFileStream(request.raw, deps.config.maxFileBytes) : request.raw;
-          const source = guardUploadRate(body, deps.config.uploadMinBytesPerSecond, deps.config.uploadRateWindowMs);
+          const source = guardUploadRate(body, deps.config.uploadMinBytesPerSecond, deps.config.uploadRateWindowMs, reply.raw);
           const record = await deps.service.upload(id, source, principal, abortOnClientGone(reply), {
             form,
             ...(ifFileSha256 === undefined ? {} : { ifFileSha256 }),
