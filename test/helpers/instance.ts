@@ -1,5 +1,6 @@
-// A real extrepo process (`node --import tsx src/main.ts`, as `npm start` runs it) for tests that
-// need several instances or need to kill one: spawn, wait until /healthz answers, stop or kill -9.
+// A real extrepo process (`node --import tsx src/main.ts`, as `npm run dev` runs it; `npm start` runs
+// the same code compiled) for tests that need several instances or need to kill one: spawn, wait
+// until /healthz answers, stop or kill -9.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';

@@ -2,7 +2,7 @@
 // CLI (what people run by hand), and a raw writer whose every field can be set, for archives no
 // well-behaved tool would produce.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -77,11 +77,6 @@ export function cliZip(files: Record<string, string | Buffer>, args: string[] = 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** True when `command --version` runs (used to skip tests needing optional tools). */
-export function hasCommand(command: string, versionArg = '--version'): boolean {
-  return spawnSync(command, [versionArg], { stdio: 'ignore' }).status === 0;
 }
 
 function withFiles<T>(files: Record<string, string | Buffer>, run: (root: string, dir: string) => T): T {
