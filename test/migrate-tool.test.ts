@@ -100,7 +100,10 @@ describe('npm run migrate: SQLite + disk to PostgreSQL + S3', () => {
 
     const storage = await freshSharedStorage();
     storages.push(storage);
-    const report = JSON.parse((await migrate(storage)).stdout);
+    const migrated = await migrate(storage);
+    const report = JSON.parse(migrated.stdout);
+    // The one summary line says what was done, even with --quiet.
+    assert.match(migrated.stderr, /^extrepo migrate: done\. extensions: 4 copied, 0 already there; users: 1 copied, 0 already there; API keys: 0 copied, 0 already there; files: 2 copied \(\d+ bytes, sha256 verified\), 0 already there$/m);
     assert.deepEqual(report.blobs, { copied: 2, skipped: 0, bytesCopied: shared.length + files.get([...files.keys()][2]!)!.length });
     assert.deepEqual(report.tables.extensions, { rows: 4, inserted: 4 });
 
@@ -140,7 +143,9 @@ describe('npm run migrate: SQLite + disk to PostgreSQL + S3', () => {
 
     // Running it again copies nothing twice.
     await target.stop();
-    const again = JSON.parse((await migrate(storage)).stdout);
+    const rerun = await migrate(storage);
+    assert.match(rerun.stderr, /extensions: 0 copied, 4 already there;.*files: 0 copied \(0 bytes, sha256 verified\), 2 already there/);
+    const again = JSON.parse(rerun.stdout);
     assert.deepEqual(again.blobs, { copied: 0, skipped: 2, bytesCopied: 0 });
     for (const table of Object.values(again.tables) as Array<{ inserted: number }>) assert.equal(table.inserted, 0);
   });
