@@ -99,7 +99,7 @@ export class ExtensionService {
     signal?: AbortSignal,
   ): Promise<ExtensionRecord> {
     const current = await this.getForChange(id, principal);
-    // The type is fixed at creation: Elastic ignores a change of extension_type (API-NOTES §3.4), so
+    // The type is fixed at creation: Elastic ignores a change of extension_type (docs/client-compatibility.md, "Updating an extension"), so
     // the version is judged by the stored type.
     const metadata: ExtensionMetadata = checkExtensionRequest({ ...body, extension_type: current.extensionType }, 'update');
     checkExpectedVersion(current, expectedVersion);

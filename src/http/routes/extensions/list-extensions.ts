@@ -1,5 +1,5 @@
 // GET /deployments/extensions → 200 Extensions. `include_deployments` was deprecated and removed
-// from this operation in the spec (API-NOTES §9) but older clients still send it: accept, ignore.
+// from this operation in the spec (docs/client-compatibility.md, "`include_deployments` on the list") but older clients still send it: accept, ignore.
 //
 // The list is streamed: pages of rows are read one after another and each extension is written as
 // soon as it is rendered, so a repository of 100,000 extensions is answered with flat memory and in
