@@ -1,5 +1,5 @@
 // Every error the API can answer, declared once. The code strings are Elastic's (see spec/ and
-// API-NOTES §5): clients match on them, so they never change and are never reused.
+// docs/client-compatibility.md, "Error codes"): clients match on them, so they never change and are never reused.
 
 export interface ErrorDefinition {
   readonly status: number;

@@ -1,7 +1,7 @@
 // extrepo-test-backends: each
 // The deployment requests of cloud-sdk-go (what ecctl deployment create --file, list, show,
 // update --file, shutdown, delete and extension show --include-deployments send), reproduced byte
-// for byte over a raw socket (API-NOTES §7): Accept: application/json, Go's JSON encoding (sorted
+// for byte over a raw socket (docs/client-compatibility.md, "What the Go clients send and accept"): Accept: application/json, Go's JSON encoding (sorted
 // keys, trailing newline), every query flag spelled out, and bodiless POST/DELETE that still carry
 // Content-Type: application/json (go-openapi/runtime v0.23.0) or none (v0.32.5).
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 // extrepo-test-backends: each
 // The metadata operations of the Extensions API over real HTTP: create, get, list, update, delete,
-// their headers and status codes, and the wire quirks of Elastic's real clients (API-NOTES §7).
+// their headers and status codes, and the wire quirks of Elastic's real clients (docs/client-compatibility.md).
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';

@@ -109,7 +109,13 @@ describe('npm run migrate: SQLite + disk to PostgreSQL + S3', () => {
 
     const storage = await freshSharedStorage();
     storages.push(storage);
-    const report = JSON.parse((await migrate(storage)).stdout);
+    const migrated = await migrate(storage);
+    const report = JSON.parse(migrated.stdout);
+    // The one summary line says what was done, even with --quiet.
+    assert.match(
+      migrated.stderr,
+      /^extrepo migrate: done\. extensions: \d+ copied, 0 already there; users: \d+ copied, 0 already there; API keys: \d+ copied, 0 already there; files: 3 copied \(\d+ bytes, sha256 verified\), 0 already there$/m,
+    );
     assert.deepEqual(report.blobs, {
       copied: 3,
       skipped: 0,
@@ -163,7 +169,9 @@ describe('npm run migrate: SQLite + disk to PostgreSQL + S3', () => {
 
     // Running it again copies nothing twice.
     await target.stop();
-    const again = JSON.parse((await migrate(storage)).stdout);
+    const rerun = await migrate(storage);
+    assert.match(rerun.stderr, /extensions: 0 copied, \d+ already there;.*files: 0 copied \(0 bytes, sha256 verified\), 3 already there/);
+    const again = JSON.parse(rerun.stdout);
     assert.deepEqual(again.blobs, { copied: 0, skipped: 3, bytesCopied: 0 });
     for (const table of Object.values(again.tables) as Array<{ inserted: number }>) assert.equal(table.inserted, 0);
   });

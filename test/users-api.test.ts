@@ -80,6 +80,23 @@ describe('users', () => {
     assert.equal((await server.api('PATCH', '/api/v1/users/nobody', { json: {} })).body.errors[0].code, 'user.not_found');
   });
 
+  test('PATCH takes Content-Type application/merge-patch+json like application/json, with the same rules', async () => {
+    await createUser('grace', ['ece_deployment_viewer'], { full_name: 'Grace', email: 'g@example.com' });
+    const mergePatch = { 'content-type': 'application/merge-patch+json' };
+    const patched = await server.api('PATCH', '/api/v1/users/grace', { json: { email: null, full_name: 'Grace H' }, headers: mergePatch });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal(patched.body.full_name, 'Grace H');
+    assert.equal(patched.body.email, undefined);
+    const own = await server.api('PATCH', '/api/v1/user', { json: { full_name: 'Grace Hopper' }, headers: { ...mergePatch, authorization: basic('grace') } });
+    assert.equal(own.status, 200, own.text);
+    assert.equal(own.body.full_name, 'Grace Hopper');
+    const broken = await server.api('PATCH', '/api/v1/users/grace', { body: '{"full_name":', headers: mergePatch });
+    assert.equal(broken.status, 400);
+    assert.equal(broken.body.errors[0].code, 'root.invalid_json_request');
+    const restricted = await server.api('PATCH', '/api/v1/users/grace', { json: { user_name: 'g' }, headers: mergePatch });
+    assert.equal(restricted.body.errors[0].code, 'user.restricted_field');
+  });
+
   test('the built-in admin cannot be deleted; the last enabled admin cannot be disabled or demoted', async () => {
     const del = await server.api('DELETE', '/api/v1/users/admin');
     assert.equal(del.status, 400);

@@ -128,7 +128,7 @@ export class ExtensionService {
     ifFileSha256?: FileCondition,
   ): Promise<ExtensionRecord> {
     const current = await this.getForChange(id, principal);
-    // The type is fixed at creation: Elastic ignores a change of extension_type (API-NOTES §3.4), so
+    // The type is fixed at creation: Elastic ignores a change of extension_type (docs/client-compatibility.md, "Updating an extension"), so
     // the version is judged by the stored type.
     const metadata: ExtensionMetadata = checkExtensionRequest({ ...body, extension_type: current.extensionType }, 'update');
     checkExpectedVersion(current, expectedVersion);
@@ -420,7 +420,7 @@ function checkExpectedVersion(record: ExtensionRecord, expectedVersion: number |
 }
 
 /**
- * Elastic's message (API-NOTES §3.6). Names of deployments the caller may not see are not
+ * Elastic's message (its deployment-extensions docs, "Delete an extension"; docs/deployments.md). Names of deployments the caller may not see are not
  * revealed, only counted.
  */
 function extensionInUse(id: string, error: ExtensionInUseError, principal: Principal): ApiError {

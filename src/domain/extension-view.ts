@@ -1,5 +1,5 @@
 // Renders a stored extension as Elastic's `Extension` model. Empty optional strings are omitted
-// (as Elastic's own responses do, API-NOTES §3.2) and `file_metadata` appears only once a file exists.
+// (as Elastic's own responses do, docs/client-compatibility.md, "Extension ids") and `file_metadata` appears only once a file exists.
 import type { Extension, ExtensionFileMetadata } from '../api-types.js';
 import type { ExtensionRecord } from '../stores/metadata-store.js';
 import { repoUrl } from './extension-ids.js';

@@ -5,7 +5,7 @@ import { definitionSchema } from './spec.js';
 type JsonObject = { [key: string]: unknown };
 
 function withExtraFileField(extension: JsonObject): JsonObject {
-  // We also expose the sha256 we computed; Go clients ignore unknown fields (API-NOTES §7.1).
+  // We also expose the sha256 we computed; Go clients ignore unknown fields (docs/client-compatibility.md, "What the Go clients send and accept").
   const properties = extension.properties as Record<string, JsonObject>;
   const fileMetadata = properties.file_metadata as JsonObject;
   return {

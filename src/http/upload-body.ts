@@ -1,4 +1,4 @@
-// Turns an upload request into a stream of the file's bytes. Two wire forms reach PUT (API-NOTES §3.5):
+// Turns an upload request into a stream of the file's bytes. Two wire forms reach PUT (docs/client-compatibility.md, "Uploading a file"):
 // multipart/form-data with a part named "file" (the spec; the Go SDK sends it chunked, with the
 // filename "Extension" and any part type), and a raw body (Elastic's docs use `curl -T`, with
 // application/zip or no Content-Type at all).

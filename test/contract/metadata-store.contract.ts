@@ -550,6 +550,18 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
           assert.deepEqual(await numbers(created.id), [2, 1]);
         }
       });
+
+      test('referencedBlobBytes counts each referenced blob once, and grows and shrinks with the references', async () => {
+        const start = await store.referencedBlobBytes();
+        const shared = fileOf('shared-bytes');
+        const own = fileOf('own-bytes', 4567);
+        await store.insertExtension(newExtension({ file: shared }));
+        await store.insertExtension(newExtension({ file: shared }));
+        const single = await store.insertExtension(newExtension({ file: own }));
+        assert.equal(await store.referencedBlobBytes(), start + shared.size + own.size);
+        await store.deleteExtension(single.id);
+        assert.equal(await store.referencedBlobBytes(), start + shared.size);
+      });
     });
 
     describe('withBlobLock', () => {

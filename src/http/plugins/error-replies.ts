@@ -1,6 +1,6 @@
 // Renders every failure as Elastic's BasicFailedReply with the x-cloud-error-codes header: our own
 // ApiErrors, Fastify's parser and validation errors, unknown routes and wrong methods alike. The Go
-// clients decode error bodies only as BasicFailedReply (API-NOTES §7.3), so nothing else may leak.
+// clients decode error bodies only as BasicFailedReply (docs/client-compatibility.md, "Status codes and error bodies"), so nothing else may leak.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, apiError, toBasicFailedReply } from '../../errors.js';
 import { StoreUnavailableError } from '../../stores/store-unavailable.js';

@@ -1,5 +1,5 @@
 // Failures that happen before a request reaches a route, rendered as BasicFailedReply like every
-// other answer (the Go clients decode nothing else, API-NOTES §7.3): what Fastify's router rejects
+// other answer (the Go clients decode nothing else, docs/client-compatibility.md, "Status codes and error bodies"): what Fastify's router rejects
 // (a malformed percent-escape, a path parameter over the limit) and what Node's HTTP parser rejects
 // (Content-Length: abc, a request line that is not HTTP, oversized headers, a header timeout).
 import http from 'node:http';

@@ -1,5 +1,5 @@
 // DELETE /deployments/extensions/{extension_id} → 200 {}. ecctl sends Content-Type: application/json
-// with no body (API-NOTES §7.1), which Fastify passes through without parsing.
+// with no body (docs/client-compatibility.md, "What the Go clients send and accept"), which Fastify passes through without parsing.
 import type { FastifyInstance } from 'fastify';
 import { resourceHeaders } from '../../../domain/extension-view.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';

@@ -1,6 +1,6 @@
 // GET /deployments/extensions → 200 Extensions. `include_deployments` was deprecated and removed
-// from this operation in the spec (API-NOTES §9) but older clients and Elastic's docs (D1) still
-// use it: with true, each extension lists the deployments that use it, as on get.
+// from this operation in the spec (docs/client-compatibility.md, "`include_deployments` on the list") but older
+// clients and Elastic's docs still send it: with true, each extension lists the deployments that use it, as on get.
 //
 // The list is streamed: pages of rows are read one after another and each extension is written as
 // soon as it is rendered, so a repository of 100,000 extensions is answered with flat memory and in
