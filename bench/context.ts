@@ -15,6 +15,7 @@ export const CASES = [
   'metadata-get',
   'small-bundle',
   'listing',
+  'cli',
 ] as const;
 
 export type CaseName = (typeof CASES)[number];
