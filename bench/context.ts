@@ -17,6 +17,7 @@ export const CASES = [
   'listing',
   'startup-gc',
   'console',
+  'cli',
 ] as const;
 
 export type CaseName = (typeof CASES)[number];

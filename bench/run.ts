@@ -47,6 +47,7 @@ import { runSmallBundles } from './cases/small-bundle.js';
 import { runListing } from './cases/listing.js';
 import { runStartupGc } from './cases/startup-gc.js';
 import { runConsoleLoad } from './cases/console-load.js';
+import { runCliTransfers } from './cases/cli.js';
 
 const MiB = 1024 * 1024;
 
@@ -305,7 +306,7 @@ async function runServerCases(
       rows.push(rssRow(ctx));
     }
     if (has('big')) rows.push(await runBigUpload(ctx));
-    if (has('download-full') || has('download-range') || has('metadata-get')) {
+    if (has('download-full') || has('download-range') || has('metadata-get') || has('cli')) {
       log('download: preparing the extension that is read back');
       await prepareDownloadTarget(ctx);
     }
@@ -313,6 +314,7 @@ async function runServerCases(
     if (has('download-range')) rows.push(await runRangeDownloads(ctx));
     if (has('metadata-get')) rows.push(...(await runMetadataGets(ctx)));
     if (has('small-bundle')) rows.push(await runSmallBundles(ctx));
+    if (has('cli')) rows.push(...(await runCliTransfers(ctx)));
   } catch (error) {
     // A 500 says only "it has been logged": add what the server logged (warnings and errors).
     const logs = extrepo.server.logs(6000).trim();
@@ -355,7 +357,7 @@ async function runBackend(
 ): Promise<{ report: Report; profileTexts: string[] }> {
   const startedAt = new Date();
   const has = (name: CaseName) => options.cases.has(name);
-  const needsData = ['upload-raw', 'upload-multipart', 'big', 'download-full', 'download-range', 'metadata-get'].some(
+  const needsData = ['upload-raw', 'upload-multipart', 'big', 'download-full', 'download-range', 'metadata-get', 'cli'].some(
     (name) => has(name as CaseName),
   );
   const needsMainServer = needsData || has('small-bundle');
