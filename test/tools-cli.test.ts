@@ -60,6 +60,7 @@ test('migrate without its required option names it and points at --help', async 
 test("migrate's summary counts extensions, users, keys and files, copied and already there", () => {
   const line = describeMigration({
     blobs: { copied: 3, skipped: 1, bytesCopied: 4096 },
+    references: { checked: 6 },
     tables: { extensions: { rows: 5, inserted: 4 }, users: { rows: 2, inserted: 2 }, api_keys: { rows: 1, inserted: 0 } },
   });
   assert.equal(
