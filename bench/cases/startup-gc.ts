@@ -145,7 +145,7 @@ async function seedS3(env: Record<string, string>, count: number, ctx: StartupGc
       Array.from({ length: count }, (_, i) => i),
       16,
       async (i) => {
-        await client.send(new PutObjectCommand({ Bucket: env.EXTREPO_S3_BUCKET, Key: `${prefix}sha256/${blobHash(i)}`, Body: '' }));
+        await client.send(new PutObjectCommand({ Bucket: env.EXTREPO_S3_BUCKET, Key: `${prefix}sha256/${blobHash(i)}`, Body: Buffer.alloc(0), ContentLength: 0 }));
         if (Date.now() - lastReport > 10_000) {
           lastReport = Date.now();
           ctx.log(`startup-gc: ${i.toLocaleString('en-US')} objects put`);
