@@ -37,6 +37,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * ListObjects of the prefix with a 500 (so the collection never finished).
  */
 const ONE_BYTE = Buffer.from('x');
+/** A collection that fails is retried every 30 s: give up (with the server's log) rather than wait forever. */
+const GC_TIMEOUT_MS = 20 * 60 * 1000;
 
 /** The hash of synthetic blob i; PostgreSQL computes the same one in SQL (see seedPostgres). */
 const blobHash = (i: number) => createHash('sha256').update(`bench-blob-${i}`).digest('hex');
@@ -206,8 +208,12 @@ async function measureStart(
     const readyMs = performance.now() - started;
     const readyRssMiB = (readMemory(extrepo.server.pid)?.rssBytes ?? 0) / MiB;
     let finished = finishedLine(extrepo.server);
+    const deadline = Date.now() + GC_TIMEOUT_MS;
     while (finished === null) {
       extrepo.server.assertRunning();
+      if (Date.now() > deadline) {
+        throw new Error(`startup-gc ${level}: no finished collection after ${GC_TIMEOUT_MS / 1000} s:\n${extrepo.server.logs()}`);
+      }
       await sleep(50);
       finished = finishedLine(extrepo.server);
     }
