@@ -19,6 +19,8 @@ export function registerOperations(app: FastifyInstance, deps: RouteDeps): void 
     if (down.length > 0) {
       throw apiError('unavailable', `Not ready: ${down.join(' and ')} cannot be reached.`, {
         headers: { 'retry-after': String(STORE_OUTAGE_RETRY_AFTER_SECONDS) },
+        // Logged with the answer, for the operator.
+        cause: metadata.status === 'rejected' ? metadata.reason : files.status === 'rejected' ? files.reason : undefined,
       });
     }
     return { status: 'ready' };
