@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // The CLI's extension, user, key and audit commands: a table for people, the API's exact JSON with
 // --json, rm's confirmation rule, and exit codes (1 with the server's code and message).
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// extrepo-test-backends: each
 // `extrepo pull`: through the signed link, size and sha256 checked, nothing kept on a mismatch;
 // --extract unpacks only inside DIR and refuses hostile archives; Ctrl-C removes partial files.
 import assert from 'node:assert/strict';

@@ -6,7 +6,7 @@
 //   - the first garbage collection, which runs in the background after listen: its duration (logged
 //     by the server) and the server's peak RSS (VmHWM) when it has finished.
 // Targets: start-up flat (≤ 1.5× per level), GC memory flat (≤ 1.5× per level), GC time linear
-// (≤ the level factor). Blobs are empty: a collection's cost is per blob, not per byte.
+// (≤ the level factor). Blobs are empty files, or 1-byte objects: a collection's cost is per blob, not per byte.
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,6 +32,13 @@ interface StartupGcContext {
 const ORPHAN_EVERY = 10;
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * A Buffer, not '': the SDK sends an empty string as a stream of unknown length, and s3rver then answered every
+ * ListObjects of the prefix with a 500 (so the collection never finished).
+ */
+const ONE_BYTE = Buffer.from('x');
+/** A collection that fails is retried every 30 s: give up (with the server's log) rather than wait forever. */
+const GC_TIMEOUT_MS = 20 * 60 * 1000;
 
 /** The hash of synthetic blob i; PostgreSQL computes the same one in SQL (see seedPostgres). */
 const blobHash = (i: number) => createHash('sha256').update(`bench-blob-${i}`).digest('hex');
@@ -145,7 +152,7 @@ async function seedS3(env: Record<string, string>, count: number, ctx: StartupGc
       Array.from({ length: count }, (_, i) => i),
       16,
       async (i) => {
-        await client.send(new PutObjectCommand({ Bucket: env.EXTREPO_S3_BUCKET, Key: `${prefix}sha256/${blobHash(i)}`, Body: '' }));
+        await client.send(new PutObjectCommand({ Bucket: env.EXTREPO_S3_BUCKET, Key: `${prefix}sha256/${blobHash(i)}`, Body: ONE_BYTE }));
         if (Date.now() - lastReport > 10_000) {
           lastReport = Date.now();
           ctx.log(`startup-gc: ${i.toLocaleString('en-US')} objects put`);
@@ -201,8 +208,12 @@ async function measureStart(
     const readyMs = performance.now() - started;
     const readyRssMiB = (readMemory(extrepo.server.pid)?.rssBytes ?? 0) / MiB;
     let finished = finishedLine(extrepo.server);
+    const deadline = Date.now() + GC_TIMEOUT_MS;
     while (finished === null) {
       extrepo.server.assertRunning();
+      if (Date.now() > deadline) {
+        throw new Error(`startup-gc ${level}: no finished collection after ${GC_TIMEOUT_MS / 1000} s:\n${extrepo.server.logs()}`);
+      }
       await sleep(50);
       finished = finishedLine(extrepo.server);
     }
