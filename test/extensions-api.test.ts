@@ -213,14 +213,14 @@ describe('get', () => {
 });
 
 describe('list', () => {
-  test('lists every extension, accepting and ignoring include_deployments', async () => {
+  test('lists every extension; deployments only with include_deployments=true (deprecated on list, still sent by older clients)', async () => {
     const { body: created } = await create({ name: 'listed', version: '*', extension_type: 'bundle' });
-    for (const query of ['', '?include_deployments=true']) {
+    for (const [query, deployments] of [['', undefined], ['?include_deployments=false', undefined], ['?include_deployments=true', []]] as const) {
       const response = await server.api('GET', `/api/v1/deployments/extensions${query}`);
       assert.equal(response.status, 200);
       const found = response.body.extensions.find((e: { id: string }) => e.id === created.id);
       assert.equal(found.name, 'listed');
-      assert.equal(found.deployments, undefined);
+      assert.deepEqual(found.deployments, deployments);
     }
   });
 

@@ -91,7 +91,7 @@ export class DeploymentService {
     }
     const requestId = options.requestId ?? null;
     if (requestId !== null && !options.validateOnly) {
-      const replay = await this.findByRequestId(principal, requestId);
+      const replay = await this.store.deployments.getDeploymentByRequestId(principal.userId, requestId);
       if (replay !== null) return { record: replay, created: false, replayed: true };
     }
     const references = await this.resolve(request.elasticsearch, principal);
@@ -206,7 +206,8 @@ export class DeploymentService {
     ] as const) {
       for (const entry of entries) {
         const match = /^repo:\/\/([^/?#\s]+)$/.exec(entry.url);
-        // The references table is the truth: the stored plan was validated when it was written.
+        // The stored plan was validated when it was written and its repo:// entries are the stored
+        // references, which keep their extensions from being deleted; skip one that is gone anyway.
         const extension = match ? await this.store.getExtension(match[1]!) : null;
         if (match && extension === null) continue;
         references.push({ entry, kind, extension });
@@ -222,11 +223,6 @@ export class DeploymentService {
       limit: DEPLOYMENTS_PER_EXTENSION,
     });
     return new Map([...found].map(([extensionId, deployments]) => [extensionId, deployments.map((d) => d.id)]));
-  }
-
-  private async findByRequestId(principal: Principal, requestId: string): Promise<DeploymentRecord | null> {
-    const own = await this.store.deployments.listDeployments({ ownerId: principal.userId });
-    return own.find((record) => record.requestId === requestId) ?? null;
   }
 
   private async getForChange(id: string, principal: Principal): Promise<DeploymentRecord> {
@@ -251,7 +247,7 @@ export class DeploymentService {
     action: string,
     principal: Principal,
     now: Date,
-  ): StoredElasticsearch & { planAction: string; planUserId: string } {
+  ): StoredElasticsearch {
     return {
       refId: payload.refId,
       resourceId: resourceId ?? newDeploymentId(),
@@ -308,8 +304,4 @@ export function notFound(id: string): ApiError {
   return apiError('deploymentNotFound', `Deployment [${id}] not found.`);
 }
 
-/** Who may see an extension's users in the extension_in_use message. */
-export function visibleTo(principal: Principal, ownerId: string | null): boolean {
-  return seesAllExtensions(principal) || ownerId === principal.userId;
-}
 

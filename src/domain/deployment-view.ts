@@ -44,13 +44,7 @@ export function lifecycleResponse(record: DeploymentRecord): Json {
   return { id: record.id, name: record.name, orphaned: emptyOrphaned() };
 }
 
-interface PlanSource {
-  planAction?: string;
-  planUserId?: string;
-}
-
 function planInfo(es: StoredElasticsearch, endedAt: Date | null): Json {
-  const source = es as StoredElasticsearch & PlanSource;
   const info: Json = {
     plan_attempt_id: es.planAttemptId,
     plan: es.plan,
@@ -58,10 +52,10 @@ function planInfo(es: StoredElasticsearch, endedAt: Date | null): Json {
     plan_attempt_log: [],
     warnings: [],
     source: {
-      action: source.planAction ?? 'update-deployment',
+      action: es.planAction ?? 'update-deployment',
       date: es.planStartedAt.toISOString(),
       facilitator: 'extrepo',
-      ...(source.planUserId ? { user_id: source.planUserId } : {}),
+      ...(es.planUserId ? { user_id: es.planUserId } : {}),
     },
   };
   if (endedAt !== null) info.plan_end_time = endedAt.toISOString();

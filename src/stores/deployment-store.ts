@@ -24,6 +24,9 @@ export interface StoredElasticsearch {
   plan: Record<string, unknown>;
   planAttemptId: string;
   planStartedAt: Date;
+  /** Who stored the plan and how (ECE's ChangeSourceInfo), e.g. update-deployment by admin. */
+  planAction?: string;
+  planUserId?: string;
 }
 
 export interface DeploymentRecord {
@@ -110,6 +113,8 @@ export interface DeploymentStore {
    */
   insertDeployment(deployment: NewDeployment): Promise<DeploymentRecord>;
   getDeployment(id: string): Promise<DeploymentRecord | null>;
+  /** The owner's deployment created with this request id, if any. */
+  getDeploymentByRequestId(ownerId: string | null, requestId: string): Promise<DeploymentRecord | null>;
   /** Ordered by creation time, then id. */
   listDeployments(options?: DeploymentListOptions): Promise<DeploymentRecord[]>;
   /**

@@ -83,7 +83,10 @@ export function deploymentStoreContract(name: string, open: OpenMetadataStore): 
         store.deployments.insertDeployment(newDeployment({ requestId: 'r'.repeat(40), ownerId: 'replayer' })),
         (error: unknown) => error instanceof RequestIdReplayError && error.existing.id === first.id,
       );
+      assert.equal((await store.deployments.getDeploymentByRequestId('replayer', 'r'.repeat(40)))!.id, first.id);
+      assert.equal(await store.deployments.getDeploymentByRequestId('replayer', 's'.repeat(40)), null);
       // Request ids are per owner.
+      assert.equal(await store.deployments.getDeploymentByRequestId('someone-else', 'r'.repeat(40)), null);
       await store.deployments.insertDeployment(newDeployment({ requestId: 'r'.repeat(40), ownerId: 'someone-else' }));
     });
 

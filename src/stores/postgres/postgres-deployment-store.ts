@@ -100,11 +100,8 @@ export class PostgresDeploymentStore implements DeploymentStore {
       const constraint = (error as { constraint?: string }).constraint;
       if (code === UNIQUE_VIOLATION && constraint === 'deployments_by_request' && deployment.requestId !== null) {
         // Another instance created it with this request id first: answer with that one.
-        const existing = await this.pool.query<DeploymentRow>(
-          `SELECT ${COLUMNS} FROM deployments WHERE coalesce(owner_id, '') = $1 AND request_id = $2`,
-          [deployment.ownerId ?? '', deployment.requestId],
-        );
-        if (existing.rows[0]) throw new RequestIdReplayError(toRecord(existing.rows[0]));
+        const existing = await this.getDeploymentByRequestId(deployment.ownerId, deployment.requestId);
+        if (existing) throw new RequestIdReplayError(existing);
       }
       if (code === UNIQUE_VIOLATION && constraint === 'deployments_pkey') {
         throw new IdCollisionError(`deployment ${deployment.id} already exists`);
@@ -145,6 +142,14 @@ export class PostgresDeploymentStore implements DeploymentStore {
 
   async getDeployment(id: string): Promise<DeploymentRecord | null> {
     const result = await this.pool.query<DeploymentRow>(`SELECT ${COLUMNS} FROM deployments WHERE id = $1`, [id]);
+    return result.rows[0] ? toRecord(result.rows[0]) : null;
+  }
+
+  async getDeploymentByRequestId(ownerId: string | null, requestId: string): Promise<DeploymentRecord | null> {
+    const result = await this.pool.query<DeploymentRow>(
+      `SELECT ${COLUMNS} FROM deployments WHERE coalesce(owner_id, '') = $1 AND request_id = $2`,
+      [ownerId ?? '', requestId],
+    );
     return result.rows[0] ? toRecord(result.rows[0]) : null;
   }
 

@@ -138,6 +138,11 @@ export class SqliteDeploymentStore implements DeploymentStore {
     return row ? toRecord(row) : null;
   }
 
+  async getDeploymentByRequestId(ownerId: string | null, requestId: string): Promise<DeploymentRecord | null> {
+    const row = this.statements.byRequest.get(ownerId ?? '', requestId) as DeploymentRow | undefined;
+    return row ? toRecord(row) : null;
+  }
+
   async listDeployments(options: DeploymentListOptions = {}): Promise<DeploymentRecord[]> {
     const rows = (
       options.ownerId === undefined ? this.statements.listAll.all() : this.statements.listByOwner.all(options.ownerId)

@@ -27,8 +27,57 @@ function requestSchema(node: unknown): unknown {
   return result;
 }
 
-export const deploymentCreateRequestSchema = requestSchema(definitions.DeploymentCreateRequest) as Record<string, unknown>;
-export const deploymentUpdateRequestSchema = requestSchema(definitions.DeploymentUpdateRequest) as Record<string, unknown>;
+/**
+ * The parts of a definition that extrepo reads, still in ECE's words: `keep` names the properties
+ * to check (true: the property's own definition in full; an object: recurse into it, keeping only
+ * those), everything else in the body is accepted unchecked and kept verbatim. Checking all of
+ * ECE's nested definitions would be pointless (extrepo interprets none of them) and costly: Ajv
+ * needs seconds to compile the full DeploymentCreateRequest, which would slow every start.
+ */
+type Keep = { [property: string]: true | Keep };
+
+function resolve(node: unknown): Record<string, unknown> {
+  const source = node as Record<string, unknown>;
+  return typeof source.$ref === 'string' ? resolve(definitions[source.$ref.replace('#/definitions/', '')]) : source;
+}
+
+function pruned(node: unknown, keep: Keep): Record<string, unknown> {
+  const definition = resolve(node);
+  if (definition.type === 'array') return { type: 'array', items: pruned(definition.items, keep) };
+  const properties = (definition.properties ?? {}) as Record<string, unknown>;
+  const result: Record<string, unknown> = { type: 'object', properties: {} as Record<string, unknown> };
+  for (const [name, rule] of Object.entries(keep)) {
+    const property = properties[name];
+    if (property === undefined) throw new Error(`spec: no property ${name}`);
+    (result.properties as Record<string, unknown>)[name] = rule === true ? requestSchema(property) : pruned(property, rule);
+  }
+  if (Array.isArray(definition.required)) result.required = definition.required;
+  return result;
+}
+
+const elasticsearchPayload: Keep = {
+  ref_id: true,
+  region: true,
+  display_name: true,
+  plan: {
+    cluster_topology: {},
+    elasticsearch: { version: true, user_plugins: true, user_bundles: true },
+  },
+};
+
+export const deploymentCreateRequestSchema = pruned(definitions.DeploymentCreateRequest, {
+  name: true,
+  alias: true,
+  metadata: true,
+  resources: { elasticsearch: elasticsearchPayload, kibana: {}, apm: {}, appsearch: {}, enterprise_search: {}, integrations_server: {} },
+});
+export const deploymentUpdateRequestSchema = pruned(definitions.DeploymentUpdateRequest, {
+  name: true,
+  alias: true,
+  prune_orphans: true,
+  metadata: true,
+  resources: { elasticsearch: elasticsearchPayload, kibana: {}, apm: {}, appsearch: {}, enterprise_search: {}, integrations_server: {} },
+});
 
 export const deploymentIdParams = {
   type: 'object',
