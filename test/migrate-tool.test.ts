@@ -191,14 +191,7 @@ describe('npm run migrate: SQLite + disk to PostgreSQL + S3', () => {
       assert.match(error.stderr, /corrupt/);
       return true;
     });
-    const client = new pg.Client({ connectionString: storage.env.EXTREPO_DATABASE_URL });
-    await client.connect();
-    try {
-      const { rows } = await client.query('SELECT count(*)::int AS n FROM extensions');
-      assert.equal(rows[0].n, 0);
-    } finally {
-      await client.end();
-    }
+    assert.equal(await extensionsIn(storage), 0);
   });
 
   test('a file version whose blob is missing stops the migration before any metadata is copied', async () => {
@@ -228,19 +221,24 @@ describe('npm run migrate: SQLite + disk to PostgreSQL + S3', () => {
         assert.match(error.stderr, new RegExp(`file version 1 of extension ${created.body.id} points at blob ${sha256(lost)}.*missing`));
         return true;
       });
-      const client = new pg.Client({ connectionString: storage.env.EXTREPO_DATABASE_URL });
-      await client.connect();
-      try {
-        const { rows } = await client.query('SELECT count(*)::int AS n FROM extensions');
-        assert.equal(rows[0].n, 0);
-      } finally {
-        await client.end();
-      }
+      assert.equal(await extensionsIn(storage), 0);
     } finally {
       await rm(from, { recursive: true, force: true });
     }
   });
 });
+
+/** How many extensions the target database holds. */
+async function extensionsIn(storage: SharedStorage): Promise<number> {
+  const client = new pg.Client({ connectionString: storage.env.EXTREPO_DATABASE_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT count(*)::int AS n FROM extensions');
+    return rows[0].n as number;
+  } finally {
+    await client.end();
+  }
+}
 
 /** A file version as the API shows it, minus the link (its origin and signature differ per server). */
 function withoutVersionUrl({ url: _url, ...rest }: { url?: string }): unknown {

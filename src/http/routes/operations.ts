@@ -29,8 +29,6 @@ export function registerOperations(app: FastifyInstance, deps: RouteDeps): void 
     if (down.length > 0) {
       throw apiError('unavailable', `Not ready: ${down.join(' and ')} ${down.length > 1 ? 'are' : 'is'} not answering; the server log says why.`, {
         headers: { 'retry-after': String(STORE_OUTAGE_RETRY_AFTER_SECONDS) },
-        // Logged with the answer, for the operator.
-        cause: metadata.status === 'rejected' ? metadata.reason : files.status === 'rejected' ? files.reason : undefined,
       });
     }
     // SQLite and the blob directory live in the data dir: with it full they still answer, but no

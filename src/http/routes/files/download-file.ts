@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import parseRange from 'range-parser';
 import { meterBody } from '../../body-meter.js';
-import { FILE_LINK_PREFIX } from '../../../domain/file-links.js';
+import { FILE_LINK_PREFIX, type LinkCheck } from '../../../domain/file-links.js';
 import { apiError } from '../../../errors.js';
 import { BlobNotFoundError, type ByteRange } from '../../../stores/blob-store.js';
 import type { RouteDeps } from '../../route-deps.js';
@@ -33,15 +33,7 @@ export function registerDownloadFile(app: FastifyInstance, deps: RouteDeps): voi
     if (sha256 === undefined || typeof expires !== 'string' || typeof signature !== 'string') {
       throw apiError('forbiddenLink', 'This file link is incomplete: ask the API for the extension again to get a fresh file_metadata.url.');
     }
-    const check = deps.links.verify(id, sha256, expires, signature, new Date());
-    if (!check.ok) {
-      throw apiError(
-        'forbiddenLink',
-        check.why === 'expired'
-          ? 'This file link has expired: ask the API for the extension again to get a fresh file_metadata.url.'
-          : 'This file link is not valid (it was altered or signed with another secret).',
-      );
-    }
+    refuseBadLink(deps.links.verify(id, sha256, expires, signature, new Date()), 'the extension again to get a fresh file_metadata.url');
     const record = await deps.store.getExtension(id);
     if (record === null || record.file === null || record.file.sha256 !== sha256) {
       throw apiError('notFound', `Extension [${id}] no longer has this file: it was deleted or replaced.`);
@@ -57,21 +49,24 @@ export function registerDownloadFile(app: FastifyInstance, deps: RouteDeps): voi
     if (sha256 === undefined || version === undefined || typeof expires !== 'string' || typeof signature !== 'string') {
       throw apiError('forbiddenLink', 'This file link is incomplete: ask the API for the file version again to get a fresh url.');
     }
-    const check = deps.links.verifyVersion(id, version, sha256, expires, signature, new Date());
-    if (!check.ok) {
-      throw apiError(
-        'forbiddenLink',
-        check.why === 'expired'
-          ? 'This file link has expired: ask the API for the file version again to get a fresh url.'
-          : 'This file link is not valid (it was altered or signed with another secret).',
-      );
-    }
+    refuseBadLink(deps.links.verifyVersion(id, version, sha256, expires, signature, new Date()), 'the file version again to get a fresh url');
     const [record, kept] = await Promise.all([deps.store.getExtension(id), deps.store.getFileVersion(id, version)]);
     if (record === null || kept === null || kept.sha256 !== sha256) {
       throw apiError('notFound', `Extension [${id}] no longer has file version ${version}: it was pruned or the extension was deleted.`);
     }
     return serveBlob(request, reply, deps, { extensionId: id, sha256, size: kept.size, modified: kept.createdAt, name: `${record.name}-v${version}` });
   });
+}
+
+/** 403 for an expired or forged link; `askFor` says what to ask the API for instead. */
+function refuseBadLink(check: LinkCheck, askFor: string): void {
+  if (check.ok) return;
+  throw apiError(
+    'forbiddenLink',
+    check.why === 'expired'
+      ? `This file link has expired: ask the API for ${askFor}.`
+      : 'This file link is not valid (it was altered or signed with another secret).',
+  );
 }
 
 interface ServedFile {
