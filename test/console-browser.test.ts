@@ -319,6 +319,44 @@ describe('the web console', () => {
     }
   });
 
+  test('sign-in says when throttling ends (429 Retry-After as a time) and that a user is disabled', async () => {
+    const visitor = await watchedPage(browser);
+    try {
+      const { page } = visitor;
+      visitor.expectFailure(/answer (401|429): POST .*\/users\/auth\/_login/);
+      for (let i = 0; i < 4; i++) {
+        await server.api('POST', '/api/v1/users/auth/_login', { json: { username: 'throttled-user', password: `wrong ${i}` } });
+      }
+      await page.goto(`${server.url}/sign-in`);
+      await page.getByLabel('User name').fill('throttled-user');
+      await page.getByLabel('Password', { exact: true }).fill('another guess');
+      // Past 5 failures each one doubles a wait (1 s, 2 s, …) during which attempts get 429: keep
+      // trying until the server answers 429, as a person would.
+      let status = 0;
+      for (let attempt = 0; attempt < 15 && status !== 429; attempt++) {
+        const [answer] = await Promise.all([
+          page.waitForResponse((response) => response.url().endsWith('/users/auth/_login')),
+          page.getByRole('button', { name: 'Sign in' }).click(),
+        ]);
+        status = answer.status();
+      }
+      assert.equal(status, 429);
+      const failure = page.getByTestId('signInFailure');
+      await failure.filter({ hasText: 'Too many failed sign-ins' }).waitFor();
+      assert.match(await failure.innerText(), /You can try again at \d{1,2}:\d{2}:\d{2}.* \(in \d+ s\)\./);
+      await checkPage(visitor, 'sign-in-throttled');
+
+      assert.equal((await server.api('PATCH', '/api/v1/users/vera-viewer', { json: { security: { enabled: false } } })).status, 200);
+      await page.getByLabel('User name').fill('vera-viewer');
+      await page.getByLabel('Password', { exact: true }).fill('viewer passphrase');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await failure.filter({ hasText: 'The user [vera-viewer] is disabled' }).waitFor();
+      assertNoProblems(visitor);
+    } finally {
+      await visitor.close();
+    }
+  });
+
   test('signing out ends the session: the token no longer works and the pages ask to sign in', async () => {
     const { page } = admin;
     await page.goto(`${server.url}/extensions`);
