@@ -21,7 +21,10 @@ export const NON_API_ROUTES: readonly RegExp[] = [
   /^\/readyz$/,
   /^\/metrics$/,
   /^\/extension-files\//,
-  /^\/api\/v1\/api-docs\/swagger\.json$/,
+  // Install URLs of self-managed deployments (no credentials, like the signed file links).
+  /^\/deployment-files\//,
+  // The API document itself, and its Swagger UI page with the page's assets.
+  /^\/api\/v1\/api-docs(\/|$)/,
 ];
 
 /** Answers meaning "no such route here": the request reached no operation, so there is nothing to describe. */

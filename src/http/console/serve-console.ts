@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { MAX_PATH_PARAM_LENGTH, overlongParameter } from '../plugins/protocol-errors.js';
 
 const NONCE_PLACEHOLDER = '__CSP_NONCE__';
 const ONE_YEAR_SECONDS = 365 * 24 * 3600;
@@ -53,13 +54,25 @@ export const CONSOLE_CSP_DIRECTIVES = {
  * Registers the console if it has been built; returns false (and serves nothing) if `dir` has no
  * index.html, so a server started from a checkout without a build still serves the API.
  */
+function hasOverlongSegment(url: string): boolean {
+  const pathname = url.split('?', 1)[0]!;
+  return pathname.split('/').some((segment) => segment.length > MAX_PATH_PARAM_LENGTH);
+}
+
 export async function registerConsole(app: FastifyInstance, dir: string): Promise<boolean> {
   const indexFile = path.join(dir, 'index.html');
   if (!existsSync(indexFile)) return false;
   const indexTemplate = readFileSync(indexFile, 'utf8');
   // Unknown API paths are more specific than the console's /* and stay outside its scope: they get
-  // the API's own 404 (BasicFailedReply) without the console's headers.
-  for (const url of ['/api', '/api/*']) app.get(url, (_request, reply) => reply.callNotFound());
+  // the API's own 404 (BasicFailedReply) without the console's headers. This wildcard also catches
+  // what the router would have refused for a path parameter over its limit, so that is answered
+  // here as the router's refusal is (414, http/plugins/protocol-errors.ts).
+  for (const url of ['/api', '/api/*']) {
+    app.get(url, (request, reply) => {
+      if (hasOverlongSegment(request.url)) throw overlongParameter();
+      return reply.callNotFound();
+    });
+  }
   await app.register(async (scope) => {
     await scope.register(helmet, {
       enableCSPNonces: true,

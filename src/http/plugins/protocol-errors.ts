@@ -15,12 +15,16 @@ import { sendApiError } from './error-replies.js';
  */
 export const MAX_PATH_PARAM_LENGTH = 1024;
 
+export function overlongParameter(): ApiError {
+  return apiError('uriTooLong', `A path parameter is longer than ${MAX_PATH_PARAM_LENGTH} bytes; no id or name is that long.`);
+}
+
 /** Fastify's `frameworkErrors` option: errors its router raises before any route or hook runs. */
 export function frameworkErrorReply(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   // Neither message echoes the path: it may be kilobytes long, and it is the client's own input.
   let answer: ApiError;
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    answer = apiError('uriTooLong', `A path parameter is longer than ${MAX_PATH_PARAM_LENGTH} bytes; no id or name is that long.`);
+    answer = overlongParameter();
   } else if (error.code === 'FST_ERR_BAD_URL') {
     answer = apiError('invalidRequest', 'The path is not a valid URL: it has a malformed percent-escape (% must be followed by two hex digits).');
   } else {
