@@ -6,7 +6,7 @@
 # npm_config_nodedir points node-gyp at the new version's headers (npm's nodedir here is the system
 # Node's, and a module built for Node 20 fails on 22 with "NODE_MODULE_VERSION 115 ... requires 127").
 #
-#   scripts/ci-node-versions.sh            # 22 and 24, the whole suite on each
+#   scripts/ci-node-versions.sh            # 22 (and 24, which fails today: docs/deployment.md), the whole suite on each
 #   scripts/ci-node-versions.sh 22 -- test/config.test.ts   # one version, some files
 set -euo pipefail
 cd "$(dirname "$0")/.."
