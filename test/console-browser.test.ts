@@ -312,6 +312,9 @@ describe('the web console', () => {
       for (const route of ['/admin/users', '/admin/audit', '/extensions/new', `/extensions/${bundleId}/edit`]) {
         await page.goto(`${server.url}${route}`);
         await page.getByText('There is no such page').waitFor();
+        // EUI loads the page's icons lazily: let them arrive before navigating on, or the browser
+        // aborts them (net::ERR_ABORTED), which is our navigation, not a failure of the console.
+        await page.waitForLoadState('networkidle');
       }
       assertNoProblems(viewer);
     } finally {
