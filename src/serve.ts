@@ -164,7 +164,9 @@ async function start(
   const log = app.fastify.log;
   processWarnings.useLogger(log);
   for (const warning of config.warnings) log.warn(warning);
-  if (filesUnavailable) log.warn({ err: filesUnavailable.message }, 'starting while the file store is unavailable: not ready until it answers');
+  if (filesUnavailable) {
+    log.warn({ err: describeBucketError(filesUnavailable.cause, config).message }, 'starting while the file store is unavailable: not ready until it answers');
+  }
 
   // Requests that arrive between listen() and the end of the start (the admin's creation) wait for
   // it, so a /healthz that answers means the one-time password has already been printed.
