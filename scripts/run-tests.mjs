@@ -136,7 +136,8 @@ const status = await new Promise((resolve) => {
     stdio: 'inherit',
     env,
   });
-  child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 1)));
+  // A runner killed by a signal has no exit code: that is a failure too.
+  child.once('exit', (code) => resolve(code ?? 1));
 });
 await storage.stop();
 rmSync(wrapperDir, { recursive: true, force: true });

@@ -45,11 +45,6 @@ export function splitApiKey(key: string): { id: string; secret: string } | null 
   return { id: key.slice(0, dot), secret: key.slice(dot + 1) };
 }
 
-/** The non-secret id of whatever was sent as a key, for log lines; null if it has none. */
-export function keyIdOf(key: string): string | null {
-  return splitApiKey(key)?.id ?? null;
-}
-
 const DURATION = /^(\d{1,6})([smhdwy])$/;
 const UNIT_MS: Record<string, number> = {
   s: 1000,
