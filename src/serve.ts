@@ -26,6 +26,7 @@ import {
 import type { BlobStore } from './stores/blob-store.js';
 import type { MetadataStore } from './stores/metadata-store.js';
 import { StoreUnavailableError } from './stores/store-unavailable.js';
+import { probeSqliteAddon } from './sqlite-addon-probe.js';
 import { isEmbedded, openStores, storeOptionsFromConfig, type StoreOptions } from './stores/open-stores.js';
 
 export interface ServeOptions {
@@ -69,6 +70,7 @@ async function openConfiguredStores(
   storeOptions: StoreOptions,
 ): Promise<{ store: MetadataStore; blobs: BlobStore; filesUnavailable: StoreUnavailableError | null }> {
   if (!config.database || !config.s3) await prepareDataDir(config.dataDir);
+  if (!config.database) probeSqliteAddon();
   let stores: Awaited<ReturnType<typeof openStores>>;
   try {
     stores = await openStores(storeOptions);

@@ -146,12 +146,14 @@ describe('credentials on every route', () => {
     }
   });
 
-  test('Basic works on every route and is remembered briefly, not re-hashed per request', async () => {
+  test('Basic works on every route, request after request', async () => {
+    // That repeated Basic requests are not re-hashed each time is a cost, measured in the bench
+    // (timing is no pass/fail criterion); what a test can hold is that every one of them passes.
     const auth = { authorization: basic('admin', ADMIN_PASSWORD) };
-    const started = performance.now();
     for (let i = 0; i < 20; i++) assert.equal((await server.api('GET', '/api/v1/users', { headers: auth })).status, 200);
-    // 20 scrypt checks would take seconds; cached they take milliseconds. Generous bound.
-    assert.ok(performance.now() - started < 20 * 40, `took ${performance.now() - started} ms`);
+    for (const apiPath of ['/api/v1/deployments/extensions', '/api/v1/users/auth/keys', '/api/v1/audit']) {
+      assert.equal((await server.api('GET', apiPath, { headers: auth })).status, 200, apiPath);
+    }
   });
 });
 

@@ -293,28 +293,22 @@ describe('postgres metadata store, several instances', () => {
          FROM generate_series($1::int, $2::int - 1) AS i`,
         [from, to],
       );
-    const measure = async (rows: number) => {
-      await store.listExtensions(); // warm-up
-      const started = performance.now();
+    // Whole and complete at both sizes; how long it takes is the bench's listing case (timing is
+    // no pass/fail criterion).
+    const check = async (rows: number) => {
       const list = await store.listExtensions();
-      const elapsed = performance.now() - started;
       assert.equal(list.length, rows);
+      assert.equal(new Set(list.map((extension) => extension.id)).size, rows);
       assert.ok(list[0]?.createdAt instanceof Date);
-      const ownerStarted = performance.now();
       assert.equal((await store.listExtensions({ ownerId: 'owner-7' })).length, rows / 100);
-      const ownerElapsed = performance.now() - ownerStarted;
-      console.log(`postgres listExtensions: ${rows} rows in ${elapsed.toFixed(1)} ms; one owner (${rows / 100}) in ${ownerElapsed.toFixed(1)} ms`);
-      return elapsed;
     };
     await load(0, 10_000);
     await client.query('ANALYZE extensions');
-    const small = await measure(10_000);
+    await check(10_000);
     await load(10_000, 100_000);
     await client.query('ANALYZE extensions');
-    const large = await measure(100_000);
+    await check(100_000);
     await client.end();
-    assert.ok(small < 1000, `10,000 rows took ${small} ms`);
-    assert.ok(large < 5000, `100,000 rows took ${large} ms`);
   });
 });
 
