@@ -98,7 +98,10 @@ class FsBlobStore implements BlobStore {
         for (const second of (await readDirNames(path.join(this.blobsDir, first))).filter(isFanOut)) {
           for (const name of await readDirNames(path.join(this.blobsDir, first, second))) {
             if (!SHA256_PATTERN.test(name) || !name.startsWith(first + second)) continue;
-            this.bytes += (await this.stat(name))?.size ?? 0;
+            // Awaited first: `this.bytes += await …` reads the total before the await and would
+            // drop every adjustment made meanwhile in a directory already counted.
+            const size = (await this.stat(name))?.size ?? 0;
+            this.bytes += size;
           }
         }
         this.walkedUpTo = first;
