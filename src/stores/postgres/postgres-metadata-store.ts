@@ -3,21 +3,9 @@
 // makes ids unique, row locks (SELECT … FOR UPDATE) make version checks and writes atomic, and
 // advisory locks serialize reference counting and blob locks.
 import pg from 'pg';
-import {
-  ExtensionInUseError,
-  FileVersionNotFoundError,
-  type BrowsePage,
-  type BrowseQuery,
-  type ChangeResult,
-  type ExtensionChanges,
-  type ExtensionRecord,
-  type FileVersionPage,
-  type FileVersionRecord,
-  type ListOptions,
-  type MetadataStore,
-  type NewExtension,
-  type NewFile,
-} from '../metadata-store.js';
+import { ExtensionInUseError, FileVersionNotFoundError } from '../metadata-store.js';
+import type { BrowsePage, BrowseQuery, ChangeResult, ExtensionChanges, ExtensionRecord, FileVersionPage } from '../metadata-store.js';
+import type { FileVersionRecord, ListOptions, MetadataStore, NewExtension, NewFile } from '../metadata-store.js';
 import { checkFileCondition, provenanceColumns, rowToFileVersion, type FileVersionRow } from '../file-version-row.js';
 import { browseStatement } from '../browse-sql.js';
 import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../extension-tuple.js';

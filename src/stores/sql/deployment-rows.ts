@@ -1,6 +1,6 @@
 // A deployment row as both SQL stores read it (keyed, times as epoch milliseconds: numbers from
 // SQLite, int8 decimal strings from pg), and the record built from it.
-import { elasticsearchFromJson, type DeploymentRecord, type DeploymentTag } from '../deployment-store.js';
+import { elasticsearchFromJson, type DeploymentRecord, type DeploymentTag, type PlanHistoryEntry } from '../deployment-store.js';
 
 export interface DeploymentRow {
   id: string;
@@ -45,4 +45,9 @@ export interface ReferencingDeployment {
 
 export function toReferencingDeployment(row: { id: string; name: string; owner_id: string | null }): ReferencingDeployment {
   return { id: row.id, name: row.name, ownerId: row.owner_id };
+}
+
+/** A row of deployment_plan_history: a plan that was replaced, and when. */
+export function toPlanHistoryEntry(row: { elasticsearch: string; ended_at: number | string }): PlanHistoryEntry {
+  return { elasticsearch: elasticsearchFromJson(row.elasticsearch)!, endedAt: new Date(Number(row.ended_at)) };
 }

@@ -5,29 +5,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import {
-  ExtensionInUseError,
-  FileVersionNotFoundError,
-  type BrowsePage,
-  type BrowseQuery,
-  type ChangeResult,
-  type ExtensionChanges,
-  type ExtensionRecord,
-  type ExtensionType,
-  type FileVersionPage,
-  type FileVersionRecord,
-  type ListOptions,
-  type MetadataStore,
-  type NewExtension,
-  type NewFile,
-} from '../metadata-store.js';
-import {
-  FILE_VERSION_COLUMNS,
-  checkFileCondition,
-  provenanceColumns,
-  rowToFileVersion,
-  type FileVersionRow,
-} from '../file-version-row.js';
+import { ExtensionInUseError, FileVersionNotFoundError } from '../metadata-store.js';
+import type { BrowsePage, BrowseQuery, ChangeResult, ExtensionChanges, ExtensionRecord, ExtensionType, FileVersionPage } from '../metadata-store.js';
+import type { FileVersionRecord, ListOptions, MetadataStore, NewExtension, NewFile } from '../metadata-store.js';
+import { FILE_VERSION_COLUMNS, checkFileCondition, provenanceColumns, rowToFileVersion, type FileVersionRow } from '../file-version-row.js';
 import { browseStatement } from '../browse-sql.js';
 import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../extension-tuple.js';
 import { KeyedMutex } from '../keyed-mutex.js';
