@@ -195,7 +195,7 @@ class PostgresMetadataStore extends SqlAuthTables implements MetadataStore {
 
   async insertExtension(extension: NewExtension): Promise<ExtensionRecord> {
     const file = extension.file;
-    if (file === null) return this.insertExtensionRow(this.pool, extension);
+    if (file === null) return this.insertExtensionRow(this.db, extension);
     // With a file, the extension and its file version 1 commit together.
     return this.transaction(async (client) => {
       const record = await this.insertExtensionRow(client, extension);
@@ -204,9 +204,9 @@ class PostgresMetadataStore extends SqlAuthTables implements MetadataStore {
     });
   }
 
-  private async insertExtensionRow(db: Queryable, extension: NewExtension): Promise<ExtensionRecord> {
+  private async insertExtensionRow(db: { query: pg.Pool['query'] }, extension: NewExtension): Promise<ExtensionRecord> {
     try {
-      const result = await this.db.query<ExtensionTuple>({
+      const result = await db.query<ExtensionTuple>({
         text: `INSERT INTO extensions (${EXTENSION_COLUMNS})
           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11)
           RETURNING ${EXTENSION_OUTPUT}`,
