@@ -3,7 +3,7 @@
 // as integer epoch milliseconds and booleans as 0/1 (STRICT tables); PostgreSQL has timestamptz and
 // boolean. The dialects themselves live beside their drivers (sqlite/sqlite-dialect.ts,
 // postgres/postgres-dialect.ts).
-import type { BrowseDialect } from '../browse-sql.js';
+import type { BrowseDialect } from './browse-sql.js';
 import { IdCollisionError } from '../metadata-store.js';
 
 // SQLite's `?` binds in the order the placeholders appear: every statement written for both
