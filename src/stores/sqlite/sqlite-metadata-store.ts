@@ -428,11 +428,11 @@ class SqliteMetadataStore extends SqlAuthTables implements MetadataStore {
   }
 
   protected runSteps<T>(steps: SqlSteps<T>, effects?: WriteEffects): Promise<T> {
-    return this.afterWrite(() => runStepsSync(steps, this.runRequest), effects);
+    return this.settle(() => runStepsSync(steps, this.runRequest), effects);
   }
 
   protected runTransaction<T>(steps: SqlSteps<T>, effects?: WriteEffects): Promise<T> {
-    return this.afterWrite(() => this.db.transaction(() => runStepsSync(steps, this.runRequest)).immediate(), effects);
+    return this.settle(() => this.db.transaction(() => runStepsSync(steps, this.runRequest)).immediate(), effects);
   }
 
   /** One statement of a sequence (sql/steps.ts), prepared the first time its text is seen. */
@@ -446,14 +446,14 @@ class SqliteMetadataStore extends SqlAuthTables implements MetadataStore {
   };
 
   /**
-   * Runs a write, then forgets what it may have made stale, whether or not it succeeded: a cache must
-   * never outlive what it caches. A change that can withdraw credentials (a key deleted, a user
+   * Runs the work on this tick, then forgets what a write may have made stale (its effects), whether or
+   * not it succeeded: a cache must never outlive what it caches. A change that can withdraw credentials (a key deleted, a user
    * disabled, a session revoked) tells the watchers; this process sees every change to the embedded
    * store, so the notice is exact. Both happen on the write's own tick, before any caller resumes.
    */
-  private afterWrite<T>(write: () => T, effects: WriteEffects = {}): Promise<T> {
+  private settle<T>(work: () => T, effects: WriteEffects = {}): Promise<T> {
     try {
-      return Promise.resolve(write());
+      return Promise.resolve(work());
     } catch (error) {
       return Promise.reject(error as Error);
     } finally {
