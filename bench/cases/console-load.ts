@@ -12,7 +12,7 @@ import type { Row } from '../report.js';
 import { summarize } from '../stats.js';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../../src/config.js';
-import { EXTENSION_COLUMNS } from '../../src/stores/extension-tuple.js';
+import { EXTENSION_COLUMNS } from '../../src/stores/sql/extension-tuple.js';
 import { openStores, storeOptionsFromConfig } from '../../src/stores/open-stores.js';
 import { fill } from './listing.js';
 

@@ -39,7 +39,7 @@ function fileOf(label: string, size = 123, at = T0): ExtensionFile {
 
 /**
  * A record's fields as a plain object. The contract is the fields: a store may build its records
- * with a class (src/stores/extension-tuple.ts explains why), which deepEqual would otherwise reject.
+ * with a class (src/stores/sql/extension-tuple.ts explains why), which deepEqual would otherwise reject.
  */
 function fieldsOf(record: ExtensionRecord | null | undefined): ExtensionRecord | null | undefined {
   if (record === null || record === undefined) return record;

@@ -3,12 +3,9 @@
 // migrating happens under an advisory lock: the first migrates, the others wait and then find
 // nothing left to do. A database migrated by a newer extrepo is refused.
 import type pg from 'pg';
+import { latestVersion, refuseNewerSchema, type Migration } from '../sql/migrations.js';
 import { LOCK_NAMESPACE } from './lock-keys.js';
 
-interface Migration {
-  version: number;
-  sql: string;
-}
 
 // ids are compared bytewise (COLLATE "C"), like SQLite, so list order does not depend on the
 // database's locale. Times are timestamptz (microsecond precision; we store milliseconds).
@@ -185,13 +182,9 @@ const MIGRATIONS: readonly Migration[] = [
 
 /** Every version this code knows, ascending (not necessarily contiguous: numbers are reserved per feature). */
 export const MIGRATION_VERSIONS: readonly number[] = MIGRATIONS.map((m) => m.version);
-export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+export const LATEST_SCHEMA_VERSION = latestVersion(MIGRATIONS);
 
 const MIGRATION_LOCK = [LOCK_NAMESPACE.migrations, 1];
-
-export class SchemaTooNewError extends Error {
-  override name = 'SchemaTooNewError';
-}
 
 /** Brings the database up to LATEST_SCHEMA_VERSION; throws SchemaTooNewError for a newer database. */
 export async function migrate(client: pg.PoolClient | pg.Client, where: string): Promise<void> {
@@ -205,12 +198,7 @@ export async function migrate(client: pg.PoolClient | pg.Client, where: string):
     )`);
     const result = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
     const current = result.rows[0]?.version ?? 0;
-    if (current > LATEST_SCHEMA_VERSION) {
-      throw new SchemaTooNewError(
-        `${where} has schema version ${current}, but this extrepo only knows up to version ` +
-          `${LATEST_SCHEMA_VERSION}: it was migrated by a newer extrepo. Run that version (or newer) instead.`,
-      );
-    }
+    refuseNewerSchema(where, current, LATEST_SCHEMA_VERSION, 'migrated');
     for (const migration of MIGRATIONS) {
       if (migration.version <= current) continue;
       // Each migration and its record commit together, or not at all.

@@ -7,58 +7,18 @@
 // that comes second finds the reference (ExtensionInUseError). The foreign key from
 // deployment_extensions to extensions backs both up.
 import type pg from 'pg';
-import {
-  DeploymentRunningError,
-  MissingExtensionsError,
-  RequestIdReplayError,
-  elasticsearchFromJson,
-  elasticsearchToJson,
-  type DeploymentChanges,
-  type DeploymentListOptions,
-  type DeploymentRecord,
-  type DeploymentStore,
-  type DeploymentTag,
-  type NewDeployment,
-  type PlanHistoryEntry,
-} from '../deployment-store.js';
-import { IdCollisionError, NotFoundError, VersionConflictError } from '../metadata-store.js';
+import { DeploymentRunningError, MissingExtensionsError, RequestIdReplayError, elasticsearchToJson } from '../deployment-store.js';
+import type { DeploymentChanges, DeploymentListOptions, DeploymentRecord, DeploymentStore } from '../deployment-store.js';
+import type { NewDeployment, PlanHistoryEntry } from '../deployment-store.js';
+import { IdCollisionError, NotFoundError } from '../metadata-store.js';
+import { checkChangeable } from '../sql/change-rules.js';
+import { toDeployment, toPlanHistoryEntry, toReferencingDeployment, type DeploymentRow } from '../sql/deployment-rows.js';
+import type { ReferencingDeployment } from '../sql/deployment-rows.js';
 
 const epochMs = (column: string) => `(extract(epoch from ${column}) * 1000)::int8`;
 
 const COLUMNS = `id, name, alias, owner_id, request_id, tags, elasticsearch, ${epochMs('shutdown_at')} AS shutdown_at,
   install_salt, resource_version, ${epochMs('created_at')} AS created_at, ${epochMs('modified_at')} AS modified_at`;
-
-interface DeploymentRow {
-  id: string;
-  name: string;
-  alias: string | null;
-  owner_id: string | null;
-  request_id: string | null;
-  tags: string;
-  elasticsearch: string | null;
-  shutdown_at: string | null;
-  install_salt: string;
-  resource_version: number;
-  created_at: string;
-  modified_at: string;
-}
-
-function toRecord(row: DeploymentRow): DeploymentRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    alias: row.alias,
-    ownerId: row.owner_id,
-    requestId: row.request_id,
-    tags: JSON.parse(row.tags) as DeploymentTag[],
-    elasticsearch: elasticsearchFromJson(row.elasticsearch),
-    shutdownAt: row.shutdown_at === null ? null : new Date(Number(row.shutdown_at)),
-    installSalt: row.install_salt,
-    resourceVersion: row.resource_version,
-    createdAt: new Date(Number(row.created_at)),
-    modifiedAt: new Date(Number(row.modified_at)),
-  };
-}
 
 type Transaction = <T>(fn: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
 
@@ -93,7 +53,7 @@ export class PostgresDeploymentStore implements DeploymentStore {
           ],
         );
         await this.writeReferences(client, deployment.id, deployment.references);
-        return toRecord(result.rows[0]!);
+        return toDeployment(result.rows[0]!);
       });
     } catch (error) {
       const code = (error as { code?: string; constraint?: string }).code;
@@ -142,7 +102,7 @@ export class PostgresDeploymentStore implements DeploymentStore {
 
   async getDeployment(id: string): Promise<DeploymentRecord | null> {
     const result = await this.pool.query<DeploymentRow>(`SELECT ${COLUMNS} FROM deployments WHERE id = $1`, [id]);
-    return result.rows[0] ? toRecord(result.rows[0]) : null;
+    return result.rows[0] ? toDeployment(result.rows[0]) : null;
   }
 
   async getDeploymentByRequestId(ownerId: string | null, requestId: string): Promise<DeploymentRecord | null> {
@@ -150,7 +110,7 @@ export class PostgresDeploymentStore implements DeploymentStore {
       `SELECT ${COLUMNS} FROM deployments WHERE coalesce(owner_id, '') = $1 AND request_id = $2`,
       [ownerId ?? '', requestId],
     );
-    return result.rows[0] ? toRecord(result.rows[0]) : null;
+    return result.rows[0] ? toDeployment(result.rows[0]) : null;
   }
 
   async listDeployments(options: DeploymentListOptions = {}): Promise<DeploymentRecord[]> {
@@ -160,17 +120,12 @@ export class PostgresDeploymentStore implements DeploymentStore {
         : await this.pool.query<DeploymentRow>(`SELECT ${COLUMNS} FROM deployments WHERE owner_id = $1 ORDER BY created_at, id`, [
             options.ownerId,
           ]);
-    return result.rows.map(toRecord);
+    return result.rows.map(toDeployment);
   }
 
   private async lockForChange(client: pg.PoolClient, id: string, expectedVersion: number | undefined): Promise<DeploymentRow> {
     const result = await client.query<DeploymentRow>(`SELECT ${COLUMNS} FROM deployments WHERE id = $1 FOR UPDATE`, [id]);
-    const row = result.rows[0];
-    if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
-    if (expectedVersion !== undefined && row.resource_version !== expectedVersion) {
-      throw new VersionConflictError(expectedVersion, row.resource_version);
-    }
-    return row;
+    return checkChangeable('deployment', id, result.rows[0], (found) => found.resource_version, expectedVersion);
   }
 
   async updateDeployment(id: string, changes: DeploymentChanges, expectedVersion?: number): Promise<DeploymentRecord> {
@@ -196,20 +151,20 @@ export class PostgresDeploymentStore implements DeploymentStore {
          WHERE id = $1 RETURNING ${COLUMNS}`,
         [id, changes.name, changes.alias, JSON.stringify(changes.tags), elasticsearch, shutdownAt, changes.now],
       );
-      return toRecord(result.rows[0]!);
+      return toDeployment(result.rows[0]!);
     });
   }
 
   async shutdownDeployment(id: string, now: Date): Promise<DeploymentRecord> {
     return this.transaction(async (client) => {
       const current = await this.lockForChange(client, id, undefined);
-      if (current.shutdown_at !== null) return toRecord(current);
+      if (current.shutdown_at !== null) return toDeployment(current);
       const result = await client.query<DeploymentRow>(
         `UPDATE deployments SET shutdown_at = $2, resource_version = resource_version + 1, modified_at = $2
          WHERE id = $1 RETURNING ${COLUMNS}`,
         [id, now],
       );
-      return toRecord(result.rows[0]!);
+      return toDeployment(result.rows[0]!);
     });
   }
 
@@ -218,7 +173,7 @@ export class PostgresDeploymentStore implements DeploymentStore {
       const current = await this.lockForChange(client, id, undefined);
       if (current.shutdown_at === null) throw new DeploymentRunningError(`deployment ${id} is not shut down`);
       await client.query('DELETE FROM deployments WHERE id = $1', [id]);
-      return toRecord(current);
+      return toDeployment(current);
     });
   }
 
@@ -229,7 +184,7 @@ export class PostgresDeploymentStore implements DeploymentStore {
       [id, salt, now],
     );
     if (!result.rows[0]) throw new NotFoundError(`deployment ${id} does not exist`);
-    return toRecord(result.rows[0]);
+    return toDeployment(result.rows[0]);
   }
 
   async planHistory(id: string): Promise<PlanHistoryEntry[]> {
@@ -237,7 +192,7 @@ export class PostgresDeploymentStore implements DeploymentStore {
       `SELECT elasticsearch, ${epochMs('ended_at')} AS ended_at FROM deployment_plan_history WHERE deployment_id = $1 ORDER BY seq`,
       [id],
     );
-    return result.rows.map((row) => ({ elasticsearch: elasticsearchFromJson(row.elasticsearch)!, endedAt: new Date(Number(row.ended_at)) }));
+    return result.rows.map(toPlanHistoryEntry);
   }
 
   async referencesExtension(deploymentId: string, extensionId: string): Promise<boolean> {
@@ -253,7 +208,7 @@ export class PostgresDeploymentStore implements DeploymentStore {
     options: { ownerId?: string; limit: number },
   ): Promise<Map<string, Array<{ id: string; name: string; ownerId: string | null }>>> {
     const unique = [...new Set(extensionIds)];
-    const result = new Map<string, Array<{ id: string; name: string; ownerId: string | null }>>(unique.map((id) => [id, []]));
+    const result = new Map<string, ReferencingDeployment[]>(unique.map((id) => [id, []]));
     if (unique.length === 0) return result;
     // One query for a whole page of extensions; the per-extension limit is applied by rank.
     const rows = await this.pool.query<{ extension_id: string; id: string; name: string; owner_id: string | null }>(
@@ -265,7 +220,7 @@ export class PostgresDeploymentStore implements DeploymentStore {
        ) ranked WHERE n <= $3 ORDER BY extension_id, n`,
       [unique, options.ownerId ?? null, options.limit],
     );
-    for (const row of rows.rows) result.get(row.extension_id)!.push({ id: row.id, name: row.name, ownerId: row.owner_id });
+    for (const row of rows.rows) result.get(row.extension_id)!.push(toReferencingDeployment(row));
     return result;
   }
 }

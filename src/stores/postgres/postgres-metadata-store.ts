@@ -3,42 +3,21 @@
 // makes ids unique, row locks (SELECT … FOR UPDATE) make version checks and writes atomic, and
 // advisory locks serialize reference counting and blob locks.
 import pg from 'pg';
-import {
-  ExtensionInUseError,
-  FileVersionNotFoundError,
-  IdCollisionError,
-  LastAdminError,
-  NotFoundError,
-  PLATFORM_ADMIN_ROLE,
-  UserOwnsExtensionsError,
-  VersionConflictError,
-  type ApiKeyRecord,
-  type AuditEntry,
-  type AuditQuery,
-  type AuditRecord,
-  type BrowsePage,
-  type BrowseQuery,
-  type BrowseSortField,
-  type DeleteUserOptions,
-  type SessionRecord,
-  type UserChanges,
-  type UserRecord,
-  type ChangeResult,
-  type ExtensionChanges,
-  type ExtensionRecord,
-  type FileVersionPage,
-  type FileVersionRecord,
-  type ListOptions,
-  type MetadataStore,
-  type NewExtension,
-  type NewFile,
-} from '../metadata-store.js';
-import { checkFileCondition, provenanceColumns, rowToFileVersion, type FileVersionRow } from '../file-version-row.js';
-import { browseStatement, type BrowseDialect } from '../browse-sql.js';
-import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../extension-tuple.js';
+import { ExtensionInUseError, FileVersionNotFoundError } from '../metadata-store.js';
+import type { BrowsePage, BrowseQuery, ChangeResult, ExtensionChanges, ExtensionRecord, FileVersionPage } from '../metadata-store.js';
+import type { FileVersionRecord, ListOptions, MetadataStore, NewExtension, NewFile } from '../metadata-store.js';
+import { checkFileCondition, provenanceColumns, rowToFileVersion, type FileVersionRow } from '../sql/file-version-row.js';
+import { browseStatement } from '../sql/browse-sql.js';
+import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../sql/extension-tuple.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { LOCK_NAMESPACE, blobLockKey, intKey } from './lock-keys.js';
+import { SqlAuthTables } from '../sql/auth-tables.js';
+import { checkChangeable, orphanCandidates } from '../sql/change-rules.js';
+import { rethrowCollision } from '../sql/dialect.js';
+import { toReferencingDeployment } from '../sql/deployment-rows.js';
+import { runStepsAsync, type SqlRequest, type SqlSteps } from '../sql/steps.js';
 import { migrate } from './migrations.js';
+import { POSTGRES_DIALECT } from './postgres-dialect.js';
 import { classifyPostgresError } from '../store-unavailable.js';
 import { PostgresDeploymentStore } from './postgres-deployment-store.js';
 
@@ -75,25 +54,6 @@ const COUNT_BLOB_REFERENCES = `SELECT c.sha256, (SELECT count(*) FROM (${BLOB_RE
 /** timestamptz as epoch milliseconds: pg parses an integer several times faster than a date string. */
 const epochMs = (column: string) => `(extract(epoch from ${column}) * 1000)::int8`;
 
-// Text is compared bytewise (COLLATE "C", as SQLite does and as the name indexes of migration 9
-// are built), whatever the database's locale; ILIKE ignores case.
-const POSTGRES_SORT_KEYS: Record<BrowseSortField, string> = {
-  name: 'name COLLATE "C"',
-  extension_type: 'extension_type COLLATE "C"',
-  version: 'version COLLATE "C"',
-  size: 'coalesce(file_size, -1)',
-  sha256: `coalesce(file_sha256, '') COLLATE "C"`,
-  last_modified: `coalesce(file_uploaded_at, 'epoch'::timestamptz)`,
-};
-
-const POSTGRES_BROWSE: BrowseDialect = {
-  placeholder: (position) => `$${position}`,
-  sortExpression: (field) => POSTGRES_SORT_KEYS[field],
-  matches: (column, placeholder) => `${column} ILIKE ${placeholder} ESCAPE '\\'`,
-  // Times are epoch milliseconds in the cursor; a Date is sent to PostgreSQL exactly.
-  keyParameter: (field, key) => (field === 'last_modified' ? new Date(Number(key)) : key),
-};
-
 /** What reads select (and writes return): EXTENSION_COLUMNS with times as epoch ms. */
 const EXTENSION_OUTPUT = `id, name, version, extension_type, description, download_url, file_sha256, file_size,
   ${epochMs('file_uploaded_at')}, owner_id, resource_version, ${epochMs('created_at')}, ${epochMs('modified_at')}`;
@@ -101,112 +61,6 @@ const EXTENSION_OUTPUT = `id, name, version, extension_type, description, downlo
 /** What file_versions reads select: every column, created_at as epoch ms. */
 const FILE_VERSION_OUTPUT = `extension_id, version, sha256, size, ${epochMs('created_at')} AS created_at, created_by, source_kind,
   source_form, source_url, plugin_name, plugin_version, plugin_classname, plugin_elasticsearch_version, current`;
-
-interface ApiKeyRow {
-  id: string;
-  secret_hash: string;
-  user_id: string;
-  description: string;
-  created_at: Date;
-  expires_at: Date | null;
-  roles: string | null;
-}
-
-function toApiKey(row: ApiKeyRow): ApiKeyRecord {
-  return {
-    id: row.id,
-    secretHash: row.secret_hash,
-    userId: row.user_id,
-    description: row.description,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    roles: row.roles === null ? null : (JSON.parse(row.roles) as string[]),
-  };
-}
-
-interface UserRow {
-  user_name: string;
-  full_name: string | null;
-  email: string | null;
-  roles: string;
-  enabled: boolean;
-  builtin: boolean;
-  password_hash: string | null;
-  created_at: Date;
-  created_by: string | null;
-  updated_at: Date;
-  updated_by: string | null;
-  last_login_at: Date | null;
-}
-
-function toUser(row: UserRow): UserRecord {
-  return {
-    userName: row.user_name,
-    fullName: row.full_name,
-    email: row.email,
-    roles: JSON.parse(row.roles) as string[],
-    enabled: row.enabled,
-    builtin: row.builtin,
-    passwordHash: row.password_hash,
-    createdAt: row.created_at,
-    createdBy: row.created_by,
-    updatedAt: row.updated_at,
-    updatedBy: row.updated_by,
-    lastLoginAt: row.last_login_at,
-  };
-}
-
-interface SessionRow {
-  id: string;
-  user_id: string;
-  created_at: Date;
-  expires_at: Date;
-  revoked_at: Date | null;
-}
-
-function toSession(row: SessionRow): SessionRecord {
-  return { id: row.id, userId: row.user_id, createdAt: row.created_at, expiresAt: row.expires_at, revokedAt: row.revoked_at };
-}
-
-interface AuditRow {
-  id: string;
-  at: Date;
-  user_id: string | null;
-  key_id: string | null;
-  action: string;
-  target: string | null;
-  outcome: string;
-  status: number;
-  error_code: string | null;
-  client_address: string | null;
-  request_id: string | null;
-}
-
-function toAudit(row: AuditRow): AuditRecord {
-  return {
-    id: Number(row.id),
-    at: row.at,
-    userId: row.user_id,
-    keyId: row.key_id,
-    action: row.action,
-    target: row.target,
-    outcome: row.outcome as AuditRecord['outcome'],
-    status: row.status,
-    errorCode: row.error_code,
-    clientAddress: row.client_address,
-    requestId: row.request_id,
-  };
-}
-
-function isEnabledAdmin(user: UserRecord): boolean {
-  return user.enabled && user.roles.includes(PLATFORM_ADMIN_ROLE);
-}
-
-const USERS_LOCK = [LOCK_NAMESPACE.users, 0];
-
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: string } | null)?.code === '23505';
-}
 
 /** The URL without its password, for messages. */
 function databaseLabel(url: string): string {
@@ -268,12 +122,18 @@ function rethrowClassified(error: unknown): never {
 }
 
 /** pool.query whose outage errors are StoreUnavailableError (see store-unavailable.ts). */
+/** One statement of a sequence (sql/steps.ts): its keyed rows, or how many rows it changed. */
+async function runRequest(db: { query: pg.Pool['query'] }, request: SqlRequest): Promise<unknown> {
+  const result = await db.query(request.text, request.values as unknown[]);
+  return request.kind === 'rows' ? result.rows : (result.rowCount ?? 0);
+}
+
 function guardedQuery(pool: pg.Pool): pg.Pool['query'] {
   const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
   return ((...args: unknown[]) => query(...args).catch(rethrowClassified)) as pg.Pool['query'];
 }
 
-class PostgresMetadataStore implements MetadataStore {
+class PostgresMetadataStore extends SqlAuthTables implements MetadataStore {
   /** Same-hash waiters of this process queue here, rather than each holding a lock connection. */
   private readonly localBlobLocks = new KeyedMutex();
   /** Every query outside a transaction goes through here, so outages are classified at the boundary. */
@@ -285,6 +145,7 @@ class PostgresMetadataStore implements MetadataStore {
     private readonly lockPool: pg.Pool,
     private readonly onError: (error: Error) => void,
   ) {
+    super(POSTGRES_DIALECT);
     this.db = { query: guardedQuery(pool) };
     this.deployments = new PostgresDeploymentStore(this.db, (fn) => this.transaction(fn));
   }
@@ -334,7 +195,7 @@ class PostgresMetadataStore implements MetadataStore {
 
   async insertExtension(extension: NewExtension): Promise<ExtensionRecord> {
     const file = extension.file;
-    if (file === null) return this.insertExtensionRow(this.pool, extension);
+    if (file === null) return this.insertExtensionRow(this.db, extension);
     // With a file, the extension and its file version 1 commit together.
     return this.transaction(async (client) => {
       const record = await this.insertExtensionRow(client, extension);
@@ -343,9 +204,9 @@ class PostgresMetadataStore implements MetadataStore {
     });
   }
 
-  private async insertExtensionRow(db: Queryable, extension: NewExtension): Promise<ExtensionRecord> {
+  private async insertExtensionRow(db: { query: pg.Pool['query'] }, extension: NewExtension): Promise<ExtensionRecord> {
     try {
-      const result = await this.db.query<ExtensionTuple>({
+      const result = await db.query<ExtensionTuple>({
         text: `INSERT INTO extensions (${EXTENSION_COLUMNS})
           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11)
           RETURNING ${EXTENSION_OUTPUT}`,
@@ -366,8 +227,7 @@ class PostgresMetadataStore implements MetadataStore {
       });
       return tupleToRecord(result.rows[0] as ExtensionTuple);
     } catch (error) {
-      if (isUniqueViolation(error)) throw new IdCollisionError(`extension ${extension.id} already exists`);
-      throw error;
+      rethrowCollision(POSTGRES_DIALECT, error, `extension ${extension.id}`);
     }
   }
 
@@ -397,7 +257,7 @@ class PostgresMetadataStore implements MetadataStore {
   }
 
   async browseExtensions(query: BrowseQuery): Promise<BrowsePage> {
-    const statement = browseStatement(query, POSTGRES_BROWSE);
+    const statement = browseStatement(query, POSTGRES_DIALECT);
     const [records, count] = await Promise.all([
       this.selectExtensions(this.pool, statement.pageClause, statement.pageValues),
       this.pool.query<{ total: string }>(`SELECT count(*) AS total FROM extensions ${statement.filterClause}`, statement.filterValues),
@@ -410,7 +270,7 @@ class PostgresMetadataStore implements MetadataStore {
       const current = await this.lockForChange(client, id, expectedVersion);
       checkFileCondition(current.file?.sha256 ?? null, changes.ifFileSha256);
       const file = changes.file ?? current.file;
-      const candidates = changes.file ? await this.addFileVersion(client, id, changes.file, changes.keepFileVersions ?? 0) : [];
+      const pruned = changes.file ? await this.addFileVersion(client, id, changes.file, changes.keepFileVersions ?? 0) : [];
       const result = await client.query<ExtensionTuple>({
         text: `UPDATE extensions SET name = $2, version = $3, description = $4, download_url = $5,
             file_sha256 = $6, file_size = $7, file_uploaded_at = $8,
@@ -431,8 +291,7 @@ class PostgresMetadataStore implements MetadataStore {
         rowMode: 'array',
       });
       const record = tupleToRecord(result.rows[0] as ExtensionTuple);
-      if (current.file !== null) candidates.push(current.file.sha256);
-      return { record, orphanedBlobs: await this.orphansAmong(client, candidates) };
+      return { record, orphanedBlobs: await this.orphansAmong(client, orphanCandidates(pruned, current.file?.sha256 ?? null)) };
     });
   }
 
@@ -534,15 +393,12 @@ class PostgresMetadataStore implements MetadataStore {
          WHERE r.extension_id = $1 ORDER BY d.created_at, d.id LIMIT 100`,
         [id],
       );
-      if (usedBy.rows.length > 0) {
-        throw new ExtensionInUseError(usedBy.rows.map((row) => ({ id: row.id, name: row.name, ownerId: row.owner_id })));
-      }
+      if (usedBy.rows.length > 0) throw new ExtensionInUseError(usedBy.rows.map(toReferencingDeployment));
       // The history goes with the extension (ON DELETE CASCADE); its blobs may be orphaned.
       const history = await client.query<{ sha256: string }>('SELECT DISTINCT sha256 FROM file_versions WHERE extension_id = $1', [id]);
-      const candidates = history.rows.map((row) => row.sha256);
-      if (record.file !== null) candidates.push(record.file.sha256);
+      const dropped = history.rows.map((row) => row.sha256);
       await client.query('DELETE FROM extensions WHERE id = $1', [id]);
-      return { record, orphanedBlobs: await this.orphansAmong(client, candidates) };
+      return { record, orphanedBlobs: await this.orphansAmong(client, orphanCandidates(dropped, record.file?.sha256 ?? null)) };
     });
   }
 
@@ -552,11 +408,7 @@ class PostgresMetadataStore implements MetadataStore {
    */
   private async lockForChange(client: pg.PoolClient, id: string, expectedVersion: number | undefined): Promise<ExtensionRecord> {
     const [current] = await this.selectExtensions(client, 'WHERE id = $1 FOR UPDATE', [id]);
-    if (!current) throw new NotFoundError(`extension ${id} does not exist`);
-    if (expectedVersion !== undefined && current.resourceVersion !== expectedVersion) {
-      throw new VersionConflictError(expectedVersion, current.resourceVersion);
-    }
-    return current;
+    return checkChangeable('extension', id, current, (found) => found.resourceVersion, expectedVersion);
   }
 
   /**
@@ -630,247 +482,12 @@ class PostgresMetadataStore implements MetadataStore {
     });
   }
 
-  async insertApiKey(key: ApiKeyRecord): Promise<void> {
-    try {
-      await this.db.query(
-        `INSERT INTO api_keys (id, secret_hash, user_id, description, created_at, expires_at, roles)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [
-          key.id,
-          key.secretHash,
-          key.userId,
-          key.description,
-          key.createdAt,
-          key.expiresAt,
-          key.roles === null ? null : JSON.stringify(key.roles),
-        ],
-      );
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new IdCollisionError(`API key ${key.id} already exists`);
-      throw error;
-    }
+  protected runSteps<T>(steps: SqlSteps<T>): Promise<T> {
+    return runStepsAsync(steps, (request) => runRequest(this.db, request));
   }
 
-  async findApiKey(id: string): Promise<ApiKeyRecord | null> {
-    const result = await this.db.query<ApiKeyRow>('SELECT * FROM api_keys WHERE id = $1', [id]);
-    const row = result.rows[0];
-    return row ? toApiKey(row) : null;
-  }
-
-  async countApiKeys(): Promise<number> {
-    const result = await this.db.query<{ n: string }>('SELECT count(*) AS n FROM api_keys');
-    return Number(result.rows[0]?.n ?? 0);
-  }
-
-  async listApiKeys(userId?: string): Promise<ApiKeyRecord[]> {
-    const result =
-      userId === undefined
-        ? await this.db.query<ApiKeyRow>('SELECT * FROM api_keys ORDER BY created_at, id')
-        : await this.db.query<ApiKeyRow>('SELECT * FROM api_keys WHERE user_id = $1 ORDER BY created_at, id', [userId]);
-    return result.rows.map(toApiKey);
-  }
-
-  async deleteApiKeys(ids: readonly string[], userId?: string): Promise<string[]> {
-    const unique = [...new Set(ids)];
-    if (unique.length === 0) return [];
-    const result =
-      userId === undefined
-        ? await this.db.query<{ id: string }>('DELETE FROM api_keys WHERE id = ANY($1) RETURNING id', [unique])
-        : await this.db.query<{ id: string }>('DELETE FROM api_keys WHERE id = ANY($1) AND user_id = $2 RETURNING id', [
-            unique,
-            userId,
-          ]);
-    return result.rows.map((row) => row.id);
-  }
-
-  async deleteApiKeysOfUser(userId: string): Promise<number> {
-    const result = await this.db.query('DELETE FROM api_keys WHERE user_id = $1', [userId]);
-    return result.rowCount ?? 0;
-  }
-
-  async insertUser(user: UserRecord): Promise<void> {
-    try {
-      await this.db.query(
-        `INSERT INTO users (user_name, full_name, email, roles, enabled, builtin, password_hash, created_at, created_by,
-           updated_at, updated_by, last_login_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [
-          user.userName,
-          user.fullName,
-          user.email,
-          JSON.stringify(user.roles),
-          user.enabled,
-          user.builtin,
-          user.passwordHash,
-          user.createdAt,
-          user.createdBy,
-          user.updatedAt,
-          user.updatedBy,
-          user.lastLoginAt,
-        ],
-      );
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new IdCollisionError(`user ${user.userName} already exists`);
-      throw error;
-    }
-  }
-
-  async getUser(userName: string): Promise<UserRecord | null> {
-    const result = await this.db.query<UserRow>('SELECT * FROM users WHERE user_name = $1', [userName]);
-    const row = result.rows[0];
-    return row ? toUser(row) : null;
-  }
-
-  async listUsers(): Promise<UserRecord[]> {
-    const result = await this.db.query<UserRow>('SELECT * FROM users ORDER BY user_name');
-    return result.rows.map(toUser);
-  }
-
-  async updateUser(userName: string, changes: UserChanges): Promise<UserRecord> {
-    return this.transaction(async (client) => {
-      // Every change that could demote or disable an admin is serialized, so two instances cannot
-      // each remove "the other" last admin.
-      await client.query('SELECT pg_advisory_xact_lock($1, $2)', USERS_LOCK);
-      const current = await this.lockUser(client, userName);
-      const result = await client.query<UserRow>(
-        `UPDATE users SET full_name = $2, email = $3, roles = $4, enabled = $5, password_hash = $6, updated_at = $7,
-           updated_by = $8
-         WHERE user_name = $1 RETURNING *`,
-        [
-          userName,
-          changes.fullName === undefined ? current.fullName : changes.fullName,
-          changes.email === undefined ? current.email : changes.email,
-          JSON.stringify(changes.roles ?? current.roles),
-          changes.enabled ?? current.enabled,
-          changes.passwordHash ?? current.passwordHash,
-          changes.updatedAt,
-          changes.updatedBy,
-        ],
-      );
-      const next = toUser(result.rows[0] as UserRow);
-      if (isEnabledAdmin(current) && !isEnabledAdmin(next)) await this.requireAnEnabledAdmin(client);
-      return next;
-    });
-  }
-
-  async deleteUser(userName: string, options: DeleteUserOptions = {}): Promise<{ reassigned: number }> {
-    return this.transaction(async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1, $2)', USERS_LOCK);
-      const current = await this.lockUser(client, userName);
-      const owned = await client.query<{ n: string }>('SELECT count(*) AS n FROM extensions WHERE owner_id = $1', [userName]);
-      const count = Number(owned.rows[0]?.n ?? 0);
-      if (count > 0 && options.reassignExtensionsTo === undefined) throw new UserOwnsExtensionsError(count);
-      let reassigned = 0;
-      if (count > 0 && options.reassignExtensionsTo !== undefined) {
-        await this.lockUser(client, options.reassignExtensionsTo);
-        const moved = await client.query('UPDATE extensions SET owner_id = $1 WHERE owner_id = $2', [
-          options.reassignExtensionsTo,
-          userName,
-        ]);
-        reassigned = moved.rowCount ?? 0;
-      }
-      await client.query('DELETE FROM users WHERE user_name = $1', [userName]);
-      await client.query('DELETE FROM api_keys WHERE user_id = $1', [userName]);
-      await client.query('DELETE FROM sessions WHERE user_id = $1', [userName]);
-      if (isEnabledAdmin(current)) await this.requireAnEnabledAdmin(client);
-      return { reassigned };
-    });
-  }
-
-  private async lockUser(client: pg.PoolClient, userName: string): Promise<UserRecord> {
-    const result = await client.query<UserRow>('SELECT * FROM users WHERE user_name = $1 FOR UPDATE', [userName]);
-    const row = result.rows[0];
-    if (!row) throw new NotFoundError(`user ${userName} does not exist`);
-    return toUser(row);
-  }
-
-  private async requireAnEnabledAdmin(client: pg.PoolClient): Promise<void> {
-    const result = await client.query<UserRow>('SELECT * FROM users WHERE enabled');
-    if (!result.rows.map(toUser).some(isEnabledAdmin)) {
-      throw new LastAdminError('the change would leave no enabled platform admin');
-    }
-  }
-
-  async recordLogin(userName: string, at: Date): Promise<void> {
-    await this.db.query('UPDATE users SET last_login_at = $2 WHERE user_name = $1', [userName, at]);
-  }
-
-  async insertSession(session: SessionRecord): Promise<void> {
-    try {
-      await this.db.query(
-        'INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5)',
-        [session.id, session.userId, session.createdAt, session.expiresAt, session.revokedAt],
-      );
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new IdCollisionError(`session ${session.id} already exists`);
-      throw error;
-    }
-  }
-
-  async getSession(id: string): Promise<SessionRecord | null> {
-    const result = await this.db.query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [id]);
-    const row = result.rows[0];
-    return row ? toSession(row) : null;
-  }
-
-  async revokeSession(id: string, at: Date): Promise<boolean> {
-    const result = await this.db.query('UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL', [id, at]);
-    return (result.rowCount ?? 0) > 0;
-  }
-
-  async revokeSessionsOfUser(userId: string, at: Date): Promise<number> {
-    const result = await this.db.query('UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL', [
-      userId,
-      at,
-    ]);
-    return result.rowCount ?? 0;
-  }
-
-  async deleteExpiredSessions(before: Date): Promise<number> {
-    const result = await this.db.query('DELETE FROM sessions WHERE expires_at < $1', [before]);
-    return result.rowCount ?? 0;
-  }
-
-  async appendAudit(entry: AuditEntry): Promise<void> {
-    await this.db.query(
-      `INSERT INTO audit (at, user_id, key_id, action, target, outcome, status, error_code, client_address, request_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [
-        entry.at,
-        entry.userId,
-        entry.keyId,
-        entry.action,
-        entry.target,
-        entry.outcome,
-        entry.status,
-        entry.errorCode,
-        entry.clientAddress,
-        entry.requestId,
-      ],
-    );
-  }
-
-  async listAudit(query: AuditQuery): Promise<{ total: number; records: AuditRecord[] }> {
-    const clauses: string[] = [];
-    const values: unknown[] = [];
-    const add = (clause: string, value: unknown) => {
-      values.push(value);
-      clauses.push(clause.replace('?', `$${values.length}`));
-    };
-    if (query.userId !== undefined) add('user_id = ?', query.userId);
-    if (query.action !== undefined) add('action = ?', query.action);
-    if (query.target !== undefined) add('target = ?', query.target);
-    if (query.outcome !== undefined) add('outcome = ?', query.outcome);
-    if (query.since !== undefined) add('at >= ?', query.since);
-    if (query.until !== undefined) add('at < ?', query.until);
-    const where = clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`;
-    const total = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM audit ${where}`, values);
-    const n = values.length;
-    const rows = await this.db.query<AuditRow>(
-      `SELECT * FROM audit ${where} ORDER BY at DESC, id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
-      [...values, query.size, query.from],
-    );
-    return { total: Number(total.rows[0]?.n ?? 0), records: rows.rows.map(toAudit) };
+  protected runTransaction<T>(steps: SqlSteps<T>): Promise<T> {
+    return this.transaction((client) => runStepsAsync(steps, (request) => runRequest(client, request)));
   }
 
   async getSetting(key: string): Promise<string | null> {

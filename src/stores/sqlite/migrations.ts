@@ -3,11 +3,8 @@
 // database written by a newer extrepo (a version this code does not know) is refused rather than
 // guessed at. Never edit a released migration: add a new one.
 import type Database from 'better-sqlite3';
+import { latestVersion, refuseNewerSchema, type Migration } from '../sql/migrations.js';
 
-interface Migration {
-  version: number;
-  sql: string;
-}
 
 // Times are integer epoch milliseconds: exact to the millisecond, cheap to compare and index.
 const MIGRATIONS: readonly Migration[] = [
@@ -183,11 +180,7 @@ const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
-
-export class SchemaTooNewError extends Error {
-  override name = 'SchemaTooNewError';
-}
+export const LATEST_SCHEMA_VERSION = latestVersion(MIGRATIONS);
 
 /** Brings the database up to LATEST_SCHEMA_VERSION; throws SchemaTooNewError for a newer database. */
 export function migrate(db: Database.Database, where: string): void {
@@ -199,12 +192,7 @@ export function migrate(db: Database.Database, where: string): void {
       applied_at INTEGER NOT NULL
     ) STRICT`);
     const current = (db.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number | null) ?? 0;
-    if (current > LATEST_SCHEMA_VERSION) {
-      throw new SchemaTooNewError(
-        `${where} has schema version ${current}, but this extrepo only knows up to version ` +
-          `${LATEST_SCHEMA_VERSION}: it was written by a newer extrepo. Run that version (or newer) instead.`,
-      );
-    }
+    refuseNewerSchema(where, current, LATEST_SCHEMA_VERSION, 'written');
     const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
     for (const migration of MIGRATIONS) {
       if (migration.version <= current) continue;

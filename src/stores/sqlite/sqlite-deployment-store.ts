@@ -1,58 +1,15 @@
 // Deployments in the embedded SQLite store (the same database as the extensions). better-sqlite3
 // runs each IMMEDIATE transaction to completion on the calling tick, so a plan that adds a
 // reference and the delete of that extension can never interleave in this process.
-import Database from 'better-sqlite3';
-import {
-  DeploymentRunningError,
-  MissingExtensionsError,
-  RequestIdReplayError,
-  elasticsearchFromJson,
-  elasticsearchToJson,
-  type DeploymentChanges,
-  type DeploymentListOptions,
-  type DeploymentRecord,
-  type DeploymentStore,
-  type DeploymentTag,
-  type NewDeployment,
-  type PlanHistoryEntry,
-} from '../deployment-store.js';
-import { IdCollisionError, NotFoundError, VersionConflictError } from '../metadata-store.js';
-
-interface DeploymentRow {
-  id: string;
-  name: string;
-  alias: string | null;
-  owner_id: string | null;
-  request_id: string | null;
-  tags: string;
-  elasticsearch: string | null;
-  shutdown_at: number | null;
-  install_salt: string;
-  resource_version: number;
-  created_at: number;
-  modified_at: number;
-}
-
-function toRecord(row: DeploymentRow): DeploymentRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    alias: row.alias,
-    ownerId: row.owner_id,
-    requestId: row.request_id,
-    tags: JSON.parse(row.tags) as DeploymentTag[],
-    elasticsearch: elasticsearchFromJson(row.elasticsearch),
-    shutdownAt: row.shutdown_at === null ? null : new Date(row.shutdown_at),
-    installSalt: row.install_salt,
-    resourceVersion: row.resource_version,
-    createdAt: new Date(row.created_at),
-    modifiedAt: new Date(row.modified_at),
-  };
-}
-
-function isConstraint(error: unknown, code: string): boolean {
-  return error instanceof Database.SqliteError && error.code === code;
-}
+import type Database from 'better-sqlite3';
+import { DeploymentRunningError, MissingExtensionsError, RequestIdReplayError, elasticsearchToJson } from '../deployment-store.js';
+import type { DeploymentChanges, DeploymentListOptions, DeploymentRecord, DeploymentStore } from '../deployment-store.js';
+import type { NewDeployment, PlanHistoryEntry } from '../deployment-store.js';
+import { checkChangeable } from '../sql/change-rules.js';
+import { rethrowCollision } from '../sql/dialect.js';
+import { toDeployment, toPlanHistoryEntry, toReferencingDeployment, type DeploymentRow } from '../sql/deployment-rows.js';
+import type { ReferencingDeployment } from '../sql/deployment-rows.js';
+import { SQLITE_DIALECT } from './sqlite-dialect.js';
 
 export class SqliteDeploymentStore implements DeploymentStore {
   private readonly statements;
@@ -110,18 +67,17 @@ export class SqliteDeploymentStore implements DeploymentStore {
       .transaction(() => {
         if (deployment.requestId !== null) {
           const existing = this.statements.byRequest.get(deployment.ownerId ?? '', deployment.requestId) as DeploymentRow | undefined;
-          if (existing) throw new RequestIdReplayError(toRecord(existing));
+          if (existing) throw new RequestIdReplayError(toDeployment(existing));
         }
         try {
           this.statements.insert.run(row);
         } catch (error) {
-          if (isConstraint(error, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new IdCollisionError(`deployment ${deployment.id} already exists`);
-          throw error;
+          rethrowCollision(SQLITE_DIALECT, error, `deployment ${deployment.id}`);
         }
         this.writeReferences(deployment.id, deployment.references);
       })
       .immediate();
-    return toRecord(row);
+    return toDeployment(row);
   }
 
   /** Replaces the references, refusing (and so rolling back) if any extension is missing. */
@@ -135,19 +91,19 @@ export class SqliteDeploymentStore implements DeploymentStore {
 
   async getDeployment(id: string): Promise<DeploymentRecord | null> {
     const row = this.statements.get.get(id) as DeploymentRow | undefined;
-    return row ? toRecord(row) : null;
+    return row ? toDeployment(row) : null;
   }
 
   async getDeploymentByRequestId(ownerId: string | null, requestId: string): Promise<DeploymentRecord | null> {
     const row = this.statements.byRequest.get(ownerId ?? '', requestId) as DeploymentRow | undefined;
-    return row ? toRecord(row) : null;
+    return row ? toDeployment(row) : null;
   }
 
   async listDeployments(options: DeploymentListOptions = {}): Promise<DeploymentRecord[]> {
     const rows = (
       options.ownerId === undefined ? this.statements.listAll.all() : this.statements.listByOwner.all(options.ownerId)
     ) as DeploymentRow[];
-    return rows.map(toRecord);
+    return rows.map(toDeployment);
   }
 
   async updateDeployment(id: string, changes: DeploymentChanges, expectedVersion?: number): Promise<DeploymentRecord> {
@@ -174,28 +130,24 @@ export class SqliteDeploymentStore implements DeploymentStore {
           this.writeReferences(id, changes.references ?? []);
         }
         this.statements.update.run(next);
-        return toRecord(next);
+        return toDeployment(next);
       })
       .immediate();
   }
 
   private readForChange(id: string, expectedVersion: number | undefined): DeploymentRow {
     const row = this.statements.get.get(id) as DeploymentRow | undefined;
-    if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
-    if (expectedVersion !== undefined && row.resource_version !== expectedVersion) {
-      throw new VersionConflictError(expectedVersion, row.resource_version);
-    }
-    return row;
+    return checkChangeable('deployment', id, row, (found) => found.resource_version, expectedVersion);
   }
 
   async shutdownDeployment(id: string, now: Date): Promise<DeploymentRecord> {
     return this.db
       .transaction((): DeploymentRecord => {
         const current = this.readForChange(id, undefined);
-        if (current.shutdown_at !== null) return toRecord(current);
+        if (current.shutdown_at !== null) return toDeployment(current);
         const next = { ...current, shutdown_at: now.getTime(), resource_version: current.resource_version + 1, modified_at: now.getTime() };
         this.statements.update.run(next);
-        return toRecord(next);
+        return toDeployment(next);
       })
       .immediate();
   }
@@ -206,7 +158,7 @@ export class SqliteDeploymentStore implements DeploymentStore {
         const current = this.readForChange(id, undefined);
         if (current.shutdown_at === null) throw new DeploymentRunningError(`deployment ${id} is not shut down`);
         this.statements.delete.run(id);
-        return toRecord(current);
+        return toDeployment(current);
       })
       .immediate();
   }
@@ -217,14 +169,14 @@ export class SqliteDeploymentStore implements DeploymentStore {
         const current = this.readForChange(id, undefined);
         const next = { ...current, install_salt: salt, resource_version: current.resource_version + 1, modified_at: now.getTime() };
         this.statements.update.run(next);
-        return toRecord(next);
+        return toDeployment(next);
       })
       .immediate();
   }
 
   async planHistory(id: string): Promise<PlanHistoryEntry[]> {
     const rows = this.statements.history.all(id) as Array<{ elasticsearch: string; ended_at: number }>;
-    return rows.map((row) => ({ elasticsearch: elasticsearchFromJson(row.elasticsearch)!, endedAt: new Date(row.ended_at) }));
+    return rows.map(toPlanHistoryEntry);
   }
 
   async referencesExtension(deploymentId: string, extensionId: string): Promise<boolean> {
@@ -235,14 +187,14 @@ export class SqliteDeploymentStore implements DeploymentStore {
     extensionIds: readonly string[],
     options: { ownerId?: string; limit: number },
   ): Promise<Map<string, Array<{ id: string; name: string; ownerId: string | null }>>> {
-    const result = new Map<string, Array<{ id: string; name: string; ownerId: string | null }>>();
+    const result = new Map<string, ReferencingDeployment[]>();
     for (const extensionId of new Set(extensionIds)) {
       const rows = (
         options.ownerId === undefined
           ? this.statements.referencing.all(extensionId, options.limit)
           : this.statements.referencingOwned.all(extensionId, options.ownerId, options.limit)
       ) as Array<{ id: string; name: string; owner_id: string | null }>;
-      result.set(extensionId, rows.map((row) => ({ id: row.id, name: row.name, ownerId: row.owner_id })));
+      result.set(extensionId, rows.map(toReferencingDeployment));
     }
     return result;
   }

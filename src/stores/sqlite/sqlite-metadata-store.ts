@@ -5,48 +5,20 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import {
-  ExtensionInUseError,
-  FileVersionNotFoundError,
-  IdCollisionError,
-  LastAdminError,
-  NotFoundError,
-  PLATFORM_ADMIN_ROLE,
-  UserOwnsExtensionsError,
-  VersionConflictError,
-  type ApiKeyRecord,
-  type AuditEntry,
-  type AuditQuery,
-  type AuditRecord,
-  type BrowsePage,
-  type BrowseQuery,
-  type BrowseSortField,
-  type DeleteUserOptions,
-  type SessionRecord,
-  type UserChanges,
-  type UserRecord,
-  type ChangeResult,
-  type ExtensionChanges,
-  type ExtensionRecord,
-  type ExtensionType,
-  type FileVersionPage,
-  type FileVersionRecord,
-  type ListOptions,
-  type MetadataStore,
-  type NewExtension,
-  type NewFile,
-} from '../metadata-store.js';
-import {
-  FILE_VERSION_COLUMNS,
-  checkFileCondition,
-  provenanceColumns,
-  rowToFileVersion,
-  type FileVersionRow,
-} from '../file-version-row.js';
-import { browseStatement, type BrowseDialect } from '../browse-sql.js';
-import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../extension-tuple.js';
+import { ExtensionInUseError, FileVersionNotFoundError } from '../metadata-store.js';
+import type { BrowsePage, BrowseQuery, ChangeResult, ExtensionChanges, ExtensionRecord, ExtensionType, FileVersionPage } from '../metadata-store.js';
+import type { FileVersionRecord, ListOptions, MetadataStore, NewExtension, NewFile } from '../metadata-store.js';
+import { FILE_VERSION_COLUMNS, checkFileCondition, provenanceColumns, rowToFileVersion, type FileVersionRow } from '../sql/file-version-row.js';
+import { browseStatement } from '../sql/browse-sql.js';
+import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../sql/extension-tuple.js';
 import { KeyedMutex } from '../keyed-mutex.js';
+import { SqlAuthTables, type WriteEffects } from '../sql/auth-tables.js';
+import { checkChangeable, orphanCandidates } from '../sql/change-rules.js';
+import { rethrowCollision } from '../sql/dialect.js';
+import { toReferencingDeployment } from '../sql/deployment-rows.js';
+import { runStepsSync, type SqlRequest, type SqlSteps } from '../sql/steps.js';
 import { migrate } from './migrations.js';
+import { SQLITE_DIALECT, ms } from './sqlite-dialect.js';
 import { SqliteDeploymentStore } from './sqlite-deployment-store.js';
 
 interface ExtensionRow {
@@ -63,100 +35,6 @@ interface ExtensionRow {
   resource_version: number;
   created_at: number;
   modified_at: number;
-}
-
-interface ApiKeyRow {
-  id: string;
-  secret_hash: string;
-  user_id: string;
-  description: string;
-  created_at: number;
-  expires_at: number | null;
-  roles: string | null;
-}
-
-interface UserRow {
-  user_name: string;
-  full_name: string | null;
-  email: string | null;
-  roles: string;
-  enabled: number;
-  builtin: number;
-  password_hash: string | null;
-  created_at: number;
-  created_by: string | null;
-  updated_at: number;
-  updated_by: string | null;
-  last_login_at: number | null;
-}
-
-interface SessionRow {
-  id: string;
-  user_id: string;
-  created_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-}
-
-interface AuditRow {
-  id: number;
-  at: number;
-  user_id: string | null;
-  key_id: string | null;
-  action: string;
-  target: string | null;
-  outcome: string;
-  status: number;
-  error_code: string | null;
-  client_address: string | null;
-  request_id: string | null;
-}
-
-function toUser(row: UserRow): UserRecord {
-  return {
-    userName: row.user_name,
-    fullName: row.full_name,
-    email: row.email,
-    roles: JSON.parse(row.roles) as string[],
-    enabled: row.enabled === 1,
-    builtin: row.builtin === 1,
-    passwordHash: row.password_hash,
-    createdAt: new Date(row.created_at),
-    createdBy: row.created_by,
-    updatedAt: new Date(row.updated_at),
-    updatedBy: row.updated_by,
-    lastLoginAt: row.last_login_at === null ? null : new Date(row.last_login_at),
-  };
-}
-
-function toSession(row: SessionRow): SessionRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    createdAt: new Date(row.created_at),
-    expiresAt: new Date(row.expires_at),
-    revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
-  };
-}
-
-function toAudit(row: AuditRow): AuditRecord {
-  return {
-    id: row.id,
-    at: new Date(row.at),
-    userId: row.user_id,
-    keyId: row.key_id,
-    action: row.action,
-    target: row.target,
-    outcome: row.outcome as AuditRecord['outcome'],
-    status: row.status,
-    errorCode: row.error_code,
-    clientAddress: row.client_address,
-    requestId: row.request_id,
-  };
-}
-
-function isEnabledAdmin(row: { enabled: number; roles: string }): boolean {
-  return row.enabled === 1 && (JSON.parse(row.roles) as string[]).includes(PLATFORM_ADMIN_ROLE);
 }
 
 function toRecord(row: ExtensionRow): ExtensionRecord {
@@ -178,28 +56,6 @@ function toRecord(row: ExtensionRow): ExtensionRecord {
   };
 }
 
-function toApiKey(row: ApiKeyRow): ApiKeyRecord {
-  return {
-    id: row.id,
-    secretHash: row.secret_hash,
-    userId: row.user_id,
-    description: row.description,
-    createdAt: new Date(row.created_at),
-    expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
-    roles: row.roles === null ? null : (JSON.parse(row.roles) as string[]),
-  };
-}
-
-function isPrimaryKeyViolation(error: unknown): boolean {
-  return error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
-
-/** Epoch ms of a Date, refusing invalid dates (NaN would otherwise fail deep inside SQLite). */
-function ms(date: Date): number {
-  const value = date.getTime();
-  if (!Number.isFinite(value)) throw new TypeError('invalid Date');
-  return value;
-}
 
 /**
  * Opens (creating if needed, with its directory) the SQLite database at `file` and brings its
@@ -254,24 +110,7 @@ const COUNT_BLOB_REFERENCES = `SELECT c.value, (SELECT count(*) FROM (${BLOB_REF
 
 const RECORD_CACHE_MAX = 10_000;
 
-// SQLite compares text bytewise (BINARY) and LIKE ignores the case of ASCII letters.
-const SQLITE_SORT_KEYS: Record<BrowseSortField, string> = {
-  name: 'name',
-  extension_type: 'extension_type',
-  version: 'version',
-  size: 'coalesce(file_size, -1)',
-  sha256: "coalesce(file_sha256, '')",
-  last_modified: 'coalesce(file_uploaded_at, 0)',
-};
-
-const SQLITE_BROWSE: BrowseDialect = {
-  placeholder: () => '?',
-  sortExpression: (field) => SQLITE_SORT_KEYS[field],
-  matches: (column, placeholder) => `${column} LIKE ${placeholder} ESCAPE '\\'`,
-  keyParameter: (_field, key) => key,
-};
-
-class SqliteMetadataStore implements MetadataStore {
+class SqliteMetadataStore extends SqlAuthTables implements MetadataStore {
   private readonly blobLocks = new KeyedMutex();
   private readonly authListeners = new Set<() => void>();
   /**
@@ -282,11 +121,14 @@ class SqliteMetadataStore implements MetadataStore {
    */
   private readonly recordCache = new Map<string, ExtensionRecord>();
   private readonly browseStatements = new Map<string, Database.Statement>();
+  /** The statements of the sequences written once in stores/sql/, by text. */
+  private readonly stepStatements = new Map<string, Database.Statement>();
   // Prepared once: statement preparation dominates the cost of small queries.
   private readonly statements;
   readonly deployments: SqliteDeploymentStore;
 
   constructor(private readonly db: Database.Database) {
+    super(SQLITE_DIALECT);
     this.deployments = new SqliteDeploymentStore(db);
     this.statements = {
       insertExtension: db.prepare(`INSERT INTO extensions (${EXTENSION_COLUMNS})
@@ -339,40 +181,6 @@ class SqliteMetadataStore implements MetadataStore {
         `SELECT ${FILE_VERSION_COLUMNS} FROM file_versions WHERE extension_id = ? ORDER BY version DESC LIMIT ? OFFSET ?`,
       ),
       getFileVersion: db.prepare(`SELECT ${FILE_VERSION_COLUMNS} FROM file_versions WHERE extension_id = ? AND version = ?`),
-      insertApiKey: db.prepare(`INSERT INTO api_keys (id, secret_hash, user_id, description, created_at, expires_at, roles)
-        VALUES (?, ?, ?, ?, ?, ?, ?)`),
-      listApiKeys: db.prepare('SELECT * FROM api_keys ORDER BY created_at, id'),
-      listApiKeysOfUser: db.prepare('SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at, id'),
-      deleteApiKey: db.prepare('DELETE FROM api_keys WHERE id = ? RETURNING id'),
-      deleteApiKeyOfUser: db.prepare('DELETE FROM api_keys WHERE id = ? AND user_id = ? RETURNING id'),
-      deleteApiKeysOfUser: db.prepare('DELETE FROM api_keys WHERE user_id = ?'),
-      insertUser: db.prepare(`INSERT INTO users (user_name, full_name, email, roles, enabled, builtin, password_hash,
-          created_at, created_by, updated_at, updated_by, last_login_at)
-        VALUES (@user_name, @full_name, @email, @roles, @enabled, @builtin, @password_hash,
-          @created_at, @created_by, @updated_at, @updated_by, @last_login_at)`),
-      getUser: db.prepare('SELECT * FROM users WHERE user_name = ?'),
-      listUsers: db.prepare('SELECT * FROM users ORDER BY user_name'),
-      updateUser: db.prepare(`UPDATE users SET full_name = @full_name, email = @email, roles = @roles, enabled = @enabled,
-          password_hash = @password_hash, updated_at = @updated_at, updated_by = @updated_by
-        WHERE user_name = @user_name`),
-      deleteUser: db.prepare('DELETE FROM users WHERE user_name = ?'),
-      enabledAdmins: db.prepare('SELECT enabled, roles FROM users WHERE enabled = 1'),
-      recordLogin: db.prepare('UPDATE users SET last_login_at = ? WHERE user_name = ?'),
-      countOwned: db.prepare('SELECT count(*) FROM extensions WHERE owner_id = ?').pluck(),
-      reassignOwned: db.prepare('UPDATE extensions SET owner_id = ? WHERE owner_id = ?'),
-      insertSession: db.prepare(
-        'INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?)',
-      ),
-      getSession: db.prepare('SELECT * FROM sessions WHERE id = ?'),
-      revokeSession: db.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
-      revokeSessionsOfUser: db.prepare('UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL'),
-      deleteSessionsOfUser: db.prepare('DELETE FROM sessions WHERE user_id = ?'),
-      deleteExpiredSessions: db.prepare('DELETE FROM sessions WHERE expires_at < ?'),
-      appendAudit: db.prepare(`INSERT INTO audit (at, user_id, key_id, action, target, outcome, status, error_code,
-          client_address, request_id)
-        VALUES (@at, @user_id, @key_id, @action, @target, @outcome, @status, @error_code, @client_address, @request_id)`),
-      findApiKey: db.prepare('SELECT * FROM api_keys WHERE id = ?'),
-      countApiKeys: db.prepare('SELECT count(*) FROM api_keys').pluck(),
       getSetting: db.prepare('SELECT value FROM settings WHERE key = ?').pluck(),
       initSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
       ping: db.prepare('SELECT 1').pluck(),
@@ -405,8 +213,7 @@ class SqliteMetadataStore implements MetadataStore {
         })
         .immediate();
     } catch (error) {
-      if (isPrimaryKeyViolation(error)) throw new IdCollisionError(`extension ${extension.id} already exists`);
-      throw error;
+      rethrowCollision(SQLITE_DIALECT, error, `extension ${extension.id}`);
     }
     return this.cacheRow(row);
   }
@@ -468,7 +275,7 @@ class SqliteMetadataStore implements MetadataStore {
   }
 
   async browseExtensions(query: BrowseQuery): Promise<BrowsePage> {
-    const statement = browseStatement(query, SQLITE_BROWSE);
+    const statement = browseStatement(query, SQLITE_DIALECT);
     const rows = this.browseStatement(`SELECT ${EXTENSION_COLUMNS} FROM extensions ${statement.pageClause}`, true).all(
       ...statement.pageValues,
     ) as ExtensionTuple[];
@@ -507,16 +314,15 @@ class SqliteMetadataStore implements MetadataStore {
           resource_version: current.resource_version + 1,
           modified_at: modifiedAt,
         };
-        let candidates: string[] = [];
+        let pruned: string[] = [];
         if (changes.file) {
           next.file_sha256 = changes.file.sha256;
           next.file_size = changes.file.size;
           next.file_uploaded_at = fileUploadedAt;
-          candidates = this.addFileVersion(id, changes.file, changes.keepFileVersions ?? 0);
+          pruned = this.addFileVersion(id, changes.file, changes.keepFileVersions ?? 0);
         }
         this.statements.updateExtension.run(next);
-        if (current.file_sha256 !== null) candidates.push(current.file_sha256);
-        return { row: next, orphanedBlobs: this.orphansAmong(candidates) };
+        return { row: next, orphanedBlobs: this.orphansAmong(orphanCandidates(pruned, current.file_sha256)) };
       })
       .immediate();
     return { record: this.cacheRow(result.row), orphanedBlobs: result.orphanedBlobs };
@@ -565,14 +371,11 @@ class SqliteMetadataStore implements MetadataStore {
       .transaction((): ChangeResult => {
         const current = this.readForChange(id, expectedVersion);
         const usedBy = this.statements.usedBy.all(id) as Array<{ id: string; name: string; owner_id: string | null }>;
-        if (usedBy.length > 0) {
-          throw new ExtensionInUseError(usedBy.map((row) => ({ id: row.id, name: row.name, ownerId: row.owner_id })));
-        }
+        if (usedBy.length > 0) throw new ExtensionInUseError(usedBy.map(toReferencingDeployment));
         // The history goes with the extension (ON DELETE CASCADE); its blobs may be orphaned.
-        const candidates = this.statements.fileVersionBlobs.all(id) as string[];
-        if (current.file_sha256 !== null) candidates.push(current.file_sha256);
+        const history = this.statements.fileVersionBlobs.all(id) as string[];
         this.statements.deleteExtension.run(id);
-        return { record: toRecord(current), orphanedBlobs: this.orphansAmong(candidates) };
+        return { record: toRecord(current), orphanedBlobs: this.orphansAmong(orphanCandidates(history, current.file_sha256)) };
       })
       .immediate();
     this.recordCache.delete(id);
@@ -582,11 +385,7 @@ class SqliteMetadataStore implements MetadataStore {
   /** Reads the row a change applies to, enforcing existence and the optimistic version. */
   private readForChange(id: string, expectedVersion: number | undefined): ExtensionRow {
     const row = this.statements.getExtension.get(id) as ExtensionRow | undefined;
-    if (!row) throw new NotFoundError(`extension ${id} does not exist`);
-    if (expectedVersion !== undefined && row.resource_version !== expectedVersion) {
-      throw new VersionConflictError(expectedVersion, row.resource_version);
-    }
-    return row;
+    return checkChangeable('extension', id, row, (found) => found.resource_version, expectedVersion);
   }
 
   /** Those of the blobs a change dropped that nothing references any more, sorted. */
@@ -623,230 +422,45 @@ class SqliteMetadataStore implements MetadataStore {
     return this.blobLocks.run(sha256, fn);
   }
 
-  async insertApiKey(key: ApiKeyRecord): Promise<void> {
-    try {
-      this.statements.insertApiKey.run(
-        key.id,
-        key.secretHash,
-        key.userId,
-        key.description,
-        ms(key.createdAt),
-        key.expiresAt === null ? null : ms(key.expiresAt),
-        key.roles === null ? null : JSON.stringify(key.roles),
-      );
-    } catch (error) {
-      if (isPrimaryKeyViolation(error)) throw new IdCollisionError(`API key ${key.id} already exists`);
-      throw error;
-    }
-  }
-
-  async findApiKey(id: string): Promise<ApiKeyRecord | null> {
-    const row = this.statements.findApiKey.get(id) as ApiKeyRow | undefined;
-    return row ? toApiKey(row) : null;
-  }
-
-  async countApiKeys(): Promise<number> {
-    return this.statements.countApiKeys.get() as number;
-  }
-
-  async listApiKeys(userId?: string): Promise<ApiKeyRecord[]> {
-    const rows = (
-      userId === undefined ? this.statements.listApiKeys.all() : this.statements.listApiKeysOfUser.all(userId)
-    ) as ApiKeyRow[];
-    return rows.map(toApiKey);
-  }
-
-  async deleteApiKeys(ids: readonly string[], userId?: string): Promise<string[]> {
-    return this.changingAuth(() => this.db
-      .transaction(() => {
-        const deleted: string[] = [];
-        for (const id of new Set(ids)) {
-          const row = (
-            userId === undefined
-              ? this.statements.deleteApiKey.get(id)
-              : this.statements.deleteApiKeyOfUser.get(id, userId)
-          ) as { id: string } | undefined;
-          if (row) deleted.push(row.id);
-        }
-        return deleted;
-      })
-      .immediate());
-  }
-
-  async deleteApiKeysOfUser(userId: string): Promise<number> {
-    return this.changingAuth(() => this.statements.deleteApiKeysOfUser.run(userId).changes);
-  }
-
-  async insertUser(user: UserRecord): Promise<void> {
-    try {
-      this.statements.insertUser.run({
-        user_name: user.userName,
-        full_name: user.fullName,
-        email: user.email,
-        roles: JSON.stringify(user.roles),
-        enabled: user.enabled ? 1 : 0,
-        builtin: user.builtin ? 1 : 0,
-        password_hash: user.passwordHash,
-        created_at: ms(user.createdAt),
-        created_by: user.createdBy,
-        updated_at: ms(user.updatedAt),
-        updated_by: user.updatedBy,
-        last_login_at: user.lastLoginAt === null ? null : ms(user.lastLoginAt),
-      });
-    } catch (error) {
-      if (isPrimaryKeyViolation(error)) throw new IdCollisionError(`user ${user.userName} already exists`);
-      throw error;
-    }
-  }
-
-  async getUser(userName: string): Promise<UserRecord | null> {
-    const row = this.statements.getUser.get(userName) as UserRow | undefined;
-    return row ? toUser(row) : null;
-  }
-
-  async listUsers(): Promise<UserRecord[]> {
-    return (this.statements.listUsers.all() as UserRow[]).map(toUser);
-  }
-
-  async updateUser(userName: string, changes: UserChanges): Promise<UserRecord> {
-    const updatedAt = ms(changes.updatedAt);
-    return this.changingAuth(() => this.db
-      .transaction((): UserRecord => {
-        const current = this.statements.getUser.get(userName) as UserRow | undefined;
-        if (!current) throw new NotFoundError(`user ${userName} does not exist`);
-        const next: UserRow = {
-          ...current,
-          full_name: changes.fullName === undefined ? current.full_name : changes.fullName,
-          email: changes.email === undefined ? current.email : changes.email,
-          roles: changes.roles === undefined ? current.roles : JSON.stringify(changes.roles),
-          enabled: changes.enabled === undefined ? current.enabled : changes.enabled ? 1 : 0,
-          password_hash: changes.passwordHash ?? current.password_hash,
-          updated_at: updatedAt,
-          updated_by: changes.updatedBy,
-        };
-        this.statements.updateUser.run(next);
-        if (isEnabledAdmin(current) && !isEnabledAdmin(next)) this.requireAnEnabledAdmin();
-        return toUser(next);
-      })
-      .immediate());
-  }
-
-  async deleteUser(userName: string, options: DeleteUserOptions = {}): Promise<{ reassigned: number }> {
-    return this.changingAuth(() => this.db
-      .transaction(() => {
-        const current = this.statements.getUser.get(userName) as UserRow | undefined;
-        if (!current) throw new NotFoundError(`user ${userName} does not exist`);
-        const owned = this.statements.countOwned.get(userName) as number;
-        if (owned > 0 && options.reassignExtensionsTo === undefined) throw new UserOwnsExtensionsError(owned);
-        let reassigned = 0;
-        if (owned > 0 && options.reassignExtensionsTo !== undefined) {
-          if (!this.statements.getUser.get(options.reassignExtensionsTo)) {
-            throw new NotFoundError(`user ${options.reassignExtensionsTo} does not exist`);
-          }
-          reassigned = this.statements.reassignOwned.run(options.reassignExtensionsTo, userName).changes;
-        }
-        this.statements.deleteUser.run(userName);
-        this.statements.deleteApiKeysOfUser.run(userName);
-        this.statements.deleteSessionsOfUser.run(userName);
-        if (isEnabledAdmin(current)) this.requireAnEnabledAdmin();
-        // Reassigned extensions changed owner: forget cached rows (after the write, whatever happens).
-        this.recordCache.clear();
-        return { reassigned };
-      })
-      .immediate());
-  }
-
-  /** Throws (rolling the transaction back) when no enabled platform admin is left. */
-  private requireAnEnabledAdmin(): void {
-    const rows = this.statements.enabledAdmins.all() as Array<{ enabled: number; roles: string }>;
-    if (!rows.some(isEnabledAdmin)) throw new LastAdminError('the change would leave no enabled platform admin');
-  }
-
-  async recordLogin(userName: string, at: Date): Promise<void> {
-    this.statements.recordLogin.run(ms(at), userName);
-  }
-
-  async insertSession(session: SessionRecord): Promise<void> {
-    try {
-      this.statements.insertSession.run(
-        session.id,
-        session.userId,
-        ms(session.createdAt),
-        ms(session.expiresAt),
-        session.revokedAt === null ? null : ms(session.revokedAt),
-      );
-    } catch (error) {
-      if (isPrimaryKeyViolation(error)) throw new IdCollisionError(`session ${session.id} already exists`);
-      throw error;
-    }
-  }
-
-  async getSession(id: string): Promise<SessionRecord | null> {
-    const row = this.statements.getSession.get(id) as SessionRow | undefined;
-    return row ? toSession(row) : null;
-  }
-
-  async revokeSession(id: string, at: Date): Promise<boolean> {
-    return this.changingAuth(() => this.statements.revokeSession.run(ms(at), id).changes > 0);
-  }
-
-  async revokeSessionsOfUser(userId: string, at: Date): Promise<number> {
-    return this.changingAuth(() => this.statements.revokeSessionsOfUser.run(ms(at), userId).changes);
-  }
-
   watchAuthChanges(listener: () => void): () => void {
     this.authListeners.add(listener);
     return () => this.authListeners.delete(listener);
   }
 
-  /**
-   * Runs a change that can withdraw credentials (a key deleted, a user disabled, a session revoked)
-   * and then tells the watchers, whether or not it succeeded: a cache must never outlive what it
-   * caches. This process sees every change to the embedded store, so the notice is exact.
-   */
-  private changingAuth<T>(change: () => T): T {
-    try {
-      return change();
-    } finally {
-      for (const listener of this.authListeners) listener();
+  protected runSteps<T>(steps: SqlSteps<T>, effects?: WriteEffects): Promise<T> {
+    return this.settle(() => runStepsSync(steps, this.runRequest), effects);
+  }
+
+  protected runTransaction<T>(steps: SqlSteps<T>, effects?: WriteEffects): Promise<T> {
+    return this.settle(() => this.db.transaction(() => runStepsSync(steps, this.runRequest)).immediate(), effects);
+  }
+
+  /** One statement of a sequence (sql/steps.ts), prepared the first time its text is seen. */
+  private readonly runRequest = (request: SqlRequest): unknown => {
+    let statement = this.stepStatements.get(request.text);
+    if (statement === undefined) {
+      statement = this.db.prepare(request.text);
+      this.stepStatements.set(request.text, statement);
     }
-  }
+    return request.kind === 'rows' ? statement.all(...request.values) : statement.run(...request.values).changes;
+  };
 
-  async deleteExpiredSessions(before: Date): Promise<number> {
-    return this.statements.deleteExpiredSessions.run(ms(before)).changes;
-  }
-
-  async appendAudit(entry: AuditEntry): Promise<void> {
-    this.statements.appendAudit.run({
-      at: ms(entry.at),
-      user_id: entry.userId,
-      key_id: entry.keyId,
-      action: entry.action,
-      target: entry.target,
-      outcome: entry.outcome,
-      status: entry.status,
-      error_code: entry.errorCode,
-      client_address: entry.clientAddress,
-      request_id: entry.requestId,
-    });
-  }
-
-  async listAudit(query: AuditQuery): Promise<{ total: number; records: AuditRecord[] }> {
-    const clauses: string[] = [];
-    const values: Array<string | number> = [];
-    if (query.userId !== undefined) (clauses.push('user_id = ?'), values.push(query.userId));
-    if (query.action !== undefined) (clauses.push('action = ?'), values.push(query.action));
-    if (query.target !== undefined) (clauses.push('target = ?'), values.push(query.target));
-    if (query.outcome !== undefined) (clauses.push('outcome = ?'), values.push(query.outcome));
-    if (query.since !== undefined) (clauses.push('at >= ?'), values.push(ms(query.since)));
-    if (query.until !== undefined) (clauses.push('at < ?'), values.push(ms(query.until)));
-    const where = clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`;
-    // Filters vary per call, so these statements are prepared per call (audit reads are rare).
-    const total = this.db.prepare(`SELECT count(*) FROM audit ${where}`).pluck().get(...values) as number;
-    const rows = this.db
-      .prepare(`SELECT * FROM audit ${where} ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`)
-      .all(...values, query.size, query.from) as AuditRow[];
-    return { total, records: rows.map(toAudit) };
+  /**
+   * Runs the work on this tick, then forgets what a write may have made stale (its effects), whether or
+   * not it succeeded: a cache must never outlive what it caches. A change that can withdraw credentials (a key deleted, a user
+   * disabled, a session revoked) tells the watchers; this process sees every change to the embedded
+   * store, so the notice is exact. Both happen on the write's own tick, before any caller resumes.
+   */
+  private settle<T>(work: () => T, effects: WriteEffects = {}): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error as Error);
+    } finally {
+      // Reassigned extensions changed owner: forget cached rows.
+      if (effects.owners) this.recordCache.clear();
+      if (effects.auth) for (const listener of this.authListeners) listener();
+    }
   }
 
   async getSetting(key: string): Promise<string | null> {

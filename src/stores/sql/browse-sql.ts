@@ -1,7 +1,7 @@
 // The SQL of browseExtensions for both stores: the filters, the keyset condition and the order,
 // from one description so SQLite and PostgreSQL answer the same query the same way. Only the
 // dialect differs: placeholders, bytewise collation, case-insensitive matching, times.
-import type { BrowseQuery, BrowseSortField } from './metadata-store.js';
+import type { BrowseQuery, BrowseSortField } from '../metadata-store.js';
 
 export interface BrowseDialect {
   placeholder(position: number): string;

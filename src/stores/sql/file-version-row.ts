@@ -1,7 +1,7 @@
 // A file_versions row as both SQL stores read and write it (migration 3), and the record built from
 // it. Sizes and times are numbers from SQLite and decimal strings from pg (int8); `current` is 0/1
 // in SQLite and a boolean in PostgreSQL.
-import { FileConflictError, type FileSource, type FileVersionRecord, type NewFile, type PluginProperties } from './metadata-store.js';
+import { FileConflictError, type FileSource, type FileVersionRecord, type NewFile, type PluginProperties } from '../metadata-store.js';
 
 /** Every column but the time, in insert order; each store adds created_at in its own type. */
 export const FILE_VERSION_COLUMNS =

@@ -1,5 +1,5 @@
 // An extension row as both SQL stores read it in array mode, and the record built from it.
-import type { ExtensionFile, ExtensionRecord, ExtensionType } from './metadata-store.js';
+import type { ExtensionFile, ExtensionRecord, ExtensionType } from '../metadata-store.js';
 
 /** The columns every extension read selects, in this order. */
 export const EXTENSION_COLUMNS = `id, name, version, extension_type, description, download_url, file_sha256, file_size,
