@@ -19,7 +19,7 @@ import {
 import { useRef, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { ApiFailure, UploadCancelled, type Upload, type UploadProgress } from '../api/client';
-import type { Extension } from '../api/types';
+import type { ExtensionView } from '../api/types';
 import { useSession } from '../session/session';
 import { ExtensionFieldsForm } from './extension-form';
 import { formatBytes } from './format';
@@ -39,7 +39,7 @@ export function ExtensionCreatePage() {
   const [submitted, setSubmitted] = useState(false);
   const [serverErrors, setServerErrors] = useState<FieldErrors>({});
   const [failure, setFailure] = useState<string | null>(null);
-  const [cancelled, setCancelled] = useState<Extension | null>(null);
+  const [cancelled, setCancelled] = useState<ExtensionView | null>(null);
   const [stage, setStage] = useState<Stage>({ kind: 'editing' });
   const upload = useRef<Upload | null>(null);
 
@@ -83,7 +83,7 @@ export function ExtensionCreatePage() {
       ...(source === 'source-url' ? { download_url: fields.download_url } : {}),
     };
     setStage({ kind: source === 'source-url' ? 'copying' : 'creating' });
-    let created: Extension;
+    let created: ExtensionView;
     try {
       created = await api.createExtension(request);
     } catch (error) {

@@ -21,7 +21,7 @@ import {
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
 import { ApiFailure, UploadCancelled, type Upload, type UploadProgress } from '../api/client';
-import type { Extension } from '../api/types';
+import type { ExtensionView } from '../api/types';
 import { NotFoundPage } from '../layout/not-found-page';
 import { useSession } from '../session/session';
 import { formatBytes, formatDate } from './format';
@@ -48,7 +48,7 @@ export function ExtensionDetailsPage() {
   const { id = '' } = useParams();
   const { api, abilities } = useSession();
   const navigate = useNavigate();
-  const [extension, setExtension] = useState<Extension | null>(null);
+  const [extension, setExtension] = useState<ExtensionView | null>(null);
   const [missing, setMissing] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);

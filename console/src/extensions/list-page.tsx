@@ -20,7 +20,7 @@ import {
 } from '@elastic/eui';
 import { useEffect, useMemo, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router-dom';
-import type { Extension, ExtensionPage, ExtensionType, SortDirection, SortField } from '../api/types';
+import type { ExtensionType, ExtensionView, ExtensionViewPage, SortDirection, SortField } from '../api/types';
 import { useSession } from '../session/session';
 import { formatBytes, formatDate, shortSha } from './format';
 
@@ -28,9 +28,9 @@ const PAGE_SIZE = 50;
 const SORT_FIELDS: readonly SortField[] = ['name', 'extension_type', 'version', 'size', 'sha256', 'last_modified'];
 
 // Table columns are keyed by these field names; the server sorts by the same names.
-type Row = Extension & { size?: number; sha256?: string; last_modified?: string };
+type Row = ExtensionView & { size?: number; sha256?: string; last_modified?: string };
 
-function toRow(extension: Extension): Row {
+function toRow(extension: ExtensionView): Row {
   return {
     ...extension,
     ...(extension.file_metadata
@@ -62,7 +62,7 @@ export function ExtensionsPage() {
   // cursors[i] is the cursor that fetches page i (page 0 has none).
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const [pageIndex, setPageIndex] = useState(0);
-  const [page, setPage] = useState<ExtensionPage | null>(null);
+  const [page, setPage] = useState<ExtensionViewPage | null>(null);
   const [loading, setLoading] = useState(true);
   const [failure, setFailure] = useState<string | null>(null);
 
