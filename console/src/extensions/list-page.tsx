@@ -1,6 +1,7 @@
 // The extensions table. Searching, filtering, sorting and paging happen on the server (extrepo's
 // browse parameters of GET /deployments/extensions), so a page of 50 is all the browser ever
-// holds, whether the repository has 10 extensions or 100,000. Pages follow the server's cursor;
+// holds, whether the repository has 10 extensions or 100,000. include_deployments=true gives each
+// row the deployments that use it (one query per page on the server), shown as a count. Pages follow the server's cursor;
 // the cursors of pages already seen are kept so Previous works.
 import {
   EuiBasicTable,
@@ -34,7 +35,11 @@ function toRow(extension: ExtensionView): Row {
   return {
     ...extension,
     ...(extension.file_metadata
-      ? { size: extension.file_metadata.size, sha256: extension.file_metadata.sha256, last_modified: extension.file_metadata.last_modified_date }
+      ? {
+          size: extension.file_metadata.size,
+          sha256: extension.file_metadata.sha256,
+          last_modified: extension.file_metadata.last_modified_date,
+        }
       : {}),
   };
 }
@@ -89,7 +94,15 @@ export function ExtensionsPage() {
     let current = true;
     setLoading(true);
     api
-      .browseExtensions({ search, ...(type ? { type } : {}), sort, order, size: PAGE_SIZE, ...(cursor ? { cursor } : {}) })
+      .browseExtensions({
+        search,
+        ...(type ? { type } : {}),
+        sort,
+        order,
+        size: PAGE_SIZE,
+        includeDeployments: true,
+        ...(cursor ? { cursor } : {}),
+      })
       .then((answer) => {
         if (!current) return;
         setPage(answer);
@@ -145,6 +158,16 @@ export function ExtensionsPage() {
         name: 'Last modified',
         sortable: true,
         render: (date: string | undefined) => (date === undefined ? '—' : formatDate(date)),
+      },
+      {
+        // How many deployments (that the signed-in user may see) have it in their current plan; the
+        // server cannot sort by it, so the column is not sortable.
+        field: 'deployments',
+        name: 'Deployments',
+        align: 'right',
+        render: (deployments: string[] | undefined) => (
+          <span data-test-subj="deploymentCount">{(deployments?.length ?? 0).toLocaleString()}</span>
+        ),
       },
     ],
     [navigate],
@@ -226,7 +249,11 @@ export function ExtensionsPage() {
           </EuiFlexItem>
           <EuiFlexItem grow={false}>
             <EuiFlexGroup gutterSize="s" responsive={false}>
-              <EuiButtonEmpty iconType="chevronSingleLeft" isDisabled={pageIndex === 0 || loading} onClick={() => setPageIndex(pageIndex - 1)}>
+              <EuiButtonEmpty
+                iconType="chevronSingleLeft"
+                isDisabled={pageIndex === 0 || loading}
+                onClick={() => setPageIndex(pageIndex - 1)}
+              >
                 Previous
               </EuiButtonEmpty>
               <EuiButtonEmpty
