@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { defaultConsoleDir } from '../src/http/console/serve-console.js';
 import { zipOf } from './helpers/archives.js';
+import { createDeployment, createRequest, entry } from './helpers/deployments.js';
 import { launchBrowser, seriousAxeViolations, watchedPage, type WatchedPage } from './helpers/browser.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
@@ -58,15 +59,15 @@ after(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-/** Checks the page as it is now: no serious or critical axe violation; optionally a screenshot. */
-async function checkPage(watched: WatchedPage, name: string): Promise<void> {
+/** Checks the page as it is now: no serious or critical axe violation; a screenshot when asked for (docs/screenshots). */
+async function checkPage(watched: WatchedPage, name: string, screenshot = true): Promise<void> {
   const violations = await seriousAxeViolations(watched.page);
   assert.deepEqual(
     violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`),
     [],
     `accessibility on ${name}`,
   );
-  if (SCREENSHOTS) await watched.page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  if (SCREENSHOTS && screenshot) await watched.page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
 function assertNoProblems(watched: WatchedPage): void {
@@ -82,6 +83,15 @@ async function signIn(page: Page, userName: string, password: string): Promise<v
 }
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** Waits until a condition about the server holds (it acts on its own time, after a page's step); the bound only ends a stuck test. */
+async function waitFor(condition: () => Promise<boolean>, what: string, boundMs = 20_000): Promise<void> {
+  const deadline = Date.now() + boundMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe('the web console', () => {
   let admin: WatchedPage;
@@ -161,11 +171,64 @@ describe('the web console', () => {
     await page.getByTestId('extensionSha256').waitFor();
     assert.equal(await page.getByTestId('extensionSha256').innerText(), sha256(onDisk));
     assert.equal(await page.getByTestId('extensionUrl').innerText(), `repo://${bundleId}`);
-    await checkPage(admin, 'details');
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download' }).click()]);
+    await checkPage(admin, 'details', false);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download', exact: true }).click()]);
     const saved = path.join(tmp, 'downloaded.zip');
     await download.saveAs(saved);
     assert.equal(sha256(await readFile(saved)), sha256(onDisk));
+    assertNoProblems(admin);
+  });
+
+  test('replacing the file adds it to the file history; restoring the first file, once confirmed, shows its sha256 again', async () => {
+    const { page } = admin;
+    const first = sha256(await readFile(bundlePath));
+    const secondPath = path.join(tmp, 'company-synonyms-2.zip');
+    await writeFile(secondPath, await zipOf({ 'dictionaries/synonyms.txt': randomBytes(256 * 1024) }, { compress: false }));
+    const second = sha256(await readFile(secondPath));
+    const history = page.getByTestId('fileVersionsTable');
+    await history.getByRole('row').filter({ hasText: first.slice(0, 12) }).waitFor();
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.locator('input[type=file][name=replacement]').click()]);
+    await chooser.setFiles(secondPath);
+    await page.getByText("company-synonyms-2.zip is now the extension's file.").waitFor();
+    assert.equal(await page.getByTestId('extensionSha256').innerText(), second);
+    const secondRow = history.getByRole('row').filter({ hasText: second.slice(0, 12) });
+    await secondRow.getByTestId('currentFileVersion').waitFor();
+    const firstRow = history.getByRole('row').filter({ hasText: first.slice(0, 12) });
+    assert.equal(await firstRow.getByTestId('currentFileVersion').count(), 0);
+    // The current file has no Restore button; the older one has.
+    assert.equal(await secondRow.getByRole('button', { name: /^Restore/ }).count(), 0);
+
+    await firstRow.getByRole('button', { name: 'Restore version 1' }).click();
+    const dialog = page.getByRole('alertdialog').or(page.getByRole('dialog'));
+    await dialog.getByText('Restore version 1 of company-synonyms?').waitFor();
+    assert.match(await dialog.innerText(), new RegExp(first.slice(0, 12)));
+    await checkPage(admin, 'restore-confirmation');
+    await dialog.getByRole('button', { name: 'Keep the current file' }).click();
+    assert.equal((await server.api('GET', `/api/v1/deployments/extensions/${bundleId}`)).body.file_metadata.sha256, second);
+
+    await firstRow.getByRole('button', { name: 'Restore version 1' }).click();
+    await dialog.getByRole('button', { name: 'Restore version 1' }).click();
+    await page.getByText("Version 1 is now the extension's file.").waitFor();
+    await page.getByTestId('extensionSha256').filter({ hasText: first }).waitFor();
+    await firstRow.getByTestId('currentFileVersion').waitFor();
+    assert.equal((await server.api('GET', `/api/v1/deployments/extensions/${bundleId}`)).body.file_metadata.sha256, first);
+    // The restored bytes are what the page's Download gives.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download', exact: true }).click()]);
+    const saved = path.join(tmp, 'restored.zip');
+    await download.saveAs(saved);
+    assert.equal(sha256(await readFile(saved)), first);
+    await checkPage(admin, 'details');
+    assertNoProblems(admin);
+  });
+
+  test("the table's Deployments column counts the deployments whose plan uses each extension", async () => {
+    const { page } = admin;
+    await createDeployment(server, createRequest({ name: 'search-prod', bundles: [entry(bundleId)] }));
+    await page.getByRole('link', { name: 'Extensions', exact: true }).click();
+    const row = page.getByTestId('extensionsTable').getByRole('row').filter({ hasText: 'company-synonyms' });
+    await row.getByTestId('deploymentCount').filter({ hasText: /^1$/ }).waitFor();
+    const header = page.getByTestId('extensionsTable').getByRole('columnheader', { name: 'Deployments' });
+    assert.equal(await header.count(), 1);
     assertNoProblems(admin);
   });
 
@@ -223,6 +286,61 @@ describe('the web console', () => {
     await page.getByTestId('extensionSha256').waitFor();
     assert.equal(await page.getByTestId('extensionSha256').innerText(), sha256(originZip));
     assertNoProblems(admin);
+  });
+
+  test('cancelling a large upload mid-way aborts the request, stores nothing, and offers to delete the empty extension', async () => {
+    const uploader = await watchedPage(browser);
+    try {
+      const { page, context } = uploader;
+      const largePath = path.join(tmp, 'large-upload.zip');
+      const large = await zipOf({ 'data/large.bin': randomBytes(8 * 1024 * 1024) }, { compress: false });
+      await writeFile(largePath, large);
+      // The cancelled PUT is the one request this page expects to fail.
+      uploader.expectFailure(/^request failed: PUT .*\/api\/v1\/deployments\/extensions\/\d{10} net::ERR_ABORTED/);
+      const aborted: string[] = [];
+      page.on('requestfailed', (request) => aborted.push(`${request.method()} ${request.failure()?.errorText ?? ''}${request.method() === 'PUT' ? '' : ` ${request.url()}`}`));
+      await signIn(page, 'admin', ADMIN_PASSWORD);
+      // Within the page, as a person goes (a new page load would abort EUI's lazily loaded icons).
+      await page.getByRole('button', { name: 'Create extension' }).click();
+      await page.getByRole('heading', { name: 'Create extension' }).waitFor();
+      await page.getByLabel('Name').fill('large-upload');
+      await page.getByLabel('Version').fill('*');
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.locator('input[type=file][name=file]').click()]);
+      await chooser.setFiles(largePath);
+      // 8 MiB at 1 MiB/s: the bar is seen between 5 % and 60 %, and Cancel is pressed there.
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 1024 * 1024 });
+      await page.getByRole('button', { name: 'Create', exact: true }).click();
+      await page.waitForFunction(() => {
+        const percent = Number.parseInt(document.querySelector('[data-test-subj="uploadPercent"]')?.textContent ?? '', 10);
+        return percent >= 5 && percent <= 60;
+      });
+      await checkPage(uploader, 'upload-progress');
+      await page.getByRole('button', { name: 'Cancel upload' }).click();
+      const incomplete = page.getByTestId('uploadIncomplete');
+      await incomplete.getByText('The upload was cancelled; nothing of the file was stored.').waitFor();
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      assert.deepEqual(aborted, ['PUT net::ERR_ABORTED']);
+      assert.equal(page.url(), `${server.url}/extensions/new`);
+
+      // The extension the first step created has no file, and no byte of the upload was kept.
+      const listed = await server.api('GET', '/api/v1/deployments/extensions?search=large-upload');
+      assert.equal(listed.body.total, 1);
+      const empty = listed.body.extensions[0];
+      assert.equal(empty.file_metadata, undefined);
+      assert.ok(!(await server.storedFiles()).some((file) => file.endsWith(sha256(large))));
+      await checkPage(uploader, 'upload-cancelled', false);
+
+      await incomplete.getByRole('button', { name: 'Delete large-upload' }).click();
+      await page.getByTestId('emptyExtensionDeleted').waitFor();
+      assert.equal((await server.api('GET', `/api/v1/deployments/extensions/${empty.id}`)).status, 404);
+      // The server drops the half-received upload once it sees the connection end.
+      await waitFor(async () => !(await server.storedFiles()).some((file) => !file.startsWith('sha256/')), 'the incoming file of the cancelled upload is removed');
+      assertNoProblems(uploader);
+    } finally {
+      await uploader.close();
+    }
   });
 
   test('deleting asks for a confirmation that names the extension, then removes it', async () => {
@@ -298,6 +416,9 @@ describe('the web console', () => {
     const viewer = await watchedPage(browser);
     try {
       const { page } = viewer;
+      // This test goes from page to page by address: a load of one of EUI's lazily loaded icon
+      // modules still under way is aborted by the next navigation (ours, not a failure of the console).
+      viewer.expectFailure(/^request failed: GET [^ ]*\/assets\/[\w-]+\.js net::ERR_ABORTED$/);
       await signIn(page, 'vera-viewer', 'viewer passphrase');
       await page.getByTestId('extensionsTable').getByText('company-synonyms').waitFor();
       assert.equal(await page.getByRole('button', { name: 'Create extension' }).count(), 0);
@@ -307,7 +428,12 @@ describe('the web console', () => {
       await page.getByTestId('extensionSha256').waitFor();
       for (const name of ['Edit', 'Delete']) assert.equal(await page.getByRole('button', { name }).count(), 0, name);
       assert.equal(await page.locator('input[type=file]').count(), 0);
-      assert.equal(await page.getByRole('link', { name: 'Download' }).count(), 1);
+      // The file history is there to read and download, without Restore.
+      const history = page.getByTestId('fileVersionsTable');
+      await history.getByTestId('currentFileVersion').waitFor();
+      assert.equal(await history.getByRole('row').filter({ has: page.getByRole('link', { name: /^Download version/ }) }).count(), 2);
+      assert.equal(await page.getByRole('button', { name: /^Restore/ }).count(), 0);
+      assert.equal(await page.getByRole('link', { name: 'Download', exact: true }).count(), 1);
       await checkPage(viewer, 'details-viewer');
       for (const route of ['/admin/users', '/admin/audit', '/extensions/new', `/extensions/${bundleId}/edit`]) {
         await page.goto(`${server.url}${route}`);

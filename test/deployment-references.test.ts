@@ -118,6 +118,24 @@ describe('include_deployments and the in-use rule', () => {
     assert.deepEqual((await server.api('GET', `${EXTENSIONS}/${bundle.id}?include_deployments=true`)).body.deployments, [first]);
   });
 
+  test("a browse page (the console's table) with include_deployments=true lists each extension's deployments; without it, none", async () => {
+    const bundle = await extensionWithFile(server, 'bundle', '*');
+    const unused = await extensionWithFile(server, 'bundle', '*');
+    const first = await createDeployment(server, createRequest({ bundles: [entry(bundle.id)] }));
+    const second = await createDeployment(server, createRequest({ bundles: [entry(bundle.id)] }));
+    const page = await server.api('GET', `${EXTENSIONS}?search=${bundle.name}&include_deployments=true`);
+    assert.equal(page.status, 200);
+    assert.equal(page.body.total, 1);
+    assert.deepEqual(page.body.extensions[0].deployments, [first, second]);
+    const other = await server.api('GET', `${EXTENSIONS}?search=${unused.name}&include_deployments=true`);
+    assert.deepEqual(other.body.extensions[0].deployments, []);
+    const without = await server.api('GET', `${EXTENSIONS}?search=${bundle.name}`);
+    assert.equal(without.body.extensions[0].deployments, undefined);
+    // include_deployments alone is not a browse parameter: ECE's whole list, unchanged in shape.
+    const whole = await server.api('GET', `${EXTENSIONS}?include_deployments=true`);
+    assert.deepEqual(Object.keys(whole.body), ['extensions']);
+  });
+
   test('deleting an extension a plan uses is 400 extensions.extension_in_use naming the deployments, and changes nothing', async () => {
     const bundle = await extensionWithFile(server, 'bundle', '*');
     const id = await createDeployment(server, createRequest({ name: 'uses-it', bundles: [entry(bundle.id)] }));

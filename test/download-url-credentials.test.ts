@@ -72,6 +72,29 @@ test('the owner and admins see download_url verbatim; a platform viewer sees the
   assert.equal((adminList.body.extensions as Array<{ id: string; download_url?: string }>).find((e) => e.id === id)?.download_url, downloadUrl);
 });
 
+test("a page of the browsed list (the console's table) masks the password for a viewer too, and not for the owner", async () => {
+  const asViewer = { headers: { authorization: basic('cred-viewer') } };
+  const page = await server.api('GET', '/api/v1/deployments/extensions?search=with-credentials', asViewer);
+  assert.equal(page.status, 200);
+  assert.equal(page.body.extensions[0]?.download_url, masked());
+  assert.ok(!page.text.includes(SECRET));
+  const own = await server.api('GET', '/api/v1/deployments/extensions?search=with-credentials', { headers: { authorization: basic('cred-manager') } });
+  assert.equal(own.body.extensions[0]?.download_url, downloadUrl);
+});
+
+test("the file history shows a copy's download_url as the extension shows it: the password masked for a viewer", async () => {
+  const id = (await server.api('GET', '/api/v1/deployments/extensions?search=with-credentials')).body.extensions[0].id as string;
+  const asViewer = { headers: { authorization: basic('cred-viewer') } };
+  const listed = await server.api('GET', `/api/v1/deployments/extensions/${id}/versions`, asViewer);
+  assert.equal(listed.status, 200);
+  assert.equal(listed.body.versions[0]?.source.download_url, masked());
+  assert.ok(!listed.text.includes(SECRET));
+  const one = await server.api('GET', `/api/v1/deployments/extensions/${id}/versions/${listed.body.versions[0].version}`, asViewer);
+  assert.equal(one.body.source.download_url, masked());
+  const own = await server.api('GET', `/api/v1/deployments/extensions/${id}/versions`, { headers: { authorization: basic('cred-manager') } });
+  assert.equal(own.body.versions[0]?.source.download_url, downloadUrl);
+});
+
 test('the audit trail holds no download_url password', async () => {
   const page = await server.api('GET', '/api/v1/audit?size=1000');
   assert.equal(page.status, 200);

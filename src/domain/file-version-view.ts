@@ -2,6 +2,7 @@
 // ECE's snake_case style. Unknown fields are left out rather than sent as null: a version backfilled
 // from before history existed has no `created_by`, and a bundle has no `plugin`.
 import type { FileVersionRecord } from '../stores/metadata-store.js';
+import { maskUrlPassword } from './extension-view.js';
 
 export interface FileVersionView {
   version: number;
@@ -15,10 +16,13 @@ export interface FileVersionView {
   url: string;
 }
 
-export function renderFileVersion(version: FileVersionRecord, url: string): FileVersionView {
+/** maskDownloadUrlPassword: for readers who may not change the extension, as its own download_url is. */
+export function renderFileVersion(version: FileVersionRecord, url: string, maskDownloadUrlPassword = false): FileVersionView {
   const source: FileVersionView['source'] = { kind: version.source.kind };
   if (version.source.form !== undefined) source.form = version.source.form;
-  if (version.source.downloadUrl !== undefined) source.download_url = version.source.downloadUrl;
+  if (version.source.downloadUrl !== undefined) {
+    source.download_url = maskDownloadUrlPassword ? maskUrlPassword(version.source.downloadUrl) : version.source.downloadUrl;
+  }
   const view: FileVersionView = {
     version: version.version,
     sha256: version.sha256,

@@ -2,17 +2,18 @@
 // BasicFailedReply answers into ApiFailure (code, message, the fields it names, Retry-After), and
 // uploads files with progress. Like ecctl, the console only speaks the public API.
 import type {
-  ApiKey,
-  AuditPage,
+  ApiKeyResponse,
   AuditQuery,
-  AuthenticationInfo,
+  AuditRecords,
   BrowseQuery,
-  Extension,
-  ExtensionPage,
-  ExtensionRequest,
+  CreateExtensionRequest,
+  ExtensionFileVersions,
+  ExtensionView,
+  ExtensionViewPage,
   Role,
+  SignedInInfo,
   TokenResponse,
-  User,
+  UserView,
 } from './types';
 
 const BASE = '/api/v1';
@@ -70,7 +71,7 @@ export interface UploadProgress {
 }
 
 export interface Upload {
-  done: Promise<Extension>;
+  done: Promise<ExtensionView>;
   cancel(): void;
 }
 
@@ -108,29 +109,38 @@ export class ApiClient {
   logout(): Promise<unknown> {
     return this.call('POST', '/users/auth/_logout');
   }
-  whoAmI(credential?: Credential): Promise<AuthenticationInfo> {
+  whoAmI(credential?: Credential): Promise<SignedInInfo> {
     return this.call('GET', '/users/auth', undefined, credential);
   }
 
   // Extensions
-  browseExtensions(query: BrowseQuery): Promise<ExtensionPage> {
+  browseExtensions(query: BrowseQuery): Promise<ExtensionViewPage> {
     const params = new URLSearchParams({ sort: `${query.sort}:${query.order}`, size: String(query.size) });
     if (query.search) params.set('search', query.search);
     if (query.type) params.set('type', query.type);
     if (query.cursor) params.set('cursor', query.cursor);
+    if (query.includeDeployments) params.set('include_deployments', 'true');
     return this.call('GET', `/deployments/extensions?${params.toString()}`);
   }
-  getExtension(id: string): Promise<Extension> {
+  getExtension(id: string): Promise<ExtensionView> {
     return this.call('GET', `/deployments/extensions/${encodeURIComponent(id)}?include_deployments=true`);
   }
-  createExtension(request: ExtensionRequest): Promise<Extension> {
+  createExtension(request: CreateExtensionRequest): Promise<ExtensionView> {
     return this.call('POST', '/deployments/extensions', request);
   }
-  updateExtension(id: string, request: ExtensionRequest): Promise<Extension> {
+  updateExtension(id: string, request: CreateExtensionRequest): Promise<ExtensionView> {
     return this.call('POST', `/deployments/extensions/${encodeURIComponent(id)}`, request);
   }
   deleteExtension(id: string): Promise<unknown> {
     return this.call('DELETE', `/deployments/extensions/${encodeURIComponent(id)}`);
+  }
+
+  // File versions (spec/extrepo-file-versions.swagger.json): the newest first.
+  listFileVersions(id: string): Promise<ExtensionFileVersions> {
+    return this.call('GET', `/deployments/extensions/${encodeURIComponent(id)}/versions?size=1000`);
+  }
+  restoreFileVersion(id: string, fileVersion: number): Promise<ExtensionView> {
+    return this.call('POST', `/deployments/extensions/${encodeURIComponent(id)}/versions/${fileVersion}/_restore`);
   }
 
   /**
@@ -140,7 +150,7 @@ export class ApiClient {
   uploadFile(id: string, file: File, onProgress: (progress: UploadProgress) => void): Upload {
     const xhr = new XMLHttpRequest();
     const started = performance.now();
-    const done = new Promise<Extension>((resolve, reject) => {
+    const done = new Promise<ExtensionView>((resolve, reject) => {
       xhr.open('PUT', `${BASE}/deployments/extensions/${encodeURIComponent(id)}`);
       for (const [name, value] of Object.entries(this.headers({ 'content-type': 'application/zip' }))) {
         xhr.setRequestHeader(name, value);
@@ -158,7 +168,7 @@ export class ApiClient {
           headers: { 'retry-after': xhr.getResponseHeader('retry-after') ?? '' },
         });
         if (xhr.status >= 200 && xhr.status < 300) {
-          resolve(JSON.parse(xhr.responseText) as Extension);
+          resolve(JSON.parse(xhr.responseText) as ExtensionView);
         } else {
           void failureOf(response).then(reject);
         }
@@ -171,10 +181,10 @@ export class ApiClient {
   }
 
   // Users
-  listUsers(): Promise<{ users: User[] }> {
+  listUsers(): Promise<{ users: UserView[] }> {
     return this.call('GET', '/users?include_disabled=true');
   }
-  createUser(userName: string, roles: Role[], password: string, fullName?: string, email?: string): Promise<User> {
+  createUser(userName: string, roles: Role[], password: string, fullName?: string, email?: string): Promise<UserView> {
     return this.call('POST', '/users', {
       user_name: userName,
       ...(fullName ? { full_name: fullName } : {}),
@@ -182,7 +192,7 @@ export class ApiClient {
       security: { roles, password },
     });
   }
-  patchUser(userName: string, patch: Record<string, unknown>): Promise<User> {
+  patchUser(userName: string, patch: Record<string, unknown>): Promise<UserView> {
     return this.call('PATCH', `/users/${encodeURIComponent(userName)}`, patch);
   }
   deleteUser(userName: string, reassignTo?: string): Promise<unknown> {
@@ -191,23 +201,23 @@ export class ApiClient {
   }
 
   // API keys
-  listOwnKeys(): Promise<{ keys: ApiKey[] }> {
+  listOwnKeys(): Promise<{ keys: ApiKeyResponse[] }> {
     return this.call('GET', '/users/auth/keys');
   }
-  listAllKeys(): Promise<{ keys: ApiKey[] }> {
+  listAllKeys(): Promise<{ keys: ApiKeyResponse[] }> {
     return this.call('GET', '/users/auth/keys/_all');
   }
-  createKey(description: string, expiration?: string): Promise<ApiKey> {
+  createKey(description: string, expiration?: string): Promise<ApiKeyResponse> {
     return this.call('POST', '/users/auth/keys', { description, ...(expiration ? { expiration } : {}) });
   }
-  revokeKey(key: ApiKey, ownUserName: string): Promise<unknown> {
+  revokeKey(key: ApiKeyResponse, ownUserName: string): Promise<unknown> {
     const id = encodeURIComponent(key.id);
     if (key.user_id === undefined || key.user_id === ownUserName) return this.call('DELETE', `/users/auth/keys/${id}`);
     return this.call('DELETE', `/users/${encodeURIComponent(key.user_id)}/auth/keys/${id}`);
   }
 
   // Audit
-  listAudit(query: AuditQuery): Promise<AuditPage> {
+  listAudit(query: AuditQuery): Promise<AuditRecords> {
     const params = new URLSearchParams({ from: String(query.from), size: String(query.size) });
     for (const name of ['user', 'action', 'outcome', 'since', 'until'] as const) {
       const value = query[name];

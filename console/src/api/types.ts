@@ -1,35 +1,58 @@
-// The shapes the console reads and sends: Elastic's definitions (spec/ece-extensions.swagger.json,
-// spec/ece-users.swagger.json) and extrepo's additions (the list's paging fields, /audit), as the
-// server answers them. Only the fields the console uses are listed.
+// The shapes the console reads and sends. They come from src/api-types.ts, which is generated from
+// the API document in spec/ (npm run generate:api-types), so they cannot drift from what the server
+// documents. This file only re-exports them and adds what the spec does not say:
+// - extrepo's fields that Elastic's verbatim definitions lack (file_metadata.sha256, who is signed in);
+// - what extrepo always answers where ECE's definition leaves a field optional (a user's roles);
+// - the console's own query shapes.
+import type {
+  AuthenticationInfo as EceAuthenticationInfo,
+  Extension,
+  ExtensionFileMetadata,
+  ExtensionsPage,
+  User,
+  UserSecurity,
+} from '../../../src/api-types';
 
-export type ExtensionType = 'plugin' | 'bundle';
+export type {
+  ApiKeyResponse,
+  AuditRecord,
+  AuditRecords,
+  CreateExtensionRequest,
+  ExtensionFileVersion,
+  ExtensionFileVersions,
+  TokenResponse,
+} from '../../../src/api-types';
 
-export interface FileMetadata {
-  last_modified_date: string;
-  size: number;
-  url: string;
-  sha256: string;
-}
+export type ExtensionType = Extension['extension_type'];
 
-export interface Extension {
-  id: string;
-  name: string;
-  version: string;
-  extension_type: ExtensionType;
-  description?: string;
-  download_url?: string;
-  url: string;
-  file_metadata?: FileMetadata;
-  deployments?: string[];
-}
+/**
+ * An Extension as extrepo answers it: Elastic's model, with the sha256 extrepo adds to file_metadata
+ * (not in Elastic's extract; the server's src/domain/extension-view.ts says the same) and, once a
+ * file exists, every file_metadata field present.
+ */
+export type ExtensionView = Omit<Extension, 'file_metadata'> & {
+  file_metadata?: Required<ExtensionFileMetadata> & { sha256: string };
+};
 
-export interface ExtensionRequest {
-  name: string;
-  version: string;
-  extension_type: ExtensionType;
-  description?: string;
-  download_url?: string;
-}
+/** A browse page (spec/extrepo-extensions-browse.swagger.json) of ExtensionViews. */
+export type ExtensionViewPage = Omit<ExtensionsPage, 'extensions'> & { extensions: ExtensionView[] };
+
+export type Role = 'ece_platform_admin' | 'ece_platform_viewer' | 'ece_deployment_manager' | 'ece_deployment_viewer';
+
+export const ROLES: readonly Role[] = ['ece_platform_admin', 'ece_platform_viewer', 'ece_deployment_manager', 'ece_deployment_viewer'];
+
+/** GET /users/auth: ECE's AuthenticationInfo plus who is signed in and how (extrepo's fields, src/http/routes/auth/sessions.ts). */
+export type SignedInInfo = EceAuthenticationInfo & {
+  user_name: string;
+  authentication_method: string;
+  roles: Role[];
+  api_key_id?: string;
+};
+
+/** ECE's User; extrepo always answers security.roles (one of the four roles) and security.enabled. */
+export type UserView = Omit<User, 'security'> & {
+  security: Omit<UserSecurity, 'roles' | 'enabled'> & { roles: Role[]; enabled: boolean };
+};
 
 export type SortField = 'name' | 'extension_type' | 'version' | 'size' | 'sha256' | 'last_modified';
 export type SortDirection = 'asc' | 'desc';
@@ -42,71 +65,11 @@ export interface BrowseQuery {
   order: SortDirection;
   size: number;
   cursor?: string;
+  /** Each extension lists the deployments that use it (the table's Deployments column). */
+  includeDeployments?: boolean;
 }
 
-export interface ExtensionPage {
-  extensions: Extension[];
-  total: number;
-  next_cursor?: string;
-}
-
-export interface TokenResponse {
-  token: string;
-  session_expiration_time: string;
-}
-
-export type Role = 'ece_platform_admin' | 'ece_platform_viewer' | 'ece_deployment_manager' | 'ece_deployment_viewer';
-
-export const ROLES: readonly Role[] = ['ece_platform_admin', 'ece_platform_viewer', 'ece_deployment_manager', 'ece_deployment_viewer'];
-
-/** GET /users/auth: ECE's AuthenticationInfo plus who is signed in (extrepo's fields). */
-export interface AuthenticationInfo {
-  user_name: string;
-  authentication_method: string;
-  roles: Role[];
-  api_key_id?: string;
-  expires_at?: string;
-}
-
-export interface User {
-  user_name: string;
-  full_name?: string;
-  email?: string;
-  builtin?: boolean;
-  security: { roles: Role[]; enabled: boolean; password?: string };
-  metadata?: { created_at?: string; last_login_at?: string };
-}
-
-export interface ApiKey {
-  id: string;
-  user_id?: string;
-  description: string;
-  key?: string;
-  creation_date: string;
-  expiration_date?: string;
-}
-
-export interface AuditRecord {
-  id: number;
-  at: string;
-  user_id?: string;
-  api_key_id?: string;
-  action: string;
-  target?: string;
-  outcome: 'success' | 'failure';
-  status: number;
-  error_code?: string;
-  client_address?: string;
-  request_id?: string;
-}
-
-export interface AuditPage {
-  total: number;
-  from: number;
-  size: number;
-  records: AuditRecord[];
-}
-
+/** The filters of GET /audit (spec/extrepo-audit.swagger.json). */
 export interface AuditQuery {
   from: number;
   size: number;

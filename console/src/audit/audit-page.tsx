@@ -15,7 +15,7 @@ import {
   type EuiBasicTableColumn,
 } from '@elastic/eui';
 import { useEffect, useState } from 'react';
-import type { AuditPage as AuditAnswer, AuditQuery, AuditRecord } from '../api/types';
+import type { AuditQuery, AuditRecord, AuditRecords as AuditAnswer } from '../api/types';
 import { formatDate } from '../extensions/format';
 import { useSignedIn } from '../session/session';
 

@@ -1,6 +1,7 @@
 // Create an extension: its fields, then either a file (uploaded with progress, cancellable) or a
 // download_url the server copies from. The metadata is created first (POST), then the file is sent
-// (PUT), the same two steps Elastic documents for curl.
+// (PUT), the same two steps Elastic documents for curl. A cancelled (or refused) upload leaves the
+// created extension without a file: the page says so and offers to delete it.
 import {
   EuiButton,
   EuiButtonEmpty,
@@ -10,6 +11,7 @@ import {
   EuiFlexItem,
   EuiForm,
   EuiFormRow,
+  EuiLink,
   EuiLoadingSpinner,
   EuiPageTemplate,
   EuiRadioGroup,
@@ -19,7 +21,7 @@ import {
 import { useRef, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { ApiFailure, UploadCancelled, type Upload, type UploadProgress } from '../api/client';
-import type { Extension } from '../api/types';
+import type { ExtensionView } from '../api/types';
 import { useSession } from '../session/session';
 import { ExtensionFieldsForm } from './extension-form';
 import { formatBytes } from './format';
@@ -32,15 +34,23 @@ type Stage = { kind: 'editing' } | { kind: 'copying' } | { kind: 'creating' } | 
 export function ExtensionCreatePage() {
   const { api } = useSession();
   const navigate = useNavigate();
-  const [fields, setFields] = useState<ExtensionFields>({ name: '', version: '', extension_type: 'bundle', description: '', download_url: '' });
+  const [fields, setFields] = useState<ExtensionFields>({
+    name: '',
+    version: '',
+    extension_type: 'bundle',
+    description: '',
+    download_url: '',
+  });
   const [source, setSource] = useState<Source>('source-file');
   const [file, setFile] = useState<File | null>(null);
   const [touched, setTouched] = useState<Set<string>>(new Set());
   const [submitted, setSubmitted] = useState(false);
   const [serverErrors, setServerErrors] = useState<FieldErrors>({});
   const [failure, setFailure] = useState<string | null>(null);
-  const [cancelled, setCancelled] = useState<Extension | null>(null);
+  const [cancelled, setCancelled] = useState<ExtensionView | null>(null);
   const [stage, setStage] = useState<Stage>({ kind: 'editing' });
+  const [discarding, setDiscarding] = useState(false);
+  const [discarded, setDiscarded] = useState<string | null>(null);
   const upload = useRef<Upload | null>(null);
 
   const localErrors = checkFields({ ...fields, download_url: source === 'source-url' ? fields.download_url : '' }, 'create');
@@ -69,11 +79,27 @@ export function ExtensionCreatePage() {
     setFailure(error instanceof Error ? error.message : String(error));
   }
 
+  /** Deletes the extension a cancelled or refused upload left without a file. */
+  async function discard(empty: ExtensionView) {
+    setDiscarding(true);
+    try {
+      await api.deleteExtension(empty.id);
+      setCancelled(null);
+      setFailure(null);
+      setDiscarded(empty.name);
+    } catch (error) {
+      setFailure(`${empty.name} was not deleted: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      setDiscarding(false);
+    }
+  }
+
   async function submit(event: FormEvent) {
     event.preventDefault();
     setSubmitted(true);
     setFailure(null);
     setCancelled(null);
+    setDiscarded(null);
     if (Object.keys(localErrors).length > 0) return;
     const request = {
       name: fields.name,
@@ -83,7 +109,7 @@ export function ExtensionCreatePage() {
       ...(source === 'source-url' ? { download_url: fields.download_url } : {}),
     };
     setStage({ kind: source === 'source-url' ? 'copying' : 'creating' });
-    let created: Extension;
+    let created: ExtensionView;
     try {
       created = await api.createExtension(request);
     } catch (error) {
@@ -118,7 +144,14 @@ export function ExtensionCreatePage() {
       <EuiPageTemplate.Header pageTitle="Create extension" />
       <EuiPageTemplate.Section>
         <EuiForm component="form" onSubmit={submit} style={{ maxWidth: 640 }}>
-          <ExtensionFieldsForm fields={fields} errors={errors} shown={shown} onChange={onFieldsChange} kind="create" withDownloadUrl={source === 'source-url'} />
+          <ExtensionFieldsForm
+            fields={fields}
+            errors={errors}
+            shown={shown}
+            onChange={onFieldsChange}
+            kind="create"
+            withDownloadUrl={source === 'source-url'}
+          />
           <EuiFormRow label="File" hasChildLabel={false}>
             <EuiRadioGroup
               name="source"
@@ -132,24 +165,28 @@ export function ExtensionCreatePage() {
             />
           </EuiFormRow>
           {source === 'source-file' && (
-            <EuiFormRow
-              label="Zip file"
-              helpText={file ? `${file.name}, ${formatBytes(file.size)}` : 'Drag and drop the zip here, or choose it.'}
-              isInvalid={shown('file') && errors.file !== undefined}
-              error={shown('file') ? errors.file : undefined}
-            >
-              <EuiFilePicker
-                name="file"
-                accept=".zip,application/zip"
-                display="large"
-                initialPromptText="Select or drag and drop a zip file"
-                onChange={(files) => {
-                  setFile(files?.[0] ?? null);
-                  setTouched((known) => new Set(known).add('file'));
-                }}
-                disabled={busy}
-              />
-            </EuiFormRow>
+            // While the file is sent the progress bar stands for the picker, which stays mounted
+            // (hidden) so it still shows the chosen file if the upload is cancelled.
+            <div hidden={stage.kind === 'uploading'}>
+              <EuiFormRow
+                label="Zip file"
+                helpText={file ? `${file.name}, ${formatBytes(file.size)}` : 'Drag and drop the zip here, or choose it.'}
+                isInvalid={shown('file') && errors.file !== undefined}
+                error={shown('file') ? errors.file : undefined}
+              >
+                <EuiFilePicker
+                  name="file"
+                  accept=".zip,application/zip"
+                  display="large"
+                  initialPromptText="Select or drag and drop a zip file"
+                  onChange={(files) => {
+                    setFile(files?.[0] ?? null);
+                    setTouched((known) => new Set(known).add('file'));
+                  }}
+                  disabled={busy}
+                />
+              </EuiFormRow>
+            </div>
           )}
           <EuiSpacer size="l" />
           {stage.kind === 'copying' && (
@@ -168,18 +205,48 @@ export function ExtensionCreatePage() {
           )}
           {stage.kind === 'uploading' && (
             <UploadProgressBar
+              fileName={file?.name}
               progress={stage.progress}
               finishing={stage.progress.total > 0 && stage.progress.loaded >= stage.progress.total}
               onCancel={() => upload.current?.cancel()}
             />
           )}
           {cancelled !== null && (
-            <EuiCallOut title="The upload did not complete" color="warning" iconType="warning" role="alert">
+            <EuiCallOut
+              title="The upload did not complete"
+              color="warning"
+              iconType="warning"
+              role="alert"
+              data-test-subj="uploadIncomplete"
+            >
               <p>
-                {failure ?? 'The upload was cancelled.'} The extension {cancelled.name} exists without a file; you can upload one from{' '}
-                <a href={`/extensions/${cancelled.id}`}>its page</a>.
+                {failure ?? 'The upload was cancelled; nothing of the file was stored.'} The extension {cancelled.name} exists without a
+                file: upload one from{' '}
+                <EuiLink
+                  href={`/extensions/${cancelled.id}`}
+                  onClick={(event) => {
+                    event.preventDefault();
+                    navigate(`/extensions/${cancelled.id}`);
+                  }}
+                >
+                  its page
+                </EuiLink>
+                , or delete it.
               </p>
+              <EuiButton size="s" color="warning" iconType="trash" isLoading={discarding} onClick={() => void discard(cancelled)}>
+                Delete {cancelled.name}
+              </EuiButton>
             </EuiCallOut>
+          )}
+          {discarded !== null && (
+            <EuiCallOut
+              title={`${discarded} was deleted.`}
+              color="success"
+              iconType="check"
+              role="status"
+              size="s"
+              data-test-subj="emptyExtensionDeleted"
+            />
           )}
           {failure !== null && cancelled === null && (
             <EuiCallOut title="The extension was not created" color="danger" iconType="error" role="alert">

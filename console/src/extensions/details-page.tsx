@@ -1,5 +1,6 @@
-// One extension: every field, its repo:// reference and sha256 with copy buttons, download, and
-// for those who may change it: replace the file (with progress), edit, delete (confirmed by name).
+// One extension: every field, its repo:// reference and sha256 with copy buttons, download, its file
+// history, and for those who may change it: replace the file (with progress), restore an older
+// file, edit, delete (confirmed by name).
 import {
   EuiButton,
   EuiButtonIcon,
@@ -21,9 +22,10 @@ import {
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
 import { ApiFailure, UploadCancelled, type Upload, type UploadProgress } from '../api/client';
-import type { Extension } from '../api/types';
+import type { ExtensionView } from '../api/types';
 import { NotFoundPage } from '../layout/not-found-page';
 import { useSession } from '../session/session';
+import { FileVersionsPanel } from './file-versions-panel';
 import { formatBytes, formatDate } from './format';
 import { UploadProgressBar } from './upload-progress';
 
@@ -48,7 +50,7 @@ export function ExtensionDetailsPage() {
   const { id = '' } = useParams();
   const { api, abilities } = useSession();
   const navigate = useNavigate();
-  const [extension, setExtension] = useState<Extension | null>(null);
+  const [extension, setExtension] = useState<ExtensionView | null>(null);
   const [missing, setMissing] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
@@ -56,6 +58,8 @@ export function ExtensionDetailsPage() {
   const [progress, setProgress] = useState<UploadProgress | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [pickerKey, setPickerKey] = useState(0);
+  const [restores, setRestores] = useState(0);
+  const [uploading, setUploading] = useState<string | undefined>(undefined);
   const upload = useRef<Upload | null>(null);
   const confirmTitleId = useGeneratedHtmlId();
 
@@ -89,9 +93,11 @@ export function ExtensionDetailsPage() {
     setFailure(null);
     setNotice(null);
     setProgress({ loaded: 0, total: file.size, rate: 0, secondsLeft: null });
+    setUploading(file.name);
     upload.current = api.uploadFile(extension!.id, file, setProgress);
     try {
-      setExtension(await upload.current.done);
+      const replaced = await upload.current.done;
+      setExtension((shown) => ({ ...replaced, ...(shown?.deployments ? { deployments: shown.deployments } : {}) }));
       setNotice(`${file.name} is now the extension's file.`);
     } catch (error) {
       if (error instanceof UploadCancelled) setNotice(error.message);
@@ -183,6 +189,19 @@ export function ExtensionDetailsPage() {
         <EuiPanel>
           <EuiDescriptionList type="column" listItems={items} columnWidths={[1, 4]} />
         </EuiPanel>
+        <EuiSpacer size="l" />
+        <FileVersionsPanel
+          extension={extension}
+          canRestore={abilities.writeExtensions}
+          reloadKey={`${file?.sha256 ?? ''} ${file?.last_modified_date ?? ''} ${restores}`}
+          onRestored={(restored, version) => {
+            // The answer has no deployments list (that is get's include_deployments): keep the one shown.
+            setExtension((shown) => ({ ...restored, ...(shown?.deployments ? { deployments: shown.deployments } : {}) }));
+            setRestores((count) => count + 1);
+            setFailure(null);
+            setNotice(`Version ${version.version} is now the extension's file.`);
+          }}
+        />
         {abilities.writeExtensions && (
           <>
             <EuiSpacer size="l" />
@@ -191,21 +210,31 @@ export function ExtensionDetailsPage() {
                 <h2>{file ? 'Replace the file' : 'Upload the file'}</h2>
               </EuiTitle>
               <EuiSpacer size="s" />
-              <EuiFormRow label="Zip file" helpText="The new file replaces the stored one only once it has been received whole and validated.">
-                <EuiFilePicker
-                  key={pickerKey}
-                  name="replacement"
-                  accept=".zip,application/zip"
-                  initialPromptText="Select or drag and drop a zip file"
-                  disabled={progress !== null}
-                  onChange={(files) => {
-                    const chosen = files?.[0];
-                    if (chosen) void replaceFile(chosen);
-                  }}
-                />
-              </EuiFormRow>
+              {/* While a file is sent the progress bar stands for the picker (a disabled picker's prompt is too faint to read). */}
+              <div hidden={progress !== null}>
+                <EuiFormRow
+                  label="Zip file"
+                  helpText="The new file replaces the stored one only once it has been received whole and validated."
+                >
+                  <EuiFilePicker
+                    key={pickerKey}
+                    name="replacement"
+                    accept=".zip,application/zip"
+                    initialPromptText="Select or drag and drop a zip file"
+                    onChange={(files) => {
+                      const chosen = files?.[0];
+                      if (chosen && progress === null) void replaceFile(chosen);
+                    }}
+                  />
+                </EuiFormRow>
+              </div>
               {progress !== null && (
-                <UploadProgressBar progress={progress} finishing={progress.loaded >= progress.total} onCancel={() => upload.current?.cancel()} />
+                <UploadProgressBar
+                  progress={progress}
+                  fileName={uploading}
+                  finishing={progress.loaded >= progress.total}
+                  onCancel={() => upload.current?.cancel()}
+                />
               )}
             </EuiPanel>
           </>

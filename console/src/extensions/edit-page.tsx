@@ -4,7 +4,7 @@ import { EuiButton, EuiButtonEmpty, EuiCallOut, EuiFlexGroup, EuiFlexItem, EuiFo
 import { useEffect, useState, type FormEvent } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
 import { ApiFailure } from '../api/client';
-import type { Extension } from '../api/types';
+import type { ExtensionView } from '../api/types';
 import { NotFoundPage } from '../layout/not-found-page';
 import { useSession } from '../session/session';
 import { ExtensionFieldsForm } from './extension-form';
@@ -14,7 +14,7 @@ export function ExtensionEditPage() {
   const { id = '' } = useParams();
   const { api } = useSession();
   const navigate = useNavigate();
-  const [original, setOriginal] = useState<Extension | null>(null);
+  const [original, setOriginal] = useState<ExtensionView | null>(null);
   const [missing, setMissing] = useState(false);
   const [fields, setFields] = useState<ExtensionFields | null>(null);
   const [serverErrors, setServerErrors] = useState<FieldErrors>({});

@@ -1,6 +1,7 @@
 // The extensions table. Searching, filtering, sorting and paging happen on the server (extrepo's
 // browse parameters of GET /deployments/extensions), so a page of 50 is all the browser ever
-// holds, whether the repository has 10 extensions or 100,000. Pages follow the server's cursor;
+// holds, whether the repository has 10 extensions or 100,000. include_deployments=true gives each
+// row the deployments that use it (one query per page on the server), shown as a count. Pages follow the server's cursor;
 // the cursors of pages already seen are kept so Previous works.
 import {
   EuiBasicTable,
@@ -20,7 +21,7 @@ import {
 } from '@elastic/eui';
 import { useEffect, useMemo, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router-dom';
-import type { Extension, ExtensionPage, ExtensionType, SortDirection, SortField } from '../api/types';
+import type { ExtensionType, ExtensionView, ExtensionViewPage, SortDirection, SortField } from '../api/types';
 import { useSession } from '../session/session';
 import { formatBytes, formatDate, shortSha } from './format';
 
@@ -28,13 +29,17 @@ const PAGE_SIZE = 50;
 const SORT_FIELDS: readonly SortField[] = ['name', 'extension_type', 'version', 'size', 'sha256', 'last_modified'];
 
 // Table columns are keyed by these field names; the server sorts by the same names.
-type Row = Extension & { size?: number; sha256?: string; last_modified?: string };
+type Row = ExtensionView & { size?: number; sha256?: string; last_modified?: string };
 
-function toRow(extension: Extension): Row {
+function toRow(extension: ExtensionView): Row {
   return {
     ...extension,
     ...(extension.file_metadata
-      ? { size: extension.file_metadata.size, sha256: extension.file_metadata.sha256, last_modified: extension.file_metadata.last_modified_date }
+      ? {
+          size: extension.file_metadata.size,
+          sha256: extension.file_metadata.sha256,
+          last_modified: extension.file_metadata.last_modified_date,
+        }
       : {}),
   };
 }
@@ -62,7 +67,7 @@ export function ExtensionsPage() {
   // cursors[i] is the cursor that fetches page i (page 0 has none).
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const [pageIndex, setPageIndex] = useState(0);
-  const [page, setPage] = useState<ExtensionPage | null>(null);
+  const [page, setPage] = useState<ExtensionViewPage | null>(null);
   const [loading, setLoading] = useState(true);
   const [failure, setFailure] = useState<string | null>(null);
 
@@ -89,7 +94,15 @@ export function ExtensionsPage() {
     let current = true;
     setLoading(true);
     api
-      .browseExtensions({ search, ...(type ? { type } : {}), sort, order, size: PAGE_SIZE, ...(cursor ? { cursor } : {}) })
+      .browseExtensions({
+        search,
+        ...(type ? { type } : {}),
+        sort,
+        order,
+        size: PAGE_SIZE,
+        includeDeployments: true,
+        ...(cursor ? { cursor } : {}),
+      })
       .then((answer) => {
         if (!current) return;
         setPage(answer);
@@ -145,6 +158,16 @@ export function ExtensionsPage() {
         name: 'Last modified',
         sortable: true,
         render: (date: string | undefined) => (date === undefined ? '—' : formatDate(date)),
+      },
+      {
+        // How many deployments (that the signed-in user may see) have it in their current plan; the
+        // server cannot sort by it, so the column is not sortable.
+        field: 'deployments',
+        name: 'Deployments',
+        align: 'right',
+        render: (deployments: string[] | undefined) => (
+          <span data-test-subj="deploymentCount">{(deployments?.length ?? 0).toLocaleString()}</span>
+        ),
       },
     ],
     [navigate],
@@ -226,7 +249,11 @@ export function ExtensionsPage() {
           </EuiFlexItem>
           <EuiFlexItem grow={false}>
             <EuiFlexGroup gutterSize="s" responsive={false}>
-              <EuiButtonEmpty iconType="chevronSingleLeft" isDisabled={pageIndex === 0 || loading} onClick={() => setPageIndex(pageIndex - 1)}>
+              <EuiButtonEmpty
+                iconType="chevronSingleLeft"
+                isDisabled={pageIndex === 0 || loading}
+                onClick={() => setPageIndex(pageIndex - 1)}
+              >
                 Previous
               </EuiButtonEmpty>
               <EuiButtonEmpty

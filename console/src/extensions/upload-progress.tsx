@@ -3,7 +3,17 @@ import { EuiButtonEmpty, EuiFlexGroup, EuiFlexItem, EuiProgress, EuiText } from 
 import type { UploadProgress } from '../api/client';
 import { formatBytes, formatDuration } from './format';
 
-export function UploadProgressBar({ progress, onCancel, finishing }: { progress: UploadProgress; onCancel?: () => void; finishing: boolean }) {
+export function UploadProgressBar({
+  progress,
+  onCancel,
+  finishing,
+  fileName,
+}: {
+  progress: UploadProgress;
+  onCancel?: () => void;
+  finishing: boolean;
+  fileName?: string | undefined;
+}) {
   const percent = progress.total > 0 ? Math.floor((progress.loaded / progress.total) * 100) : 0;
   return (
     <div data-test-subj="uploadProgress">
@@ -12,7 +22,7 @@ export function UploadProgressBar({ progress, onCancel, finishing }: { progress:
         max={Math.max(progress.total, 1)}
         size="m"
         color="primary"
-        label={finishing ? 'Checking the archive on the server…' : 'Uploading'}
+        label={finishing ? 'Checking the archive on the server…' : fileName ? `Uploading ${fileName}` : 'Uploading'}
         valueText={<span data-test-subj="uploadPercent">{percent} %</span>}
       />
       <EuiFlexGroup justifyContent="spaceBetween" alignItems="center" responsive={false}>

@@ -27,7 +27,7 @@ import {
   type EuiBasicTableColumn,
 } from '@elastic/eui';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import type { ApiKey } from '../api/types';
+import type { ApiKeyResponse as ApiKey } from '../api/types';
 import { formatDate } from '../extensions/format';
 import { useSignedIn } from '../session/session';
 

@@ -3,13 +3,13 @@
 // (POST /users/auth/_refresh), and sign-out revokes it on the server (_logout).
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiClient, ApiFailure, type Credential } from '../api/client';
-import type { AuthenticationInfo, Role } from '../api/types';
+import type { Role, SignedInInfo } from '../api/types';
 
 const STORAGE_KEY = 'extrepo.credential';
 
 export interface Session {
   credential: Credential;
-  info: AuthenticationInfo;
+  info: SignedInInfo;
 }
 
 export interface Abilities {

@@ -24,10 +24,10 @@ import {
 } from '@elastic/eui';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ApiFailure } from '../api/client';
-import { ROLES, type Role, type User } from '../api/types';
+import { ROLES, type Role, type UserView } from '../api/types';
 import { useSignedIn } from '../session/session';
 
-type Editing = { kind: 'create' } | { kind: 'roles'; user: User } | { kind: 'password'; user: User } | null;
+type Editing = { kind: 'create' } | { kind: 'roles'; user: UserView } | { kind: 'password'; user: UserView } | null;
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -123,11 +123,11 @@ function UserFlyout({ editing, onClose, onSaved }: { editing: Exclude<Editing, n
 
 export function UsersPage() {
   const { api, session } = useSignedIn();
-  const [users, setUsers] = useState<User[]>([]);
+  const [users, setUsers] = useState<UserView[]>([]);
   const [loading, setLoading] = useState(true);
   const [failure, setFailure] = useState<string | null>(null);
   const [editing, setEditing] = useState<Editing>(null);
-  const [deleting, setDeleting] = useState<User | null>(null);
+  const [deleting, setDeleting] = useState<UserView | null>(null);
   const [reassignTo, setReassignTo] = useState('');
   const deleteTitleId = useGeneratedHtmlId();
 
@@ -146,12 +146,12 @@ export function UsersPage() {
       setFailure(errorText(error));
     });
 
-  const columns: Array<EuiBasicTableColumn<User>> = [
+  const columns: Array<EuiBasicTableColumn<UserView>> = [
     { field: 'user_name', name: 'User name' },
     { field: 'full_name', name: 'Full name', render: (name?: string) => name ?? '—' },
     {
       name: 'Roles',
-      render: (user: User) =>
+      render: (user: UserView) =>
         user.security.roles.map((role) => (
           <EuiBadge key={role} color="hollow">
             {role}
@@ -160,7 +160,7 @@ export function UsersPage() {
     },
     {
       name: 'Status',
-      render: (user: User) => (user.security.enabled ? <EuiBadge color="success">enabled</EuiBadge> : <EuiBadge color="default">disabled</EuiBadge>),
+      render: (user: UserView) => (user.security.enabled ? <EuiBadge color="success">enabled</EuiBadge> : <EuiBadge color="default">disabled</EuiBadge>),
     },
     {
       name: 'Actions',
@@ -210,7 +210,7 @@ export function UsersPage() {
             <EuiSpacer size="m" />
           </>
         )}
-        <EuiBasicTable<User> tableCaption="Users" items={users} itemId="user_name" columns={columns} loading={loading} data-test-subj="usersTable" />
+        <EuiBasicTable<UserView> tableCaption="Users" items={users} itemId="user_name" columns={columns} loading={loading} data-test-subj="usersTable" />
       </EuiPageTemplate.Section>
       {editing !== null && (
         <UserFlyout

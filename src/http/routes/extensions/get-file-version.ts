@@ -2,6 +2,7 @@
 // of ECE): one file version, with a signed link to its exact bytes.
 import type { FastifyInstance } from 'fastify';
 import { renderFileVersion } from '../../../domain/file-version-view.js';
+import { mayChangeExtension } from '../../../domain/principal.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import { fileVersionUrlOf, type RouteDeps } from '../../route-deps.js';
 import { fileVersionParams, fileVersionNumber } from '../../schemas.js';
@@ -14,7 +15,8 @@ export function registerGetFileVersion(app: FastifyInstance, deps: RouteDeps): v
       const { extension_id: id } = request.params;
       const principal = requirePrincipal(request);
       const { extension, version } = await deps.service.getVersion(id, fileVersionNumber(id, request.params.file_version), principal);
-      return renderFileVersion(version, fileVersionUrlOf(deps, extension, version));
+      // A copy's download_url is shown as the extension's own is: its password masked for readers.
+      return renderFileVersion(version, fileVersionUrlOf(deps, extension, version), !mayChangeExtension(principal, extension.ownerId));
     },
   );
 }

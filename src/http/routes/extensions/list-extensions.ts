@@ -8,7 +8,8 @@
 // Clients see one ordinary JSON document.
 //
 // With any of extrepo's browse parameters (search, type, sort, size, cursor) it answers one sorted
-// page instead, for the web console; Elastic's clients never send them.
+// page instead, for the web console; Elastic's clients never send them. include_deployments=true
+// works there too (spec/extrepo-extensions-browse.swagger.json).
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { mayChangeExtension, type Principal } from '../../../domain/principal.js';
@@ -59,8 +60,17 @@ export function registerListExtensions(app: FastifyInstance, deps: RouteDeps): v
       const browse = parseBrowseQuery(request.query);
       const page = await deps.service.browse(principal, { ...browse, limit: browse.limit + 1 });
       const records = page.records.slice(0, browse.limit);
+      // include_deployments on a page (the console's "Deployments" column): the same one query per
+      // page as the whole list, so a count costs no store query of its own.
+      const used = includeDeployments ? await deps.deployments.deploymentIdsReferencing(records.map((r) => r.id), principal) : null;
       const body: Record<string, unknown> = {
-        extensions: records.map((record) => renderExtension(record, { fileUrl: fileUrlOf(deps, record) })),
+        extensions: records.map((record) =>
+          renderExtension(record, {
+            fileUrl: fileUrlOf(deps, record),
+            maskDownloadUrlPassword: !mayChangeExtension(principal, record.ownerId),
+            ...(used ? { deployments: used.get(record.id) ?? [] } : {}),
+          }),
+        ),
         total: page.total,
       };
       if (page.records.length > browse.limit) body.next_cursor = encodeCursor(browse, records[records.length - 1]!);

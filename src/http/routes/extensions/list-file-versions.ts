@@ -3,6 +3,7 @@
 // see the extension; each version carries a signed link to its exact bytes.
 import type { FastifyInstance } from 'fastify';
 import { renderFileVersion } from '../../../domain/file-version-view.js';
+import { mayChangeExtension } from '../../../domain/principal.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import { integerQuery } from '../../query.js';
 import { fileVersionUrlOf, type RouteDeps } from '../../route-deps.js';
@@ -21,11 +22,13 @@ export function registerListFileVersions(app: FastifyInstance, deps: RouteDeps):
       const id = request.params.extension_id;
       const principal = requirePrincipal(request);
       const page = await deps.service.listVersions(id, principal, { from, size });
+      // A copy's download_url is shown as the extension's own is: its password masked for readers.
+      const masked = !mayChangeExtension(principal, page.extension.ownerId);
       return {
         total: page.total,
         from,
         size,
-        versions: page.versions.map((version) => renderFileVersion(version, fileVersionUrlOf(deps, page.extension, version))),
+        versions: page.versions.map((version) => renderFileVersion(version, fileVersionUrlOf(deps, page.extension, version), masked)),
       };
     },
   );
