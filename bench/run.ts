@@ -39,6 +39,7 @@ import {
   type Row,
 } from './report.js';
 import { summarizeProfileFile } from './cpuprofile.js';
+import { startNginx, type Nginx } from './nginx.js';
 import { measureSha256, measureWriteFsync } from './cases/limits.js';
 import { prepareDownloadTarget, rssRow, runBigUpload, runUploads, sizeLabel, type UploadKind } from './cases/upload.js';
 import { runFullDownloads, runRangeDownloads } from './cases/download.js';
@@ -286,6 +287,15 @@ async function runServerCases(
   const baseline = await startBaselineFiles(options, baselineDir);
   const extrepo = await startExtrepoFor(options, backend, extrepoDir, 'extrepo');
   log(`servers: extrepo pid ${extrepo.server.pid} at ${extrepo.server.baseUrl}, baseline pid ${baseline.pid}`);
+  let nginx: Nginx | null = null;
+  let nginxMissing: string | undefined;
+  if (has('download-full') || has('download-range')) {
+    const started = await startNginx(baselineDir, workDir, options.echo);
+    nginx = started.nginx;
+    nginxMissing = started.reason;
+    if (nginx) log(`servers: nginx pid ${nginx.server.pid} at ${nginx.server.baseUrl}, serving the baseline's files`);
+    else log(`servers: ${nginxMissing}`);
+  }
   const extrepoRss = new RssSampler(extrepo.server.pid).start();
   const baselineRss = new RssSampler(baseline.pid).start();
   const ctx: BenchContext = {
@@ -296,6 +306,8 @@ async function runServerCases(
     extrepoRss,
     baseline,
     baselineRss,
+    nginx,
+    ...(nginxMissing ? { nginxMissing } : {}),
     state: { uploadPeaks: [], baselineUploadPeaks: [] },
     log,
   };
@@ -310,8 +322,8 @@ async function runServerCases(
       log('download: preparing the extension that is read back');
       await prepareDownloadTarget(ctx);
     }
-    if (has('download-full')) rows.push(await runFullDownloads(ctx));
-    if (has('download-range')) rows.push(await runRangeDownloads(ctx));
+    if (has('download-full')) rows.push(...(await runFullDownloads(ctx)));
+    if (has('download-range')) rows.push(...(await runRangeDownloads(ctx)));
     if (has('metadata-get')) rows.push(...(await runMetadataGets(ctx)));
     if (has('small-bundle')) rows.push(await runSmallBundles(ctx));
     if (has('cli')) rows.push(...(await runCliTransfers(ctx)));
@@ -325,6 +337,7 @@ async function runServerCases(
     baselineRss.stop();
     await extrepo.server.stop();
     await baseline.stop();
+    await nginx?.server.stop();
   }
   return rows;
 }
