@@ -43,6 +43,8 @@ export interface BenchOptions {
   loadSeconds: number;
   loadRuns: number;
   metadataConnections: number;
+  /** Bytes of uploads and downloads moved through extrepo before the aged metadata GET (--aged-gib). */
+  agedBytes: number;
   rangeConnections: number;
   /** Create+upload+get operations per run of the small-bundle case, and runs. */
   smallOps: number;

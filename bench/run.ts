@@ -63,6 +63,7 @@ const HELP = `usage: npm run bench -- [options]
   --list-max <N>       largest listing size (default 100,000; 10,000 when postgres-s3 is part of the run)
   --gc-max <N>         largest blob count of the startup-gc case (default 100,000; 1000000 adds the 1,000,000 level
                        on the embedded store, which takes minutes to seed; PostgreSQL + S3 stop at 100,000)
+  --aged-gib <N>       uploads + downloads moved through extrepo before the aged metadata GET (default 4)
   --backend <name>     local (default: SQLite + files), postgres-s3 (a throwaway PostgreSQL 15 cluster and an
                        s3rver, started and removed by the bench), or both (each in turn, plus a side-by-side summary)
   --out <dir>          where the JSON result goes (default bench/results)
@@ -105,6 +106,7 @@ function parseOptionsOrThrow(argv: string[]): RunOptions {
       big: { type: 'boolean', default: false },
       'list-max': { type: 'string' },
       'gc-max': { type: 'string' },
+      'aged-gib': { type: 'string' },
       backend: { type: 'string', default: 'local' },
       out: { type: 'string' },
       tmp: { type: 'string' },
@@ -200,6 +202,8 @@ function parseOptionsOrThrow(argv: string[]): RunOptions {
     loadSeconds: defaults.loadSeconds,
     loadRuns: defaults.loadRuns,
     metadataConnections: 50,
+    // The issue's "aged" server has moved at least 4 GiB; --smoke only checks the harness.
+    agedBytes: values['aged-gib'] !== undefined ? positiveInt('aged-gib', values['aged-gib'], 4) * 1024 * MiB : mode === 'smoke' ? 8 * MiB : 4 * 1024 * MiB,
     rangeConnections: 4,
     smallOps: defaults.smallOps,
     smallRuns: defaults.smallRuns,
