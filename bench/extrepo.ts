@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { freePort, startServer, type ServerProcess } from './process.js';
+import { YOUNG_GENERATION_FLAG } from '../src/heap-tuning.js';
 import { multipartBody, rawBody, request, requestJson } from './client.js';
 
 export interface FileMetadata {
@@ -134,7 +135,8 @@ export async function startExtrepo(options: ExtrepoOptions): Promise<Extrepo> {
   };
   const server = await startServer({
     name: 'extrepo',
-    args: [...(options.nodeArgs ?? []), '--import', 'tsx', options.entry ?? 'src/main.ts'],
+    // The young generation's floor that `npm start`, the Dockerfile and the systemd unit set (src/heap-tuning.ts).
+    args: [YOUNG_GENERATION_FLAG, ...(options.nodeArgs ?? []), '--import', 'tsx', options.entry ?? 'src/main.ts'],
     env: childEnv(options, settings),
     replaceEnv: true,
     port,
