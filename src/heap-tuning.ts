@@ -33,8 +33,9 @@ export function tuneHeap(execArgv: readonly string[] = process.execArgv): string
 // lot of external (Buffer) memory, and V8 then shrinks the young generation to its 1 MB floor; with
 // short-lived garbage only, it does not grow back. After 2 GiB of transfers the server scavenged 20x
 // as often per request as when it was fresh (--trace-gc: 62 scavenges against 3 in the same load;
-// docs/benchmarks.md, "Aged server"). This floor keeps it at the size start-up gives it.
-export const YOUNG_GENERATION_MB = 16;
+// docs/benchmarks.md, "Aged server"). An 8 MB floor brings that back to a scavenge every few thousand
+// requests, at about 8 MB of resident memory (16 MB would cost 18 MB: the idle target is under 100 MB).
+export const YOUNG_GENERATION_MB = 8;
 export const YOUNG_GENERATION_FLAG = `--min-semi-space-size=${YOUNG_GENERATION_MB}`;
 
 /** Whether the node command line sets the young generation's floor (ours or the operator's own). */
