@@ -7,10 +7,13 @@ import autocannon, { type Result } from 'autocannon';
 import { download, request } from '../client.js';
 import { makeVariant } from '../data.js';
 import { profileArgs, sidesInOrder, type BenchContext } from '../context.js';
-import { freePort, startServer, withCpu } from '../process.js';
-import { checkStored, cpuNote, sizeLabel } from './upload.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, RssSampler, startServer, withCpu } from '../process.js';
+import { checkStored, cpuNote, sizeLabel, TSX_NOTE } from './upload.js';
 import { pairedRow, type Row } from '../report.js';
-import { summarize } from '../stats.js';
+import { median, summarize } from '../stats.js';
+
+const MiB = 1024 * 1024;
 
 function load(url: string, headers: Record<string, string>, seconds: number, connections: number): PromiseLike<Result> {
   return autocannon({ url, headers, connections, duration: seconds, timeout: 10 });
@@ -117,6 +120,47 @@ function metadataRows(ctx: BenchContext, measured: Measured, suffix: string, lab
   ];
 }
 
+/** Median RSS (MiB) of extrepo and of the bare Fastify process, both idle, over the same second. */
+async function idleRss(ctx: BenchContext, bareRss: RssSampler): Promise<{ extrepo: number; baseline: number }> {
+  await sleep(500);
+  const closeExtrepo = ctx.extrepoRss.begin();
+  const closeBare = bareRss.begin();
+  await sleep(1000);
+  return { extrepo: median(closeExtrepo()) / MiB, baseline: median(closeBare()) / MiB };
+}
+
+function memoryRows(ctx: BenchContext, idle: { extrepo: number; baseline: number }, serving: { extrepo: number; baseline: number }): Row[] {
+  const fromSource = ctx.options.serverEntry.endsWith('.js') ? [] : [TSX_NOTE + ' The bare Fastify process runs through tsx too.'];
+  return [
+    {
+      id: 'rss-idle',
+      group: 'metadata-get',
+      label: 'server idle RSS (before the metadata load)',
+      unit: 'MiB',
+      extrepo: summarize([idle.extrepo]),
+      baseline: summarize([idle.baseline]),
+      baselineLabel: 'bare Fastify',
+      ratio: idle.extrepo / idle.baseline,
+      target: '< 100 MiB',
+      pass: idle.extrepo < 100,
+      notes: fromSource,
+    },
+    {
+      id: 'rss-serving-peak',
+      group: 'metadata-get',
+      label: `server peak RSS while serving the metadata GET (${ctx.options.metadataConnections} connections, aged server)`,
+      unit: 'MiB',
+      extrepo: summarize([serving.extrepo]),
+      baseline: summarize([serving.baseline]),
+      baselineLabel: 'bare Fastify',
+      ratio: serving.extrepo / serving.baseline,
+      target: 'report only',
+      pass: null,
+      notes: [],
+    },
+  ];
+}
+
 /** Issue 11's targets: on a fresh server and on one that has moved gigabytes. */
 const RATE_TARGET = 0.8;
 const P99_TARGET_MS = 10;
@@ -142,16 +186,23 @@ export async function runMetadataGets(ctx: BenchContext): Promise<Row[]> {
   try {
     const urls = { extrepo: extrepoUrl, baseline: `${bare.baseUrl}/api/v1/deployments/extensions/${extension.id}` };
     const pids = { extrepo: ctx.extrepo.server.pid, baseline: bare.pid };
+    const bareRss = new RssSampler(bare.pid).start();
+    const idle = await idleRss(ctx, bareRss);
     const asIs = await measure(ctx, urls, auth, pids, 'as the run found it');
     const rows = metadataRows(ctx, asIs, '', '', ['the server as the run found it (after the cases before this one, if any).'], served.body.length);
 
     ctx.log(`metadata: aging the server with ${sizeLabel(ctx.options.agedBytes)} of uploads and downloads`);
     const aging = await ageServer(ctx, ctx.options.agedBytes);
+    const closeExtrepo = ctx.extrepoRss.begin();
+    const closeBare = bareRss.begin();
     const aged = await measure(ctx, urls, auth, pids, 'aged');
+    const serving = { extrepo: Math.max(...closeExtrepo()) / MiB, baseline: Math.max(...closeBare()) / MiB };
+    bareRss.stop();
     const agedNote =
       `after ${sizeLabel(aging.moved)} more through the same process (${aging.uploads} uploads of a new file, ` +
       `${aging.downloads} downloads, ${sizeLabel(ctx.data.size)} each); --aged-gib sets the amount.`;
     rows.push(...metadataRows(ctx, aged, '-aged', `, aged server`, [agedNote], served.body.length));
+    rows.push(...memoryRows(ctx, idle, serving));
     return rows;
   } finally {
     await bare.stop();
