@@ -35,4 +35,4 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 CMD ["no
 # SIGTERM: stop accepting, finish requests in flight (EXTREPO_SHUTDOWN_GRACE_MS, 30 s), exit 0.
 # Give `docker stop` more than that: docker stop -t 45.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/main.js"]
+CMD ["node", "--min-semi-space-size=8", "dist/main.js"]

@@ -2,6 +2,7 @@
 import type { BackendName } from './backends.js';
 import type { ZipFileInfo } from './data.js';
 import type { Extension, Extrepo } from './extrepo.js';
+import type { Nginx } from './nginx.js';
 import type { RssSampler, ServerProcess } from './process.js';
 
 export const CASES = [
@@ -42,6 +43,8 @@ export interface BenchOptions {
   loadSeconds: number;
   loadRuns: number;
   metadataConnections: number;
+  /** Bytes of uploads and downloads moved through extrepo before the aged metadata GET (--aged-gib). */
+  agedBytes: number;
   rangeConnections: number;
   /** Create+upload+get operations per run of the small-bundle case, and runs. */
   smallOps: number;
@@ -82,6 +85,10 @@ export interface BenchContext {
   extrepoRss: RssSampler;
   baseline: ServerProcess;
   baselineRss: RssSampler;
+  /** nginx serving the plain baseline's files (download cases), null when not installed or not needed. */
+  nginx: Nginx | null;
+  /** Why there is no nginx, when the download cases ran without it. */
+  nginxMissing?: string;
   state: BenchState;
   log(message: string): void;
 }

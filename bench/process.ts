@@ -1,7 +1,7 @@
 // Child processes and temporary files of a benchmark run: starting a server, waiting until it is
 // healthy, sampling its memory, and making sure nothing outlives the run (normal end, error, Ctrl-C).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -61,6 +61,8 @@ export async function removeTempDir(dir: string): Promise<void> {
 
 export interface StartOptions {
   name: string;
+  /** The program to run (default: this Node binary). */
+  command?: string;
   args: string[];
   /** Added to our own environment, or the whole environment when `replaceEnv` is set. */
   env?: Record<string, string>;
@@ -152,7 +154,7 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 /** Spawns a server in its own process group and waits until its health path answers 200. */
 export async function startServer(options: StartOptions): Promise<ServerProcess> {
-  const child = spawn(process.execPath, options.args, {
+  const child = spawn(options.command ?? process.execPath, options.args, {
     cwd: process.cwd(),
     env: options.replaceEnv ? options.env : { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -272,6 +274,37 @@ export function readCpuSeconds(pid: number): number | null {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return (utime + stime) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * CPU time of every process in the process group `pgid` (a server and the workers it forked, e.g.
+ * nginx's), in seconds. Processes that exited meanwhile are not counted.
+ */
+export function readGroupCpuSeconds(pgid: number): number | null {
+  let total = 0;
+  let found = false;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) !== pgid) continue;
+    found = true;
+    total += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  }
+  return found ? total : null;
+}
+
+/** Measures the CPU seconds a process group uses while `work` runs. */
+export async function withGroupCpu<T>(pgid: number, work: () => Promise<T>): Promise<{ value: T; cpuSeconds: number }> {
+  const before = readGroupCpuSeconds(pgid) ?? 0;
+  const value = await work();
+  const after = readGroupCpuSeconds(pgid) ?? before;
+  return { value, cpuSeconds: after - before };
 }
 
 /** USER_HZ: 100 on every Linux architecture Node supports. */

@@ -39,6 +39,7 @@ import {
   type Row,
 } from './report.js';
 import { summarizeProfileFile } from './cpuprofile.js';
+import { startNginx, type Nginx } from './nginx.js';
 import { measureSha256, measureWriteFsync } from './cases/limits.js';
 import { prepareDownloadTarget, rssRow, runBigUpload, runUploads, sizeLabel, type UploadKind } from './cases/upload.js';
 import { runFullDownloads, runRangeDownloads } from './cases/download.js';
@@ -62,6 +63,7 @@ const HELP = `usage: npm run bench -- [options]
   --list-max <N>       largest listing size (default 100,000; 10,000 when postgres-s3 is part of the run)
   --gc-max <N>         largest blob count of the startup-gc case (default 100,000; 1000000 adds the 1,000,000 level
                        on the embedded store, which takes minutes to seed; PostgreSQL + S3 stop at 100,000)
+  --aged-gib <N>       uploads + downloads moved through extrepo before the aged metadata GET (default 4)
   --backend <name>     local (default: SQLite + files), postgres-s3 (a throwaway PostgreSQL 15 cluster and an
                        s3rver, started and removed by the bench), or both (each in turn, plus a side-by-side summary)
   --out <dir>          where the JSON result goes (default bench/results)
@@ -104,6 +106,7 @@ function parseOptionsOrThrow(argv: string[]): RunOptions {
       big: { type: 'boolean', default: false },
       'list-max': { type: 'string' },
       'gc-max': { type: 'string' },
+      'aged-gib': { type: 'string' },
       backend: { type: 'string', default: 'local' },
       out: { type: 'string' },
       tmp: { type: 'string' },
@@ -199,6 +202,8 @@ function parseOptionsOrThrow(argv: string[]): RunOptions {
     loadSeconds: defaults.loadSeconds,
     loadRuns: defaults.loadRuns,
     metadataConnections: 50,
+    // The issue's "aged" server has moved at least 4 GiB; --smoke only checks the harness.
+    agedBytes: values['aged-gib'] !== undefined ? positiveInt('aged-gib', values['aged-gib'], 4) * 1024 * MiB : mode === 'smoke' ? 8 * MiB : 4 * 1024 * MiB,
     rangeConnections: 4,
     smallOps: defaults.smallOps,
     smallRuns: defaults.smallRuns,
@@ -286,6 +291,15 @@ async function runServerCases(
   const baseline = await startBaselineFiles(options, baselineDir);
   const extrepo = await startExtrepoFor(options, backend, extrepoDir, 'extrepo');
   log(`servers: extrepo pid ${extrepo.server.pid} at ${extrepo.server.baseUrl}, baseline pid ${baseline.pid}`);
+  let nginx: Nginx | null = null;
+  let nginxMissing: string | undefined;
+  if (has('download-full') || has('download-range')) {
+    const started = await startNginx(baselineDir, workDir, options.echo);
+    nginx = started.nginx;
+    nginxMissing = started.reason;
+    if (nginx) log(`servers: nginx pid ${nginx.server.pid} at ${nginx.server.baseUrl}, serving the baseline's files`);
+    else log(`servers: ${nginxMissing}`);
+  }
   const extrepoRss = new RssSampler(extrepo.server.pid).start();
   const baselineRss = new RssSampler(baseline.pid).start();
   const ctx: BenchContext = {
@@ -296,6 +310,8 @@ async function runServerCases(
     extrepoRss,
     baseline,
     baselineRss,
+    nginx,
+    ...(nginxMissing ? { nginxMissing } : {}),
     state: { uploadPeaks: [], baselineUploadPeaks: [] },
     log,
   };
@@ -310,8 +326,8 @@ async function runServerCases(
       log('download: preparing the extension that is read back');
       await prepareDownloadTarget(ctx);
     }
-    if (has('download-full')) rows.push(await runFullDownloads(ctx));
-    if (has('download-range')) rows.push(await runRangeDownloads(ctx));
+    if (has('download-full')) rows.push(...(await runFullDownloads(ctx)));
+    if (has('download-range')) rows.push(...(await runRangeDownloads(ctx)));
     if (has('metadata-get')) rows.push(...(await runMetadataGets(ctx)));
     if (has('small-bundle')) rows.push(await runSmallBundles(ctx));
     if (has('cli')) rows.push(...(await runCliTransfers(ctx)));
@@ -325,6 +341,7 @@ async function runServerCases(
     baselineRss.stop();
     await extrepo.server.stop();
     await baseline.stop();
+    await nginx?.server.stop();
   }
   return rows;
 }

@@ -25,3 +25,20 @@ export function tuneHeap(execArgv: readonly string[] = process.execArgv): string
   v8.setFlagsFromString(flag);
   return flag;
 }
+
+// The young generation, which a long-running server needs set on the node command line (V8 sizes it
+// when the process starts; setting the flag later has no effect). A fresh server's young generation
+// has grown to 16 MB per semi-space during start-up, so a metadata GET's short-lived garbage is
+// collected about every 16 MB. Large uploads and downloads allocate little JavaScript garbage and a
+// lot of external (Buffer) memory, and V8 then shrinks the young generation to its 1 MB floor; with
+// short-lived garbage only, it does not grow back. After 2 GiB of transfers the server scavenged 20x
+// as often per request as when it was fresh (--trace-gc: 62 scavenges against 3 in the same load;
+// docs/benchmarks.md, "Aged server"). An 8 MB floor brings that back to a scavenge every few thousand
+// requests, at about 8 MB of resident memory (16 MB would cost 18 MB: the idle target is under 100 MB).
+export const YOUNG_GENERATION_MB = 8;
+export const YOUNG_GENERATION_FLAG = `--min-semi-space-size=${YOUNG_GENERATION_MB}`;
+
+/** Whether the node command line sets the young generation's floor (ours or the operator's own). */
+export function youngGenerationPinned(execArgv: readonly string[] = process.execArgv): boolean {
+  return execArgv.some((arg) => arg.replace(/_/g, '-').startsWith('--min-semi-space-size'));
+}

@@ -10,7 +10,7 @@ import { buildApp, type App } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { prepareDataDir } from './data-dir.js';
 import { startHousekeeping } from './domain/housekeeping.js';
-import { tuneHeap } from './heap-tuning.js';
+import { tuneHeap, YOUNG_GENERATION_FLAG, youngGenerationPinned } from './heap-tuning.js';
 import { startEmbeddedBackups } from './backup/server-backups.js';
 import { listeningLogFields } from './listening-log.js';
 import { jsonLogLine } from './log-options.js';
@@ -166,6 +166,9 @@ async function start(
   const log = app.fastify.log;
   processWarnings.useLogger(log);
   for (const warning of config.warnings) log.warn(warning);
+  if (!youngGenerationPinned()) {
+    log.info(`node was started without ${YOUNG_GENERATION_FLAG}: after large transfers, small requests may cost more (docs/deployment.md)`);
+  }
   if (filesUnavailable) {
     log.warn({ err: describeBucketError(filesUnavailable.cause, config).message }, 'starting while the file store is unavailable: not ready until it answers');
   }

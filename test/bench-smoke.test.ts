@@ -68,6 +68,14 @@ test('the benchmark runs end to end with tiny sizes and reports every case', { t
     assert.ok(report.limits.sha256MiBps && report.limits.writeFsyncMiBps, 'machine limits missing');
     assert.match(stdout, /\| case \| extrepo median/);
 
+    // Downloads are reported against nginx too: a measured ratio where nginx is installed, else a row that says how to get it.
+    for (const id of ['download-full-nginx', 'download-full-8', 'download-full-8-nginx', 'download-range-1-nginx', 'download-range-8-nginx']) {
+      const row = report.rows.find((candidate) => candidate.id === id);
+      assert.ok(row, `row ${id} missing`);
+      if (row.baseline === null) assert.match(row.notes.join(' '), /apt-get install -y nginx/);
+      else assert.ok(row.ratio !== null && Number.isFinite(row.ratio), `row ${id} has no ratio`);
+    }
+
     // Everything the bench created in its temp dir is gone, and no server it started is still running.
     assert.deepEqual(await readdir(tempParent), []);
     const pids = [...stderr.matchAll(/\bpid (\d+)/g)].map((match) => Number(match[1]));

@@ -2,7 +2,8 @@
 // file_metadata.url: an absolute, unauthenticated, expiring signed link that serves the exact bytes
 // with Content-Length, a strong ETag and HTTP Range.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { createFileLinkSigner } from '../src/domain/file-links.js';
 import { bundleZip, zipOf } from './helpers/archives.js';
@@ -128,6 +129,44 @@ describe('signed file links', () => {
     const expired = signer.sign(id, sha256(zip), new Date(Date.now() - 3 * 3600 * 1000));
     const body = await expectError(await fetch(server.url + expired), 403, 'root.forbidden');
     assert.match(body.errors[0]!.message, /expired/);
+  });
+
+  test('several-MiB files downloaded at once, whole and in ranges across 1 MiB boundaries, each give exactly their own bytes', async () => {
+    // The local store sends files from a pool of reused 1 MiB buffers (src/http/file-body.ts): a buffer
+    // handed back too early would show here as another download's bytes.
+    const files: Array<{ zip: Buffer; url: string }> = [];
+    for (const name of ['big-one', 'big-two']) {
+      const created = await server.api('POST', '/api/v1/deployments/extensions', { json: { name, version: '*', extension_type: 'bundle' } });
+      const big = await zipOf({ 'data.bin': randomBytes(3 * 1024 * 1024 + 54_321) }, { compress: false });
+      const uploaded = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, { body: big, headers: { 'content-type': 'application/zip' } });
+      files.push({ zip: big, url: uploaded.body.file_metadata.url });
+    }
+    // A client that leaves in the middle of a download must not disturb the ones after it.
+    await new Promise<void>((resolve, reject) => {
+      const request = http.get(files[0]!.url, (response) => {
+        response.once('data', () => {
+          request.destroy();
+          resolve();
+        });
+      });
+      request.on('error', (error) => (request.destroyed ? resolve() : reject(error)));
+    });
+    const MiB = 1024 * 1024;
+    const ranges: Array<[number, number]> = [
+      [MiB - 10, MiB + 10],
+      [5, 2 * MiB + 7],
+      [2 * MiB - 1, 3 * MiB],
+    ];
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, index) => {
+        const { zip: expected, url } = files[index % 2]!;
+        assert.equal(sha256(Buffer.from(await (await fetch(url)).arrayBuffer())), sha256(expected), `download ${index}`);
+        const [start, end] = ranges[index % ranges.length]!;
+        const partial = await fetch(url, { headers: { range: `bytes=${start}-${end}` } });
+        assert.equal(partial.status, 206);
+        assert.deepEqual(Buffer.from(await partial.arrayBuffer()), expected.subarray(start, end + 1), `range ${start}-${end}`);
+      }),
+    );
   });
 
   test('a link to a replaced file stops working; the new link serves the new bytes', async () => {

@@ -169,6 +169,10 @@ export function cpuNote(unit: string, extrepo: number[], baseline: number[]): st
   return `server CPU time (user+sys, all threads; 10 ms ticks): extrepo ${e.toFixed(3)} ${unit}, baseline ${b.toFixed(3)} ${unit}${ratio}.`;
 }
 
+/** Said beside every memory figure of a server run from its TypeScript source. */
+export const TSX_NOTE =
+  'extrepo ran from its TypeScript source through tsx, which adds about 45 MiB; `npm run build` and `--server-entry dist/main.js` measure it as production runs it.';
+
 export function rssRow(ctx: BenchContext): Row {
   const peaks = ctx.state.uploadPeaks.map((bytes) => bytes / MiB);
   const idle = (ctx.state.idleRssBytes ?? Number.NaN) / MiB;
@@ -178,6 +182,7 @@ export function rssRow(ctx: BenchContext): Row {
   const notes = [
     `${peaks.length} uploads sampled every 50 ms; the target applies to the highest peak (${worst.toFixed(0)} MiB).`,
   ];
+  if (!ctx.options.serverEntry.endsWith('.js')) notes.push(TSX_NOTE);
   if (hwm !== undefined) notes.push(`server VmHWM (lifetime peak) so far: ${(hwm / MiB).toFixed(0)} MiB.`);
   if (ctx.state.baselineUploadPeaks.length > 0) {
     notes.push(
@@ -193,8 +198,8 @@ export function rssRow(ctx: BenchContext): Row {
     baseline: summarize([idle]),
     baselineLabel: 'extrepo idle',
     ratio: extrepo.median / idle,
-    target: '< 200 MiB',
-    pass: worst < 200,
+    target: '< 150 MiB',
+    pass: worst < 150,
     notes,
   };
 }

@@ -4,17 +4,23 @@
 // meanwhile are remembered and carried out when the last hold is released, each re-checked under
 // the blob lock, since the same bytes may have been uploaded again in the meantime.
 import type { Readable } from 'node:stream';
-import type { BlobInfo, BlobStore, BlobUpload, ByteRange } from '../stores/blob-store.js';
+import type { BlobInfo, BlobStore, BlobUpload, ByteRange, LocalBlobFile } from '../stores/blob-store.js';
 import type { MetadataStore } from '../stores/metadata-store.js';
 
 export class BlobDeletionHold implements BlobStore {
   #holders = 0;
   readonly #deferred = new Set<string>();
 
+  /** Present exactly when the inner store has it (downloads take the faster path then). */
+  readonly openFile?: (sha256: string) => Promise<LocalBlobFile>;
+
   constructor(
     private readonly store: MetadataStore,
     private readonly inner: BlobStore,
-  ) {}
+  ) {
+    const openFile = inner.openFile?.bind(inner);
+    if (openFile) this.openFile = openFile;
+  }
 
   /** Holds deletions until the returned function is called (holds may overlap). */
   acquire(): () => Promise<void> {

@@ -21,13 +21,19 @@ export function registerBodyMeter(app: FastifyInstance): void {
   app.decorateRequest('bodyMeter', null);
 }
 
+/** A meter for a body of `expected` bytes that the caller counts itself (http/file-body.ts). */
+export function startBodyMeter(request: FastifyRequest, expected: number): BodyMeter {
+  const meter: BodyMeter = { bytes: 0, expected };
+  request.bodyMeter = meter;
+  return meter;
+}
+
 /**
  * `source`, counted into `request.bodyMeter`. When the response is closed early, Fastify destroys
  * the returned stream, and pipeline() then destroys `source` (closing its file or S3 stream).
  */
 export function meterBody(request: FastifyRequest, source: Readable, expected: number): Readable {
-  const meter: BodyMeter = { bytes: 0, expected };
-  request.bodyMeter = meter;
+  const meter = startBodyMeter(request, expected);
   const counter = new Transform({
     // The blob stores read 1 MiB at a time; a smaller buffer here would split their chunks.
     highWaterMark: 1024 * 1024,

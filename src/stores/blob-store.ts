@@ -27,11 +27,25 @@ export interface BlobInfo {
   size: number;
 }
 
+/** A blob kept in a local file, opened for reading (see BlobStore.openFile). */
+export interface LocalBlobFile {
+  /** A file descriptor open for reading; positional reads only (it is never seeked). */
+  readonly fd: number;
+  /** Closes the descriptor; safe to call more than once. */
+  close(): void;
+}
+
 export interface BlobStore {
   beginUpload(): Promise<BlobUpload>;
   stat(sha256: string): Promise<BlobInfo | null>;
   /** Streams the blob, or one byte range of it. Rejects if the blob does not exist. */
   open(sha256: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * Only stores that keep blobs in local files: opens the blob's file itself, so that downloads can be
+   * written to the connection from a few reused buffers instead of a stream that allocates a new
+   * buffer per chunk (http/file-body.ts). Rejects with BlobNotFoundError if the blob does not exist.
+   */
+  openFile?(sha256: string): Promise<LocalBlobFile>;
   /** Removes the blob; removing a missing blob succeeds. */
   delete(sha256: string): Promise<void>;
   /** Every committed blob hash (for garbage collection). */

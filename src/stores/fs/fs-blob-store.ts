@@ -7,14 +7,14 @@
 // followed by an fsync of the directory, so a crash leaves either the whole blob or nothing (plus a
 // temp file that sweepIncomplete removes at the next start).
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, open as openCallback, type WriteStream } from 'node:fs';
+import { close as closeCallback, createReadStream, createWriteStream, open as openCallback, type WriteStream } from 'node:fs';
 import { promisify } from 'node:util';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { BlobNotFoundError, type BlobInfo, type BlobStore, type BlobUpload, type ByteRange } from '../blob-store.js';
+import { BlobNotFoundError, type BlobInfo, type BlobStore, type BlobUpload, type ByteRange, type LocalBlobFile } from '../blob-store.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 
 /** Stream buffer size: large buffers mean fewer syscalls on the 1 GiB upload/download hot path. */
@@ -181,6 +181,26 @@ class FsBlobStore implements BlobStore {
     // A plain descriptor stream (callback reads), not FileHandle.createReadStream: the promise per
     // read of the latter cost about 40 % more CPU per GiB served in the download benchmark.
     return createReadStream('', { fd, start: range?.start, end: range?.end, highWaterMark: STREAM_BUFFER_BYTES });
+  }
+
+  async openFile(sha256: string): Promise<LocalBlobFile> {
+    checkSha256(sha256);
+    let fd: number;
+    try {
+      fd = await openForReading(this.blobPath(sha256));
+    } catch (error) {
+      if (isNotFound(error)) throw new BlobNotFoundError(`blob ${sha256} does not exist`);
+      throw error;
+    }
+    let open = true;
+    return {
+      fd,
+      close: () => {
+        if (!open) return;
+        open = false;
+        closeCallback(fd, () => undefined);
+      },
+    };
   }
 
   async delete(sha256: string): Promise<void> {

@@ -5,10 +5,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import parseRange from 'range-parser';
-import { meterBody } from '../../body-meter.js';
+import { meterBody, startBodyMeter } from '../../body-meter.js';
+import { ResponseClosedError, sendFileBody } from '../../file-body.js';
 import { FILE_LINK_PREFIX, type LinkCheck } from '../../../domain/file-links.js';
 import { apiError } from '../../../errors.js';
-import { BlobNotFoundError, type ByteRange } from '../../../stores/blob-store.js';
+import { BlobNotFoundError, type ByteRange, type LocalBlobFile } from '../../../stores/blob-store.js';
 import type { RouteDeps } from '../../route-deps.js';
 
 interface Params {
@@ -113,28 +114,59 @@ async function serveBlob(
   // payload, which it drains: hand it an empty one rather than open the blob.
   if (request.method === 'HEAD') return reply.send(Readable.from([]));
   if (length === 0) return reply.send();
-  let stream: Readable;
+  const start = range?.start ?? 0;
   try {
-    stream = await deps.blobs.open(sha256, range ?? undefined);
-  } catch (error) {
-    // The answer is an error now, not the file (a store outage or a missing blob).
-    for (const header of ['content-length', 'content-range', 'etag', 'last-modified', 'accept-ranges', 'content-disposition']) {
-      reply.removeHeader(header);
+    if (deps.blobs.openFile) {
+      const file = await deps.blobs.openFile(sha256);
+      sendLocalFile(request, reply, file, start, length);
+      return reply;
     }
-    if (!(error instanceof BlobNotFoundError)) throw error;
-    // The metadata references bytes the file store does not hold: nothing a client did, and
-    // nothing a retry fixes. Counted and logged loudly so that an operator restores them.
-    deps.metrics.integrityFaults.inc({ kind: 'missing_blob' });
-    request.log.error({ extensionId: id, sha256 }, 'integrity fault: an extension references a blob the file store does not hold');
-    throw apiError(
-      'fileMissing',
-      `The file of extension [${id}] (sha256 ${sha256}) is missing from the file store; the fault has been logged. ` +
-        'Upload the file again, or ask the operator to restore it.',
-    );
+    const stream = await deps.blobs.open(sha256, range ?? undefined);
+    // Metered, so the request log and extrepo_downloaded_bytes_total count the bytes actually sent,
+    // also when the client closes the connection early (http/plugins/request-log.ts).
+    return reply.send(meterBody(request, stream, length));
+  } catch (error) {
+    throw openFailure(request, reply, deps, id, sha256, error);
   }
-  // Metered, so the request log and extrepo_downloaded_bytes_total count the bytes actually sent,
-  // also when the client closes the connection early (http/plugins/request-log.ts).
-  return reply.send(meterBody(request, stream, length));
+}
+
+/**
+ * The local file store's faster path (http/file-body.ts): the reply is taken over from Fastify and
+ * written to the connection directly. Nothing after the handler needs Fastify's send path here: the
+ * request log and the metrics run on the connection's close (plugins/request-log.ts), and no onSend
+ * hook concerns a download.
+ */
+function sendLocalFile(request: FastifyRequest, reply: FastifyReply, file: LocalBlobFile, start: number, length: number): void {
+  const meter = startBodyMeter(request, length);
+  reply.hijack();
+  const res = reply.raw;
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined) res.setHeader(name, value);
+  }
+  res.writeHead(reply.statusCode);
+  sendFileBody(res, file, start, length, meter).catch((error: unknown) => {
+    // A short body must not look like a whole one: the connection goes, and the client sees it cut.
+    if (!(error instanceof ResponseClosedError)) request.log.error({ err: error }, 'download failed while sending the file');
+    res.destroy();
+  });
+}
+
+/** The error to answer when the blob could not be opened: a store outage, or a missing blob. */
+function openFailure(request: FastifyRequest, reply: FastifyReply, deps: RouteDeps, id: string, sha256: string, error: unknown): unknown {
+  // The answer is an error now, not the file.
+  for (const header of ['content-length', 'content-range', 'etag', 'last-modified', 'accept-ranges', 'content-disposition']) {
+    reply.removeHeader(header);
+  }
+  if (!(error instanceof BlobNotFoundError)) return error;
+  // The metadata references bytes the file store does not hold: nothing a client did, and
+  // nothing a retry fixes. Counted and logged loudly so that an operator restores them.
+  deps.metrics.integrityFaults.inc({ kind: 'missing_blob' });
+  request.log.error({ extensionId: id, sha256 }, 'integrity fault: an extension references a blob the file store does not hold');
+  return apiError(
+    'fileMissing',
+    `The file of extension [${id}] (sha256 ${sha256}) is missing from the file store; the fault has been logged. ` +
+      'Upload the file again, or ask the operator to restore it.',
+  );
 }
 
 function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
