@@ -36,6 +36,8 @@ import {
 import { checkFileCondition, provenanceColumns, rowToFileVersion, type FileVersionRow } from '../file-version-row.js';
 import { browseStatement, type BrowseDialect } from '../browse-sql.js';
 import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../extension-tuple.js';
+import type { GcCandidate, GcSweepState, GcSweepUpdate } from '../gc-state-store.js';
+import { PostgresGcState, recordGcCandidatesWith } from './gc-state.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { LOCK_NAMESPACE, blobLockKey, intKey } from './lock-keys.js';
 import { migrate } from './migrations.js';
@@ -279,6 +281,7 @@ class PostgresMetadataStore implements MetadataStore {
   /** Every query outside a transaction goes through here, so outages are classified at the boundary. */
   private readonly db: { query: pg.Pool['query'] };
   readonly deployments: PostgresDeploymentStore;
+  private readonly gcState: PostgresGcState;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -287,6 +290,7 @@ class PostgresMetadataStore implements MetadataStore {
   ) {
     this.db = { query: guardedQuery(pool) };
     this.deployments = new PostgresDeploymentStore(this.db, (fn) => this.transaction(fn));
+    this.gcState = new PostgresGcState(this.db);
   }
 
   /**
@@ -574,6 +578,8 @@ class PostgresMetadataStore implements MetadataStore {
       const counts = await this.referenceCounts(client, [sha256]);
       if ((counts.get(sha256) ?? 0) === 0) orphans.push(sha256);
     }
+    // Recorded with the change itself: a crash before the blob is removed leaves it to the next collection.
+    await recordGcCandidatesWith(client, orphans, new Date());
     return orphans.sort();
   }
 
@@ -600,6 +606,30 @@ class PostgresMetadataStore implements MetadataStore {
              UNION SELECT sha256, size FROM file_versions) AS distinct_files`,
     );
     return Number(result.rows[0]?.n ?? 0);
+  }
+
+  recordGcCandidates(sha256s: readonly string[], at: Date): Promise<void> {
+    return this.gcState.recordGcCandidates(sha256s, at);
+  }
+
+  listGcCandidates(after: string | null, limit: number): Promise<GcCandidate[]> {
+    return this.gcState.listGcCandidates(after, limit);
+  }
+
+  forgetGcCandidates(candidates: readonly GcCandidate[]): Promise<number> {
+    return this.gcState.forgetGcCandidates(candidates);
+  }
+
+  countGcCandidates(): Promise<number> {
+    return this.gcState.countGcCandidates();
+  }
+
+  getGcSweep(): Promise<GcSweepState> {
+    return this.gcState.getGcSweep();
+  }
+
+  saveGcSweep(next: GcSweepUpdate, expectedRevision: number): Promise<boolean> {
+    return this.gcState.saveGcSweep(next, expectedRevision);
   }
 
   /**

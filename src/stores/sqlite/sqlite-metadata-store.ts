@@ -45,6 +45,8 @@ import {
 } from '../file-version-row.js';
 import { browseStatement, type BrowseDialect } from '../browse-sql.js';
 import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../extension-tuple.js';
+import type { GcCandidate, GcSweepState, GcSweepUpdate } from '../gc-state-store.js';
+import { SqliteGcState } from './gc-state.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { migrate } from './migrations.js';
 import { SqliteDeploymentStore } from './sqlite-deployment-store.js';
@@ -285,9 +287,11 @@ class SqliteMetadataStore implements MetadataStore {
   // Prepared once: statement preparation dominates the cost of small queries.
   private readonly statements;
   readonly deployments: SqliteDeploymentStore;
+  private readonly gcState: SqliteGcState;
 
   constructor(private readonly db: Database.Database) {
     this.deployments = new SqliteDeploymentStore(db);
+    this.gcState = new SqliteGcState(db);
     this.statements = {
       insertExtension: db.prepare(`INSERT INTO extensions (${EXTENSION_COLUMNS})
         VALUES (@id, @name, @version, @extension_type, @description, @download_url, @file_sha256, @file_size,
@@ -589,12 +593,17 @@ class SqliteMetadataStore implements MetadataStore {
     return row;
   }
 
-  /** Those of the blobs a change dropped that nothing references any more, sorted. */
+  /**
+   * Those of the blobs a change dropped that nothing references any more, sorted; recorded as
+   * garbage-collection candidates in the change's transaction.
+   */
   private orphansAmong(candidates: readonly string[]): string[] {
     const unique = [...new Set(candidates)].sort();
     if (unique.length === 0) return [];
     const counts = this.referenceCounts(unique);
-    return unique.filter((sha256) => (counts.get(sha256) ?? 0) === 0);
+    const orphans = unique.filter((sha256) => (counts.get(sha256) ?? 0) === 0);
+    this.gcState.recordInTransaction(orphans, new Date());
+    return orphans;
   }
 
   /** The reference count of each hash, by the one BLOB_REFERENCES query. */
@@ -615,6 +624,30 @@ class SqliteMetadataStore implements MetadataStore {
 
   async referencedBlobBytes(): Promise<number> {
     return this.statements.referencedBlobBytes.get() as number;
+  }
+
+  recordGcCandidates(sha256s: readonly string[], at: Date): Promise<void> {
+    return this.gcState.recordGcCandidates(sha256s, at);
+  }
+
+  listGcCandidates(after: string | null, limit: number): Promise<GcCandidate[]> {
+    return this.gcState.listGcCandidates(after, limit);
+  }
+
+  forgetGcCandidates(candidates: readonly GcCandidate[]): Promise<number> {
+    return this.gcState.forgetGcCandidates(candidates);
+  }
+
+  countGcCandidates(): Promise<number> {
+    return this.gcState.countGcCandidates();
+  }
+
+  getGcSweep(): Promise<GcSweepState> {
+    return this.gcState.getGcSweep();
+  }
+
+  saveGcSweep(next: GcSweepUpdate, expectedRevision: number): Promise<boolean> {
+    return this.gcState.saveGcSweep(next, expectedRevision);
   }
 
   // SQLite is an embedded, single-server store: an in-process lock is exclusive across every
