@@ -22,6 +22,8 @@ export interface Backend {
   pids: number[];
   /** Stops and removes the storage servers (cleanupAll() does it too, if the run ends early). */
   stop(): Promise<void>;
+  /** postgres-s3: s3rver's own directory, for cases that fill the bucket directly (startup-gc). */
+  s3Directory?: string;
 }
 
 export const LOCAL_BACKEND: Backend = {
@@ -195,6 +197,7 @@ export async function startPostgresS3(tempDir: string, log: (message: string) =>
         : [`s3rver (pid ${info.pid}) used ${(cpu - cpuAtStart).toFixed(1)} CPU-seconds over the whole run (PostgreSQL's own CPU is not counted).`];
     },
     pids: [info.pid],
+    s3Directory: info.s3.directory,
     async stop() {
       await storage.stop();
       unregister();

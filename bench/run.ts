@@ -61,11 +61,12 @@ const HELP = `usage: npm run bench -- [options]
   --only <case,...>    ${CASES.join(', ')}
   --big                also upload 4× the transfer size once and compare peak RSS
   --list-max <N>       largest listing size (default 100,000; 10,000 when postgres-s3 is part of the run)
-  --gc-max <N>         largest blob count of the startup-gc case (default 100,000; 1000000 adds the 1,000,000 level
-                       on the embedded store, which takes minutes to seed; PostgreSQL + S3 stop at 100,000)
+  --gc-max <N>         largest blob count of the startup-gc case (default 1,000,000 on the embedded store, which
+                       takes minutes to seed; PostgreSQL + S3 stop at 100,000)
   --aged-gib <N>       uploads + downloads moved through extrepo before the aged metadata GET (default 4)
   --backend <name>     local (default: SQLite + files), postgres-s3 (a throwaway PostgreSQL 15 cluster and an
-                       s3rver, started and removed by the bench), or both (each in turn, plus a side-by-side summary)
+                       s3rver, started and removed by the bench), or both (each in turn, plus a side-by-side summary);
+                       --only startup-gc alone defaults to both (its levels are set for each backend)
   --out <dir>          where the JSON result goes (default bench/results)
   --tmp <dir>          parent of the temporary work directory (default: the OS temp dir)
   --profile            run extrepo under --cpu-prof and print its hotspots at the end
@@ -107,7 +108,7 @@ function parseOptionsOrThrow(argv: string[]): RunOptions {
       'list-max': { type: 'string' },
       'gc-max': { type: 'string' },
       'aged-gib': { type: 'string' },
-      backend: { type: 'string', default: 'local' },
+      backend: { type: 'string' },
       out: { type: 'string' },
       tmp: { type: 'string' },
       profile: { type: 'boolean', default: false },
@@ -135,11 +136,13 @@ function parseOptionsOrThrow(argv: string[]): RunOptions {
     quick: { size: 256, runs: 3, levels: [100, 1_000, 10_000], loadSeconds: 4, loadRuns: 2, smallOps: 100, smallRuns: 2, limitsRuns: 2 },
     smoke: { size: 2, runs: 1, levels: [10, 100], loadSeconds: 1, loadRuns: 1, smallOps: 10, smallRuns: 1, limitsRuns: 1 },
   }[mode];
-  const gcDefaults = { full: [10_000, 100_000], quick: [10_000], smoke: [100, 1_000] }[mode];
+  const gcDefaults = { full: [10_000, 100_000, 1_000_000], quick: [10_000], smoke: [100, 1_000] }[mode];
   const gcMax = positiveInt('gc-max', values['gc-max'], Math.max(...gcDefaults));
   const gcLevels = [10_000, 100_000, 1_000_000].filter((level) => level <= gcMax && level > Math.max(...gcDefaults));
   const allGcLevels = [...gcDefaults.filter((level) => level <= gcMax), ...gcLevels];
-  const backend = values.backend;
+  // The start-up and GC levels are specified for both backends, so that case alone runs on both.
+  const onlyStartupGc = values.only !== undefined && values.only.split(',').every((name) => name.trim() === 'startup-gc');
+  const backend = values.backend ?? (onlyStartupGc ? 'both' : 'local');
   if (backend !== 'both' && !(BACKENDS as readonly string[]).includes(backend)) {
     throw new Error(`unknown --backend "${backend}" (known: ${BACKENDS.join(', ')}, both)`);
   }

@@ -9,7 +9,7 @@
 // s3rver keeps its objects under os.tmpdir(): the bench sets TMPDIR to its own work directory, so the
 // objects land on the same filesystem as everything else the bench writes and go when it is removed.
 import { startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
-import { startS3, type TestS3 } from '../test/helpers/s3.js';
+import { startS3, type RestartableS3 } from '../test/helpers/s3.js';
 
 export interface StorageInfo {
   /** Superuser URL of the cluster's `app` database; the bench creates one database per extrepo. */
@@ -19,12 +19,15 @@ export interface StorageInfo {
     bucket: string;
     region: string;
     credentials: { accessKeyId: string; secretAccessKey: string };
+    /** s3rver's files (the startup-gc case writes its objects there directly). */
+    directory: string;
   };
   /** This process: it runs s3rver. */
   pid: number;
 }
 
-// s3rver's concurrent-delete bug is worked around where s3rver is started (test/helpers/s3.ts).
+// s3rver's bugs (a PutObject racing the DeleteObject that empties its prefix, DES continuation tokens)
+// are worked around where s3rver is started (test/helpers/s3.ts).
 
 // Started at once; a stop request waits for both to settle, so nothing half-started is left behind.
 const starting = Promise.allSettled([startPostgres(), startS3()]);
@@ -63,10 +66,10 @@ if (pgResult.status === 'rejected' || s3Result.status === 'rejected') {
   await stop(1);
 } else if (stopping === null) {
   const postgres: TestPostgres = pgResult.value;
-  const s3: TestS3 = s3Result.value;
+  const s3: RestartableS3 = s3Result.value;
   const info: StorageInfo = {
     databaseUrl: postgres.url,
-    s3: { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, credentials: s3.credentials },
+    s3: { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, credentials: s3.credentials, directory: s3.directory },
     pid: process.pid,
   };
   process.stdout.write(`${JSON.stringify(info)}\n`);

@@ -38,6 +38,10 @@ export interface Config {
   readonly gcIntervalSeconds: number;
   /** Leftovers of uploads younger than this are never collected (another instance may still be writing them). */
   readonly gcGraceSeconds: number;
+  /** A full sweep (listing every blob) starts this long after the last one finished (src/domain/garbage-collector.ts). */
+  readonly gcFullSweepIntervalSeconds: number;
+  /** Blobs a garbage-collection cycle lists of the full sweep in progress, at most. */
+  readonly gcFullSweepBlobsPerCycle: number;
   /** Serve HTTPS with these PEM files (EXTREPO_TLS_CERT, EXTREPO_TLS_KEY), re-read on SIGHUP; null: plain HTTP. */
   readonly tls: TlsConfig | null;
   /**
@@ -323,6 +327,7 @@ export const KNOWN_SETTINGS: readonly string[] = [
   'EXTREPO_DATABASE_SSL', 'EXTREPO_DATABASE_SSL_CA_FILE',
   'EXTREPO_S3_BUCKET', 'EXTREPO_S3_ENDPOINT', 'EXTREPO_S3_REGION', 'EXTREPO_S3_FORCE_PATH_STYLE', 'EXTREPO_S3_PREFIX',
   'EXTREPO_FILE_LINKS', 'EXTREPO_GC_INTERVAL_SECONDS', 'EXTREPO_GC_GRACE_SECONDS',
+  'EXTREPO_GC_FULL_SWEEP_INTERVAL_SECONDS', 'EXTREPO_GC_FULL_SWEEP_BLOBS_PER_CYCLE',
   'EXTREPO_TLS_CERT', 'EXTREPO_TLS_KEY', 'EXTREPO_TRUST_PROXY', 'EXTREPO_ALLOW_MIXED_STORES',
 ];
 
@@ -446,6 +451,8 @@ export function loadConfig(env: Env = process.env): Config {
     fileLinks,
     gcIntervalSeconds: readInteger(env, 'EXTREPO_GC_INTERVAL_SECONDS', 3600, 0, 7 * 24 * 3600),
     gcGraceSeconds: readInteger(env, 'EXTREPO_GC_GRACE_SECONDS', 24 * 3600, 0),
+    gcFullSweepIntervalSeconds: readInteger(env, 'EXTREPO_GC_FULL_SWEEP_INTERVAL_SECONDS', 7 * 24 * 3600, 0),
+    gcFullSweepBlobsPerCycle: readInteger(env, 'EXTREPO_GC_FULL_SWEEP_BLOBS_PER_CYCLE', 10_000, 1),
     tls: readTls(env),
     trustProxy: readTrustProxy(env),
     allowMixedStores: readBoolean(env, 'EXTREPO_ALLOW_MIXED_STORES', false),

@@ -213,6 +213,8 @@ async function start(
     embedded: isEmbedded(storeOptions),
     intervalMs: config.gcIntervalSeconds * 1000,
     graceMs: config.gcGraceSeconds * 1000,
+    fullSweepIntervalMs: config.gcFullSweepIntervalSeconds * 1000,
+    fullSweepBlobsPerCycle: config.gcFullSweepBlobsPerCycle,
     log,
   });
 

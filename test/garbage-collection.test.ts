@@ -7,7 +7,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
-import { collectGarbage } from '../src/domain/garbage-collector.js';
+import { collectGarbage, type CollectOptions } from '../src/domain/garbage-collector.js';
+import { bundleZip } from './helpers/archives.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -155,5 +156,88 @@ describe(`garbage collection (${process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs'}
     const left = await committed();
     for (const hash of referencedHashes) assert.ok(left.includes(hash));
     for (const hash of orphans) assert.ok(!left.includes(hash));
+  });
+
+  describe('in proportion to what changed', () => {
+    const step = (blobsPerCycle: number, intervalMs = 3_600_000): CollectOptions => ({ sweep: { mode: 'step', blobsPerCycle, intervalMs } });
+
+    test('a regular cycle checks only the recorded candidates: a blob no candidate names is not listed', async () => {
+      await collectGarbage(server.store, server.blobs, 60_000); // a complete sweep, just finished
+      const unrelated = await writeBlob(randomBytes(300), true); // an orphan nothing recorded
+      const crashed = randomBytes(300);
+      const crashedHash = sha256(crashed);
+      // What an upload does before committing, and then a crash before the reference is stored.
+      await server.store.recordGcCandidates([crashedHash], new Date());
+      await writeBlob(crashed, true);
+      const before = await server.store.getGcSweep();
+      const result = await collectGarbage(server.store, server.blobs, 60_000, new Date(), step(1000));
+      assert.equal(result.sweep, 'idle');
+      assert.equal(result.listed, 0, 'no blob listed');
+      assert.equal(result.candidates, 1);
+      assert.equal(result.collected, 1);
+      assert.deepEqual(await server.store.getGcSweep(), before, 'the sweep did not move');
+      const left = await committed();
+      assert.ok(!left.includes(crashedHash));
+      assert.ok(left.includes(unrelated), 'left to the next full sweep');
+      assert.deepEqual(await server.store.listGcCandidates(null, 10), []);
+      // Once the interval has passed, the sweep finds it.
+      const due = await collectGarbage(server.store, server.blobs, 60_000, new Date(Date.now() + 3_600_000), step(1_000_000));
+      assert.equal(due.sweep, 'finished');
+      assert.ok(due.listed >= 1);
+      assert.ok(!(await committed()).includes(unrelated));
+    });
+
+    test('an upload through the API records its blob and a delete the blob it frees; each next cycle checks them without listing', async () => {
+      await collectGarbage(server.store, server.blobs, 60_000);
+      const create = await server.api('POST', '/api/v1/deployments/extensions', {
+        json: { name: 'gc-candidates', version: '*', extension_type: 'bundle' },
+      });
+      assert.equal(create.status, 201);
+      const id = (create.body as { id: string }).id;
+      const first = await bundleZip('first\n');
+      const put = (zip: Buffer) => server.api('PUT', `/api/v1/deployments/extensions/${id}`, { body: zip, headers: { 'content-type': 'application/zip' } });
+      assert.equal((await put(first)).status, 200);
+      assert.deepEqual((await server.store.listGcCandidates(null, 10)).map((c) => c.sha256), [sha256(first)]);
+      const result = await collectGarbage(server.store, server.blobs, 60_000, new Date(), step(1000));
+      assert.deepEqual([result.candidates, result.collected, result.listed], [1, 0, 0], 'checked, referenced, kept');
+      assert.equal((await server.api('DELETE', `/api/v1/deployments/extensions/${id}`)).status, 200);
+      // The delete removed the blob at once; the candidate it recorded is checked and forgotten.
+      const after = await collectGarbage(server.store, server.blobs, 60_000, new Date(), step(1000));
+      assert.deepEqual([after.candidates, after.collected, after.listed], [1, 0, 0]);
+      assert.deepEqual(await server.store.listGcCandidates(null, 10), []);
+      assert.ok(!(await committed()).includes(sha256(first)));
+    });
+
+    test('the full sweep lists a bounded number of blobs per cycle and resumes after its persisted cursor', async () => {
+      await collectGarbage(server.store, server.blobs, 60_000);
+      const orphans: string[] = [];
+      for (let i = 0; i < 3; i++) orphans.push(await writeBlob(randomBytes(250), true));
+      const total = (await committed()).length;
+      const later = new Date(Date.now() + 3_600_000); // the last sweep is an interval old: one is due
+      const cursors: string[] = [];
+      let listed = 0;
+      let outcome = 'in progress';
+      for (let cycle = 0; outcome === 'in progress' && cycle <= total; cycle++) {
+        const result = await collectGarbage(server.store, server.blobs, 60_000, later, step(2));
+        assert.ok(result.listed <= 2);
+        listed += result.listed;
+        outcome = result.sweep;
+        const state = await server.store.getGcSweep();
+        if (outcome === 'in progress') {
+          assert.equal(state.startAfter, result.sweepCursor, 'the cursor is persisted');
+          assert.ok(cursors.every((cursor) => cursor < state.startAfter!), 'and only moves forward');
+          cursors.push(state.startAfter!);
+        }
+      }
+      assert.equal(outcome, 'finished');
+      assert.equal(listed, total, 'every blob listed exactly once over the cycles');
+      assert.ok(cursors.length >= Math.floor(total / 2) - 1);
+      const state = await server.store.getGcSweep();
+      assert.equal(state.startAfter, null);
+      assert.equal(state.startedAt, null);
+      assert.ok(state.finishedAt !== null);
+      const left = await committed();
+      for (const hash of orphans) assert.ok(!left.includes(hash));
+    });
   });
 });

@@ -169,7 +169,7 @@ describe('postgres metadata store, several instances', () => {
     // Back to a schema 2 database, as an extrepo from before file versions left it (later migrations undone too).
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    await client.query('DROP TABLE file_versions; DROP TABLE deployment_extensions; DROP TABLE deployment_plan_history; DROP TABLE deployments; DROP INDEX extensions_by_name; DROP INDEX extensions_by_owner_name; DELETE FROM schema_migrations WHERE version > 2');
+    await client.query('DROP TABLE file_versions; DROP TABLE deployment_extensions; DROP TABLE deployment_plan_history; DROP TABLE deployments; DROP INDEX extensions_by_name; DROP INDEX extensions_by_owner_name; DROP TABLE gc_candidates; DROP TABLE gc_sweep; DELETE FROM schema_migrations WHERE version > 2');
     await client.end();
     const second = await open(url);
     const only = async (id: string) => (await second.listFileVersions(id, { from: 0, size: 10 })).versions.map((v) => ({ ...v }));

@@ -79,7 +79,7 @@ describe('sqlite metadata store', () => {
     await first.close();
     // Back to a schema 2 database, as an extrepo from before file versions left it (later migrations undone too).
     const db = new Database(file);
-    db.exec('DROP TABLE file_versions; DROP TABLE deployment_extensions; DROP TABLE deployment_plan_history; DROP TABLE deployments; DROP INDEX extensions_by_name; DROP INDEX extensions_by_owner_name; DELETE FROM schema_migrations WHERE version > 2');
+    db.exec('DROP TABLE file_versions; DROP TABLE deployment_extensions; DROP TABLE deployment_plan_history; DROP TABLE deployments; DROP INDEX extensions_by_name; DROP INDEX extensions_by_owner_name; DROP TABLE gc_candidates; DROP TABLE gc_sweep; DELETE FROM schema_migrations WHERE version > 2');
     db.close();
     const second = await openSqliteMetadataStore(file);
     try {

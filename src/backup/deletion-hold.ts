@@ -4,7 +4,7 @@
 // meanwhile are remembered and carried out when the last hold is released, each re-checked under
 // the blob lock, since the same bytes may have been uploaded again in the meantime.
 import type { Readable } from 'node:stream';
-import type { BlobInfo, BlobStore, BlobUpload, ByteRange, LocalBlobFile } from '../stores/blob-store.js';
+import type { BlobInfo, BlobStore, BlobUpload, ByteRange, ListBlobsOptions, LocalBlobFile } from '../stores/blob-store.js';
 import type { MetadataStore } from '../stores/metadata-store.js';
 
 export class BlobDeletionHold implements BlobStore {
@@ -63,8 +63,8 @@ export class BlobDeletionHold implements BlobStore {
     return this.inner.open(sha256, range);
   }
 
-  list(): AsyncIterable<string> {
-    return this.inner.list();
+  list(options?: ListBlobsOptions): AsyncIterable<string> {
+    return this.inner.list(options);
   }
 
   sweepIncomplete(olderThanMs: number): Promise<number> {

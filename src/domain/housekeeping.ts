@@ -2,7 +2,9 @@
 // blobs and whether S3 answers. A garbage collection used to run before listen, so start-up time
 // grew with the bucket and an S3 outage killed the start; now the first collection starts right
 // after listen, is retried until it succeeds (a store may be down: /readyz says so meanwhile), and
-// then runs every EXTREPO_GC_INTERVAL_SECONDS.
+// then runs every EXTREPO_GC_INTERVAL_SECONDS. Each cycle checks the recorded candidates and
+// continues the full sweep by at most EXTREPO_GC_FULL_SWEEP_BLOBS_PER_CYCLE blobs when one is due or
+// in progress (garbage-collector.ts); its result line says how far the sweep got.
 import type { BlobStore } from '../stores/blob-store.js';
 import type { MetadataStore } from '../stores/metadata-store.js';
 import { scheduleGarbageCollection, type GcProgress, type GcSchedule } from './garbage-collector.js';
@@ -18,6 +20,10 @@ export interface HousekeepingOptions {
   embedded: boolean;
   intervalMs: number;
   graceMs: number;
+  /** EXTREPO_GC_FULL_SWEEP_INTERVAL_SECONDS, in ms. */
+  fullSweepIntervalMs: number;
+  /** EXTREPO_GC_FULL_SWEEP_BLOBS_PER_CYCLE. */
+  fullSweepBlobsPerCycle: number;
   /** How soon a failed collection is tried again (default 30 s). */
   retryMs?: number;
   /** A long collection logs its progress at most this often (default 30 s). */
@@ -39,6 +45,7 @@ export function startHousekeeping(store: MetadataStore, blobs: BlobStore, option
     // writing right now: only leftovers older than the grace period go.
     graceMs: () => (first && options.embedded ? Math.max(1, Date.now() - startedAt) : options.graceMs),
     collect: {
+      sweep: { mode: 'step', intervalMs: options.fullSweepIntervalMs, blobsPerCycle: options.fullSweepBlobsPerCycle },
       onProgress: (progress: GcProgress) => {
         if (Date.now() - lastProgressLog < progressEveryMs) return;
         lastProgressLog = Date.now();
@@ -46,7 +53,8 @@ export function startHousekeeping(store: MetadataStore, blobs: BlobStore, option
       },
     },
     onResult: (result) => {
-      if (result.swept > 0 || result.collected > 0 || result.expiredSessions > 0 || first) {
+      // A quiet cycle (nothing removed, no sweep step) logs nothing; every sweep step logs its cursor.
+      if (result.swept > 0 || result.collected > 0 || result.expiredSessions > 0 || result.listed > 0 || result.sweep !== 'idle' || first) {
         options.log.info({ ...result, first }, first ? 'start-up garbage collection finished' : 'garbage collected');
       }
       first = false;

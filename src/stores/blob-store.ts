@@ -35,6 +35,13 @@ export interface LocalBlobFile {
   close(): void;
 }
 
+export interface ListBlobsOptions {
+  /** Only hashes greater than this one. */
+  startAfter?: string;
+  /** Hashes per request to the store, where it pages (default and maximum 1,000). */
+  pageSize?: number;
+}
+
 export interface BlobStore {
   beginUpload(): Promise<BlobUpload>;
   stat(sha256: string): Promise<BlobInfo | null>;
@@ -48,8 +55,12 @@ export interface BlobStore {
   openFile?(sha256: string): Promise<LocalBlobFile>;
   /** Removes the blob; removing a missing blob succeeds. */
   delete(sha256: string): Promise<void>;
-  /** Every committed blob hash (for garbage collection). */
-  list(): AsyncIterable<string>;
+  /**
+   * Committed blob hashes in ascending order (for garbage collection), from the first, or from the
+   * first after `startAfter` (the resumable sweep's cursor). Read lazily: a caller that stops early
+   * has only paid for what it read (on S3, one ListObjectsV2 per `pageSize` blobs, at most 1,000).
+   */
+  list(options?: ListBlobsOptions): AsyncIterable<string>;
   /** Removes leftovers of uploads that never committed (crashes), older than `olderThanMs`. Returns how many. */
   sweepIncomplete(olderThanMs: number): Promise<number>;
   /** Total bytes stored, for metrics; null if the store cannot tell cheaply. */

@@ -3,6 +3,7 @@
 // Every method is atomic on its own; rules that must hold across instances (unique ids, optimistic
 // versions, blob reference counts) are enforced by the database, not by the caller.
 import type { DeploymentStore } from './deployment-store.js';
+import type { GcStateStore } from './gc-state-store.js';
 
 export type ExtensionType = 'plugin' | 'bundle';
 
@@ -245,6 +246,10 @@ export interface ExtensionStore {
   /** References to this blob: extensions whose file it is, plus kept file versions of it. */
   countBlobReferences(sha256: string): Promise<number>;
   /**
+   * The changes above record the blobs they leave unreferenced as garbage-collection candidates
+   * (src/stores/gc-state-store.ts) in their own transaction, so a crash before the blob is removed
+   * leaves it to the next regular collection, not to the rare full sweep.
+   *
    * Those of `sha256s` that nothing references, in one round trip: garbage collection checks the
    * blobs it lists a batch at a time, so its memory stays flat whatever the number of blobs.
    */
@@ -425,7 +430,7 @@ export interface SettingsStore {
   initSetting(key: string, value: string): Promise<string>;
 }
 
-export interface MetadataStore extends ExtensionStore, ApiKeyStore, UserStore, SessionStore, AuditStore, SettingsStore {
+export interface MetadataStore extends ExtensionStore, ApiKeyStore, UserStore, SessionStore, AuditStore, SettingsStore, GcStateStore {
   /** Deployments and the extensions their plans reference (src/stores/deployment-store.ts). */
   readonly deployments: DeploymentStore;
   /**

@@ -11,7 +11,8 @@ const USAGE = `Usage: npm run gc
 Runs one garbage collection over the stores the server's environment names (EXTREPO_DATA_DIR, or
 EXTREPO_DATABASE_URL and EXTREPO_S3_*), then exits, printing what it removed as one JSON line:
 leftovers of uploads older than EXTREPO_GC_GRACE_SECONDS (default 86400), files no extension
-references, and expired sign-in sessions. Safe while servers run on PostgreSQL + S3.
+references (it lists every file: a complete sweep at once, unlike the servers' regular collections),
+and expired sign-in sessions. Safe while servers run on PostgreSQL + S3.
 
   npm run gc                                # with the server's environment
   EXTREPO_GC_GRACE_SECONDS=0 npm run gc     # only when no instance is uploading

@@ -148,6 +148,18 @@ export function blobStoreContract(name: string, open: OpenBlobStore): void {
       await store.delete(hash);
     });
 
+    test('list is in ascending order and resumes after a given hash, a page at a time', async () => {
+      for (let i = 0; i < 5; i++) await put(store, randomBytes(1200));
+      const all = await collect(store.list());
+      assert.deepEqual(all, [...all].sort());
+      const middle = all[Math.floor(all.length / 2)]!;
+      assert.deepEqual(await collect(store.list({ startAfter: middle, pageSize: 2 })), all.filter((hash) => hash > middle));
+      assert.deepEqual(await collect(store.list({ startAfter: all[all.length - 1]! })), []);
+      // A hash that is not stored is a position like any other.
+      const between = middle.slice(0, 63) + (middle.endsWith('0') ? '1' : '0');
+      assert.deepEqual(await collect(store.list({ startAfter: between })), all.filter((hash) => hash > between));
+    });
+
     test('list returns every committed hash, each once', async () => {
       const hashes = [await put(store, randomBytes(10)), await put(store, randomBytes(20)), await put(store, randomBytes(30))];
       const listed = await collect(store.list());

@@ -391,6 +391,68 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
       });
     });
 
+    describe('garbage-collection state', () => {
+      /** The candidates among `hashes` (other tests record theirs in the same store). */
+      async function candidatesAmong(hashes: readonly string[]) {
+        const wanted = new Set(hashes);
+        const found = [];
+        let after: string | null = null;
+        for (;;) {
+          const page = await store.listGcCandidates(after, 500);
+          found.push(...page.filter((candidate) => wanted.has(candidate.sha256)));
+          if (page.length < 500) return found;
+          after = page[page.length - 1]!.sha256;
+        }
+      }
+
+      test('a change records the blobs it orphans as candidates in its own transaction, and only those', async () => {
+        const shared = fileOf('gc-shared');
+        const old = fileOf('gc-old');
+        const next = fileOf('gc-next');
+        const a = await store.insertExtension(newExtension({ file: shared }));
+        const b = await store.insertExtension(newExtension({ file: old }));
+        await store.insertExtension(newExtension({ file: shared }));
+        await store.updateExtension(b.id, changes({ file: next, keepFileVersions: 1 })); // prunes old
+        await store.deleteExtension(a.id); // shared is still referenced by the third
+        const found = await candidatesAmong([shared.sha256, old.sha256, next.sha256]);
+        assert.deepEqual(found.map((candidate) => candidate.sha256), [old.sha256]);
+        await store.deleteExtension(b.id);
+        assert.deepEqual((await candidatesAmong([next.sha256])).map((candidate) => candidate.sha256), [next.sha256]);
+      });
+
+      test('candidates page in sha256 order; forgetting one recorded again since it was read keeps it', async () => {
+        const hashes = [hashOf(uid()), hashOf(uid()), hashOf(uid())].sort();
+        await store.recordGcCandidates(hashes, new Date(T0));
+        const read = await candidatesAmong(hashes);
+        assert.deepEqual(read.map((candidate) => candidate.sha256), hashes);
+        const first = await store.listGcCandidates(hashes[0]!, 1);
+        assert.ok(first[0]!.sha256 > hashes[0]!);
+        // A reference dropped again after the check: a new generation, not forgotten with the old one.
+        await store.recordGcCandidates([hashes[1]!], new Date(T0 + 1));
+        assert.equal(await store.forgetGcCandidates(read), 2);
+        const left = await candidatesAmong(hashes);
+        assert.deepEqual(left.map((candidate) => candidate.sha256), [hashes[1]]);
+        assert.equal(left[0]!.generation, read[1]!.generation + 1);
+        assert.equal(await store.forgetGcCandidates(left), 1);
+        assert.deepEqual(await candidatesAmong(hashes), []);
+        assert.ok((await store.countGcCandidates()) >= 0);
+      });
+
+      test('the sweep state is saved only at the revision it was read at', async () => {
+        const state = await store.getGcSweep();
+        const cursor = hashOf(uid());
+        const startedAt = new Date(T0);
+        assert.equal(await store.saveGcSweep({ startAfter: cursor, startedAt, finishedAt: null }, state.revision), true);
+        const saved = await store.getGcSweep();
+        assert.deepEqual(saved, { startAfter: cursor, startedAt, finishedAt: null, revision: state.revision + 1 });
+        // Another instance saving from the old revision loses.
+        assert.equal(await store.saveGcSweep({ startAfter: null, startedAt: null, finishedAt: new Date(T0) }, state.revision), false);
+        assert.deepEqual(await store.getGcSweep(), saved);
+        assert.equal(await store.saveGcSweep({ startAfter: null, startedAt: null, finishedAt: new Date(T0 + 5) }, saved.revision), true);
+        assert.deepEqual(await store.getGcSweep(), { startAfter: null, startedAt: null, finishedAt: new Date(T0 + 5), revision: state.revision + 2 });
+      });
+    });
+
     describe('file versions', () => {
       const page = { from: 0, size: 100 };
       const numbers = async (id: string) => (await store.listFileVersions(id, page)).versions.map((v) => v.version);

@@ -1,7 +1,7 @@
 // A throwaway S3-compatible server for tests: s3rver on a random local port, its objects in a temp
 // dir that stop() removes. s3rver implements the common object API but not every call (notably
 // not UploadPartCopy, AbortMultipartUpload or ListMultipartUploads): tests that need those say so.
-import fs, { unlink } from 'node:fs/promises';
+import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,31 +24,107 @@ interface S3rverInstance {
 const S3rver = createRequire(import.meta.url)('s3rver') as new (options: S3rverOptions) => S3rverInstance;
 
 interface S3rverFilesystemStore {
-  getResourcePath(bucket: string, key: string, resource: string): string;
-  deleteObject(bucket: string, key: string): Promise<void>;
+  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+  putObject(object: { bucket: string; key: string }): Promise<unknown>;
+  copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string, replacementMetadata?: unknown): Promise<unknown>;
 }
 
 /**
- * s3rver 3.7 bug, hit by concurrent uploads (the benchmark's small-bundle case, 8 in flight): DeleteObject removes
- * the key's directories once they are empty (`incoming/` after the last upload in progress commits),
- * while a concurrent PutObject has just created that directory and is about to open its file there.
- * The open fails with ENOENT on a write stream without an error listener, which takes the whole s3rver
- * process down (and a concurrent CopyObject into `sha256/` fails the same way with a 500). Directories
- * cost nothing here, so deletes leave them in place: the same unlinks, without the clean-up.
+ * The name of the placeholder file s3rver keeps in every directory it writes objects to. s3rver stores
+ * the object `a/b/key` as the files `a/b/key._S3rver_object` (+ `.md5`, `_metadata.json`) and lists only
+ * files ending in `._S3rver_object`, so this file is never an object: no listing, no GC, no test sees it.
  */
-function keepS3rverDirectories(): void {
+export const S3RVER_PLACEHOLDER = '.extrepo-placeholder';
+
+/**
+ * s3rver 3.7.1 bug, hit by concurrent uploads (the benchmark's small-bundle case, the chaos run): its
+ * DeleteObject removes the key's directories once they are empty (`incoming/` after the last upload in
+ * progress commits), while a concurrent PutObject has just created that directory and is about to open
+ * its file there. The open fails with ENOENT on a write stream without an error listener, which takes
+ * the whole s3rver process down (and a concurrent CopyObject into `sha256/` fails the same way with a 500).
+ *
+ * Workaround (issue 17): a placeholder file in each prefix the project writes to (`<prefix>sha256/`,
+ * `<prefix>incoming/`, whatever the prefix or bucket a test or bench server chose). It is created before
+ * the first object is written into a directory, so a directory that holds or held an object is never
+ * empty, and s3rver's own clean-up stops there: DeleteObject is unpatched. It replaces an earlier patch
+ * that made DeleteObject skip the clean-up altogether; with the placeholder that patch is unnecessary
+ * (the clean-up loop stops at the first non-empty directory, and every directory objects go to has one).
+ */
+function keepPlaceholders(): void {
   const store = (createRequire(import.meta.url)('s3rver/lib/stores/filesystem.js') as { prototype: S3rverFilesystemStore }).prototype;
-  store.deleteObject = async function deleteObject(this: S3rverFilesystemStore, bucket: string, key: string) {
-    await Promise.all(
-      ['object', 'object.md5', 'metadata.json'].map((resource) =>
-        unlink(this.getResourcePath(bucket, key, resource)).catch((error: NodeJS.ErrnoException) => {
-          if (error.code !== 'ENOENT') throw error;
-        }),
-      ),
-    );
+  const { putObject, copyObject } = store;
+  const placeholderFor = async (self: S3rverFilesystemStore, bucket: string, key: string) => {
+    const dir = path.dirname(self.getResourcePath(bucket, key, 'object'));
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(path.join(dir, S3RVER_PLACEHOLDER), '', { flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  };
+  store.putObject = async function (this: S3rverFilesystemStore, object) {
+    await placeholderFor(this, object.bucket, object.key);
+    return putObject.call(this, object);
+  };
+  store.copyObject = async function (this: S3rverFilesystemStore, srcBucket, srcKey, destBucket, destKey, replacementMetadata) {
+    await placeholderFor(this, destBucket, destKey);
+    return copyObject.call(this, srcBucket, srcKey, destBucket, destKey, replacementMetadata);
   };
 }
-keepS3rverDirectories();
+keepPlaceholders();
+
+interface S3rverContext {
+  query: Record<string, string | undefined>;
+  store: { listObjects(bucket: string, options: unknown): Promise<{ isTruncated: boolean; objects: Array<{ key: string }> }> };
+  body: { ListBucketResult: Record<string, unknown> };
+}
+
+/**
+ * s3rver 3.7.1 bug: ListObjectsV2 answers every truncated page (more than 1,000 keys, or more than
+ * MaxKeys) with 500 InternalError on Node 17 and later. Its continuation tokens are encrypted with
+ * single DES, which OpenSSL 3 only offers through its legacy provider (`ERR_OSSL_EVP_UNSUPPORTED` in
+ * s3rver's log; this is why the startup-gc bench could not list 10,000 seeded objects). Its listing
+ * itself is fine and supports StartAfter; so pages are asked for with a StartAfter taken from a plain
+ * token (the base64 of the last key, which is what s3rver's token holds too, only not encrypted).
+ */
+function listWithoutDesTokens(): void {
+  const controller = createRequire(import.meta.url)('s3rver/lib/controllers/bucket.js') as { getBucket(ctx: S3rverContext): Promise<void> };
+  const getBucket = controller.getBucket;
+  controller.getBucket = async function (ctx: S3rverContext) {
+    if (ctx.query['list-type'] !== '2') return getBucket(ctx);
+    const token = ctx.query['continuation-token'];
+    if (token) {
+      const { ['continuation-token']: _, ...rest } = ctx.query;
+      ctx.query = { ...rest, 'start-after': Buffer.from(token, 'base64url').toString('utf8') };
+    }
+    const store = ctx.store;
+    let truncated = false;
+    ctx.store = Object.create(store, {
+      listObjects: {
+        value: async (bucket: string, options: unknown) => {
+          const result = await store.listObjects(bucket, options);
+          truncated = result.isTruncated;
+          return { ...result, isTruncated: false };
+        },
+      },
+    }) as S3rverContext['store'];
+    try {
+      await getBucket(ctx);
+    } finally {
+      ctx.store = store;
+    }
+    const result = ctx.body.ListBucketResult;
+    if (token) {
+      result.StartAfter = undefined;
+      result.ContinuationToken = token;
+    }
+    const contents = result.Contents as Array<{ Key: string }>;
+    const last = contents[contents.length - 1];
+    if (truncated && last) {
+      result.IsTruncated = true;
+      result.NextContinuationToken = Buffer.from(last.Key, 'utf8').toString('base64url');
+    }
+  };
+}
+listWithoutDesTokens();
 
 /** What s3rver accepts (it checks signatures against these). */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -63,6 +139,8 @@ export interface TestS3 {
 
 /** An s3rver a test may stop and start again on the same port, with its objects (an outage). */
 export interface RestartableS3 extends TestS3 {
+  /** s3rver's own files (objects are `<bucket>/<key>._S3rver_object`), for tests of its layout. */
+  directory: string;
   /** Closes the server: connections are refused from then on. */
   halt: () => Promise<void>;
   /** Listens again on the same port, over the same objects. */
@@ -82,6 +160,7 @@ export async function startS3(): Promise<RestartableS3> {
       bucket,
       region: 'us-east-1',
       credentials: S3RVER_CREDENTIALS,
+      directory,
       stop: async () => {
         await server.close().catch(() => undefined);
         await fs.rm(directory, { recursive: true, force: true });

@@ -14,7 +14,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { BlobNotFoundError, type BlobInfo, type BlobStore, type BlobUpload, type ByteRange, type LocalBlobFile } from '../blob-store.js';
+import { BlobNotFoundError, type BlobInfo, type BlobStore, type BlobUpload, type ByteRange, type ListBlobsOptions, type LocalBlobFile } from '../blob-store.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 
 /** Stream buffer size: large buffers mean fewer syscalls on the 1 GiB upload/download hot path. */
@@ -220,13 +220,19 @@ class FsBlobStore implements BlobStore {
     );
   }
 
-  async *list(): AsyncIterable<string> {
-    for (const first of await readDirNames(this.blobsDir)) {
-      if (!/^[0-9a-f]{2}$/.test(first)) continue;
-      for (const second of await readDirNames(path.join(this.blobsDir, first))) {
-        if (!/^[0-9a-f]{2}$/.test(second)) continue;
-        for (const name of await readDirNames(path.join(this.blobsDir, first, second))) {
-          if (SHA256_PATTERN.test(name) && name.startsWith(first + second)) yield name;
+  /** In ascending order: readdir's names are sorted here, level by level (sha256/ab/cd/<hash>). */
+  async *list(options: ListBlobsOptions = {}): AsyncIterable<string> {
+    const after = options.startAfter;
+    if (after !== undefined) checkSha256(after);
+    const sortedNames = async (dir: string) => (await readDirNames(dir)).sort();
+    for (const first of await sortedNames(this.blobsDir)) {
+      if (!isFanOut(first) || (after !== undefined && first < after.slice(0, 2))) continue;
+      for (const second of await sortedNames(path.join(this.blobsDir, first))) {
+        if (!isFanOut(second) || (after !== undefined && first + second < after.slice(0, 4))) continue;
+        for (const name of await sortedNames(path.join(this.blobsDir, first, second))) {
+          if (!SHA256_PATTERN.test(name) || !name.startsWith(first + second)) continue;
+          if (after !== undefined && name <= after) continue;
+          yield name;
         }
       }
     }

@@ -178,6 +178,27 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX extensions_by_owner_name ON extensions (owner_id, (name COLLATE "C"), id);
     `,
   },
+  {
+    // Garbage collection in proportion to what changed (src/stores/gc-state-store.ts): blobs that may
+    // have lost their last reference, and the resumable full sweep's cursor. No sweep has finished
+    // yet, so the first collection after this migration lists every blob once.
+    version: 6,
+    sql: `
+      CREATE TABLE gc_candidates (
+        sha256 text PRIMARY KEY,
+        generation bigint NOT NULL,
+        recorded_at timestamptz NOT NULL
+      );
+      CREATE TABLE gc_sweep (
+        id integer PRIMARY KEY CHECK (id = 1),
+        start_after text,
+        started_at timestamptz,
+        finished_at timestamptz,
+        revision bigint NOT NULL
+      );
+      INSERT INTO gc_sweep (id, revision) VALUES (1, 0);
+    `,
+  },
 ];
 
 /** Every version this code knows, ascending (not necessarily contiguous: numbers are reserved per feature). */

@@ -20,7 +20,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { BlobNotFoundError, type BlobInfo, type BlobStore, type BlobUpload, type ByteRange } from '../blob-store.js';
+import { BlobNotFoundError, type BlobInfo, type BlobStore, type BlobUpload, type ByteRange, type ListBlobsOptions } from '../blob-store.js';
 import { MAX_SINGLE_COPY_BYTES, copyObject } from './s3-copy.js';
 import { exactRange } from './s3-range.js';
 import { classifyS3Error } from '../store-unavailable.js';
@@ -200,23 +200,38 @@ class S3BlobStore implements BlobStore {
     }
   }
 
-  /** Every object under a prefix, page by page. */
-  private async *objects(prefix: string): AsyncIterable<{ key: string; lastModified: Date | undefined }> {
+  /** Every object under a prefix (after `startAfter`, a whole key), page by page, each page asked for only when needed. */
+  private async *objects(
+    prefix: string,
+    from: { startAfter?: string; maxKeys?: number } = {},
+  ): AsyncIterable<{ key: string; lastModified: Date | undefined }> {
     let token: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.settings.bucket, Prefix: prefix, ContinuationToken: token }),
+      const result = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.settings.bucket,
+          Prefix: prefix,
+          ContinuationToken: token,
+          // S3 ignores StartAfter once a continuation token is given.
+          StartAfter: token === undefined ? from.startAfter : undefined,
+          MaxKeys: from.maxKeys,
+        }),
       );
-      for (const object of page.Contents ?? []) {
+      for (const object of result.Contents ?? []) {
         if (object.Key !== undefined) yield { key: object.Key, lastModified: object.LastModified };
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      token = result.IsTruncated ? result.NextContinuationToken : undefined;
     } while (token);
   }
 
-  async *list(): AsyncIterable<string> {
+  async *list(options: ListBlobsOptions = {}): AsyncIterable<string> {
     const prefix = `${this.settings.prefix}sha256/`;
-    for await (const { key } of this.objects(prefix)) {
+    if (options.startAfter !== undefined) checkSha256(options.startAfter);
+    const page = {
+      startAfter: options.startAfter === undefined ? undefined : `${prefix}${options.startAfter}`,
+      maxKeys: options.pageSize === undefined ? undefined : Math.max(1, Math.min(1000, options.pageSize)),
+    };
+    for await (const { key } of this.objects(prefix, page)) {
       const sha256 = key.slice(prefix.length);
       if (SHA256_PATTERN.test(sha256)) yield sha256;
     }

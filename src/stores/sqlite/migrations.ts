@@ -178,6 +178,27 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX extensions_by_owner_name ON extensions (owner_id, name, id);
     `,
   },
+  {
+    // Garbage collection in proportion to what changed (src/stores/gc-state-store.ts): blobs that may
+    // have lost their last reference, and the resumable full sweep's cursor. No sweep has finished
+    // yet, so the first collection after this migration lists every blob once.
+    version: 6,
+    sql: `
+      CREATE TABLE gc_candidates (
+        sha256 TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE gc_sweep (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        start_after TEXT,
+        started_at INTEGER,
+        finished_at INTEGER,
+        revision INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO gc_sweep (id, revision) VALUES (1, 0);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = latestVersion(MIGRATIONS);
