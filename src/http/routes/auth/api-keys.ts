@@ -4,9 +4,9 @@
 import type { FastifyInstance } from 'fastify';
 import { apiKeyView } from '../../../auth/api-key-service.js';
 import { noteForAudit, requirePrincipal } from '../../plugins/authenticate.js';
-import type { AuthRouteDeps } from './deps.js';
+import type { RouteDeps } from '../../route-deps.js';
 
-export function registerOwnApiKeyRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
+export function registerOwnApiKeyRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/api/v1/users/auth/keys', async (request) => {
     const keys = await deps.keys.listOwn(requirePrincipal(request));
     return { keys: keys.map((record) => apiKeyView(record)) };

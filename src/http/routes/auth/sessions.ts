@@ -3,11 +3,11 @@
 import type { FastifyInstance } from 'fastify';
 import { apiError } from '../../../errors.js';
 import { noteForAudit, requirePrincipal } from '../../plugins/authenticate.js';
-import type { AuthRouteDeps } from './deps.js';
+import type { RouteDeps } from '../../route-deps.js';
 
 const REFRESH_URL = '/api/v1/users/auth/_refresh';
 
-export function registerSessionRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
+export function registerSessionRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post('/api/v1/users/auth/_login', async (request) => {
     const body = request.body as Record<string, unknown> | undefined;
     const username = body?.username;
