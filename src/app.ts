@@ -135,8 +135,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     archiveLimits: {
       maxEntries: config.maxZipEntries,
       maxUncompressedBytes: config.maxUncompressedBytes,
-      maxRatio: 100,
-      ratioMinBytes: 1024 * 1024,
+      maxRatio: config.maxCompressionRatio,
+      ratioMinBytes: config.compressionRatioMinBytes,
     },
     downloadPolicy: {
       allowHosts: config.downloadAllowHosts,
