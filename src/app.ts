@@ -66,6 +66,11 @@ export interface AppOptions {
   createAdminAtBuild?: boolean;
   /** The built web console (default dist/console, from `npm run build:console`); false serves none. */
   consoleDir?: string | false;
+  /**
+   * Called with the new Fastify instance before anything is registered: a test watches the routes
+   * being added (onRoute) or adds one of its own (test/public-routes.test.ts).
+   */
+  beforeRoutes?: (fastify: FastifyInstance) => void;
 }
 
 export interface App {
@@ -112,6 +117,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     trustProxy: fastifyTrustProxy(config.trustProxy),
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;
+  options.beforeRoutes?.(fastify);
 
   // JSON bodies: strict UTF-8, no lone surrogates, an empty body is no body (http/json-body.ts).
   fastify.removeContentTypeParser('application/json');

@@ -1,14 +1,14 @@
 // POST /users/auth/_login, /_refresh, /_logout and GET /users/auth (ECE's login, refresh-token,
 // logout and get-authentication-info).
 import type { FastifyInstance } from 'fastify';
-import { apiError } from '../../../errors.js';
+import { apiError, ERRORS } from '../../../errors.js';
 import { noteForAudit, requirePrincipal } from '../../plugins/authenticate.js';
 import type { RouteDeps } from '../../route-deps.js';
 
 const REFRESH_URL = '/api/v1/users/auth/_refresh';
 
 export function registerSessionRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  app.post('/api/v1/users/auth/_login', async (request) => {
+  app.post('/api/v1/users/auth/_login', { config: { public: true } }, async (request) => {
     const body = request.body as Record<string, unknown> | undefined;
     const username = body?.username;
     const password = body?.password;
@@ -23,7 +23,8 @@ export function registerSessionRoutes(app: FastifyInstance, deps: RouteDeps): vo
     return { token: issued.token, session_expiration_time: issued.expiresAt.toISOString() };
   });
 
-  app.post('/api/v1/users/auth/_refresh', async (request) => {
+  // ECE answers an invalid or expired token on _refresh with root.unauthorized (its spec).
+  app.post('/api/v1/users/auth/_refresh', { config: { credentialsRefusal: ERRORS.tokenInvalid } }, async (request) => {
     const issued = await deps.auth.refresh(requirePrincipal(request));
     return { token: issued.token, session_expiration_time: issued.expiresAt.toISOString() };
   });
