@@ -24,6 +24,9 @@ export const extensionSchema = withExtraFileField(definitionSchema('Extension'))
 export const createExtensionRequestSchema = definitionSchema('CreateExtensionRequest');
 export const updateExtensionRequestSchema = definitionSchema('UpdateExtensionRequest');
 
+/** A path-parameter schema's object type, derived from the schema (so it cannot drift from it). */
+export type ParamsOf<Schema extends { properties: object }> = { [Name in keyof Schema['properties']]: string };
+
 export const extensionIdParams = {
   type: 'object',
   required: ['extension_id'],
@@ -38,6 +41,9 @@ export const fileVersionParams = {
     file_version: { type: 'string', minLength: 1, maxLength: 32 },
   },
 } as const;
+
+export type ExtensionIdParams = ParamsOf<typeof extensionIdParams>;
+export type FileVersionParams = ParamsOf<typeof fileVersionParams>;
 
 /** The {file_version} of a path; anything but a whole number is a version that does not exist. */
 export function fileVersionNumber(extensionId: string, raw: string): number {
