@@ -38,7 +38,6 @@ import { LOG_OPTIONS } from './log-options.js';
 import { registerAuditTrail } from './http/routes/audit/audit-trail.js';
 import { registerListAudit } from './http/routes/audit/list-audit.js';
 import { registerOwnApiKeyRoutes } from './http/routes/auth/api-keys.js';
-import type { AuthRouteDeps } from './http/routes/auth/deps.js';
 import { registerSessionRoutes } from './http/routes/auth/sessions.js';
 import { registerUsersApiKeyRoutes } from './http/routes/auth/users-api-keys.js';
 import { registerCurrentUserRoutes } from './http/routes/users/current-user.js';
@@ -67,6 +66,11 @@ export interface AppOptions {
   createAdminAtBuild?: boolean;
   /** The built web console (default dist/console, from `npm run build:console`); false serves none. */
   consoleDir?: string | false;
+  /**
+   * Called with the new Fastify instance before anything is registered: a test watches the routes
+   * being added (onRoute) or adds one of its own (test/public-routes.test.ts).
+   */
+  beforeRoutes?: (fastify: FastifyInstance) => void;
 }
 
 export interface App {
@@ -113,6 +117,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     trustProxy: fastifyTrustProxy(config.trustProxy),
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;
+  options.beforeRoutes?.(fastify);
 
   // JSON bodies: strict UTF-8, no lone surrogates, an empty body is no body (http/json-body.ts).
   fastify.removeContentTypeParser('application/json');
@@ -136,8 +141,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     archiveLimits: {
       maxEntries: config.maxZipEntries,
       maxUncompressedBytes: config.maxUncompressedBytes,
-      maxRatio: 100,
-      ratioMinBytes: 1024 * 1024,
+      maxRatio: config.maxCompressionRatio,
+      ratioMinBytes: config.compressionRatioMinBytes,
     },
     downloadPolicy: {
       allowHosts: config.downloadAllowHosts,
@@ -157,14 +162,23 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const deployments = new DeploymentService({ store });
   // Install URLs share the file links' HMAC secret (one per installation, the same on every instance).
   const installLinks = createInstallLinkSigner(linkSecret);
-  const deps: RouteDeps = { config, service, deployments, installLinks, store, blobs, links, presigner, metrics, publicBaseUrl: () => origin };
   // Users and credentials: the HMAC secret of bearer tokens is kept in the database, so tokens
   // survive restarts and work on every instance; the first start creates the built-in admin.
   const tokenSecret = await store.initSetting(TOKEN_SECRET_SETTING, randomBytes(32).toString('base64url'));
   const createAdminUser = () => ensureAdminUser(store, config.adminPassword, new Date());
   const generatedAdminPassword = options.createAdminAtBuild === false ? null : await createAdminUser();
   const auth = new AuthService({ store, tokenSecret, tokenTtlSeconds: config.tokenTtlSeconds, configuredAdminKey: config.adminApiKey });
-  const authDeps: AuthRouteDeps = {
+  const deps: RouteDeps = {
+    config,
+    service,
+    deployments,
+    installLinks,
+    store,
+    blobs,
+    links,
+    presigner,
+    metrics,
+    publicBaseUrl: () => origin,
     auth,
     users: new UserService({ store, revokeSessions: (userName) => auth.revokeSessions(userName) }),
     keys: new ApiKeyService(store),
@@ -177,16 +191,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerAuthentication(fastify, authenticator);
   registerConnectionCap(fastify, config.maxUnauthenticatedConnections);
   registerBodyTimeout(fastify, config.bodyTimeoutMs, isUploadRoute);
-  registerAuditTrail(fastify, authDeps.audit);
+  registerAuditTrail(fastify, deps.audit);
 
   registerOperations(fastify, deps);
   await registerApiDocsPage(fastify, config);
-  registerSessionRoutes(fastify, authDeps);
-  registerOwnApiKeyRoutes(fastify, authDeps);
-  registerUsersApiKeyRoutes(fastify, authDeps);
-  registerUserRoutes(fastify, authDeps);
-  registerCurrentUserRoutes(fastify, authDeps);
-  registerListAudit(fastify, authDeps);
+  registerSessionRoutes(fastify, deps);
+  registerOwnApiKeyRoutes(fastify, deps);
+  registerUsersApiKeyRoutes(fastify, deps);
+  registerUserRoutes(fastify, deps);
+  registerCurrentUserRoutes(fastify, deps);
+  registerListAudit(fastify, deps);
   registerListExtensions(fastify, deps);
   registerCreateExtension(fastify, deps);
   registerGetExtension(fastify, deps);

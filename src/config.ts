@@ -5,6 +5,14 @@ import ipaddr from 'ipaddr.js';
 
 const GiB = 1024 ** 3;
 
+/**
+ * The zip-bomb rule (src/archive/entry-rules.ts): an entry that inflates to more than
+ * ARCHIVE_RATIO_MIN_BYTES may be at most ARCHIVE_MAX_RATIO times its compressed size. Fixed, not
+ * settings: no plugin or bundle comes near it, and the CLI checks the same limits before uploading.
+ */
+export const ARCHIVE_MAX_RATIO = 100;
+export const ARCHIVE_RATIO_MIN_BYTES = 1024 * 1024;
+
 export interface Config {
   readonly host: string;
   readonly port: number;
@@ -16,6 +24,10 @@ export interface Config {
   readonly maxJsonBytes: number;
   readonly maxZipEntries: number;
   readonly maxUncompressedBytes: number;
+  /** Highest inflated:compressed ratio of an archive entry (ARCHIVE_MAX_RATIO). */
+  readonly maxCompressionRatio: number;
+  /** The ratio rule applies to entries inflating to more than this (ARCHIVE_RATIO_MIN_BYTES). */
+  readonly compressionRatioMinBytes: number;
   readonly downloadAllowHosts: readonly string[];
   readonly downloadConnectTimeoutMs: number;
   readonly downloadIdleTimeoutMs: number;
@@ -437,6 +449,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxJsonBytes: readSize(env, 'EXTREPO_MAX_JSON_BYTES', 1024 * 1024, 1024),
     maxZipEntries: readInteger(env, 'EXTREPO_MAX_ZIP_ENTRIES', 10_000, 1),
     maxUncompressedBytes: readSize(env, 'EXTREPO_MAX_UNCOMPRESSED_BYTES', 4 * maxFileBytes, 1),
+    maxCompressionRatio: ARCHIVE_MAX_RATIO,
+    compressionRatioMinBytes: ARCHIVE_RATIO_MIN_BYTES,
     downloadAllowHosts: readList(env, 'EXTREPO_DOWNLOAD_ALLOW_HOSTS'),
     downloadConnectTimeoutMs: readInteger(env, 'EXTREPO_DOWNLOAD_CONNECT_TIMEOUT_MS', 10_000, 1),
     downloadIdleTimeoutMs: readInteger(env, 'EXTREPO_DOWNLOAD_IDLE_TIMEOUT_MS', 30_000, 1),
@@ -465,5 +479,12 @@ export function loadConfig(env: Env = process.env): Config {
     keepFileVersions: readInteger(env, 'EXTREPO_KEEP_FILE_VERSIONS', 10, 0, 1_000_000),
   };
   checkStorePairing(config.database, config.s3, config.allowMixedStores);
-  return Object.freeze({ ...config, warnings: unknownSettingWarnings(source, read) });
+  return deepFreeze({ ...config, warnings: unknownSettingWarnings(source, read) });
+}
+
+/** Config is read once and never changed: nested parts (database, s3, tls, host lists) included. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const nested of Object.values(value)) deepFreeze(nested);
+  return Object.freeze(value);
 }

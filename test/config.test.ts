@@ -151,3 +151,36 @@ describe('unknown EXTREPO_* variables', () => {
     assert.deepEqual(config.warnings, []);
   });
 });
+
+describe('the loaded config', () => {
+  test('is frozen all the way down: nested settings and host lists cannot be changed', () => {
+    const config = loadConfig({
+      EXTREPO_DATABASE_URL: 'postgres://extrepo@db.example:5432/extrepo',
+      EXTREPO_S3_BUCKET: 'files',
+      EXTREPO_DOWNLOAD_ALLOW_HOSTS: 'artifacts.example.com',
+      EXTREPO_TRUST_PROXY: '10.0.0.1',
+    });
+    assert.throws(() => {
+      (config as { port: number }).port = 1;
+    }, TypeError);
+    assert.throws(() => {
+      (config.database as { url: string }).url = 'postgres://elsewhere/db';
+    }, TypeError);
+    assert.throws(() => {
+      (config.s3 as { bucket: string }).bucket = 'other';
+    }, TypeError);
+    assert.throws(() => (config.downloadAllowHosts as string[]).push('evil.example.com'), TypeError);
+    assert.throws(() => (config.trustProxy as string[]).push('0.0.0.0/0'), TypeError);
+    assert.throws(() => (config.warnings as string[]).push('x'), TypeError);
+    assert.equal(config.database?.url, 'postgres://extrepo@db.example:5432/extrepo');
+    assert.equal(config.s3?.bucket, 'files');
+    assert.deepEqual(config.downloadAllowHosts, ['artifacts.example.com']);
+    assert.deepEqual(config.trustProxy, ['10.0.0.1']);
+  });
+
+  test('carries the archive ratio limits the server and the CLI enforce', () => {
+    const config = loadConfig({});
+    assert.equal(config.maxCompressionRatio, 100);
+    assert.equal(config.compressionRatioMinBytes, 1024 * 1024);
+  });
+});

@@ -17,12 +17,6 @@ after(async () => {
   await server.close();
 });
 
-async function auditedRequestId(name: string): Promise<unknown> {
-  const page = await server.api('GET', `/api/v1/audit?action=create-extension&outcome=success`);
-  const record = (page.body.records as Array<Record<string, unknown>>).find((r) => r.target === name);
-  return record?.request_id;
-}
-
 test('a short, safe X-Request-Id is echoed and stored in the audit trail', async () => {
   const id = 'Trace-01.abc_DEF:42-' + 'z'.repeat(108);
   assert.equal(id.length, 128);

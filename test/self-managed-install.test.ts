@@ -63,7 +63,7 @@ describe('elasticsearch-plugins.yml and the bundle manifest', () => {
   test("the plugin file lists each plugin of the current plan; its install URL serves the exact bytes to a plain GET", async () => {
     const { plugin, id } = await setUp();
     const yml = await pluginsYml(id);
-    assert.match(yml, /^plugins:\n  - id: "analysis-test"\n    location: "http:\/\/127\.0\.0\.1:\d+\/deployment-files\/[^"]+\.zip"\n  - id: "analysis-icu"\n    location: "https:\/\/artifacts\.example\.com\/analysis-icu-8\.15\.0\.zip"\n$/m);
+    assert.match(yml, /^plugins:\n {2}- id: "analysis-test"\n {4}location: "http:\/\/127\.0\.0\.1:\d+\/deployment-files\/[^"]+\.zip"\n {2}- id: "analysis-icu"\n {4}location: "https:\/\/artifacts\.example\.com\/analysis-icu-8\.15\.0\.zip"\n$/m);
     const [location] = locations(yml);
     const download = await plainGet(location!);
     assert.equal(download.status, 200);

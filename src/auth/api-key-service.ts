@@ -114,12 +114,9 @@ export class ApiKeyService {
     if (deleted.length === 0) throw keyNotFound(keyId);
   }
 
-  async deleteManyOwn(principal: Principal, body: unknown): Promise<string[]> {
-    const ids = isObject(body) ? body.keys : undefined;
-    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
-      throw apiError('invalidJson', 'The body must be {"keys": ["<api key id>", …]}.', { fields: ['keys'] });
-    }
-    return this.store.deleteApiKeys(ids as string[], principal.userId);
+  /** The ids come from a DeleteApiKeysRequest its route's schema has checked. */
+  async deleteManyOwn(principal: Principal, ids: readonly string[]): Promise<string[]> {
+    return this.store.deleteApiKeys([...ids], principal.userId);
   }
 
   async listAll(principal: Principal): Promise<ApiKeyRecord[]> {

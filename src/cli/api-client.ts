@@ -30,7 +30,7 @@ export class ApiClient {
   ) {}
 
   /** An API call with an optional JSON body; resolves to the parsed JSON answer. */
-  async json<T = any>(method: string, apiPath: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  async json<T = unknown>(method: string, apiPath: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     let payload: Buffer | undefined;
     if (body !== undefined) {
@@ -47,7 +47,7 @@ export class ApiClient {
   }
 
   /** PUTs a file as a raw body (Elastic's recommended `curl -T` form) of exactly `length` bytes. */
-  async upload<T = any>(apiPath: string, body: Readable, length: number, signal?: AbortSignal): Promise<T> {
+  async upload<T = unknown>(apiPath: string, body: Readable, length: number, signal?: AbortSignal): Promise<T> {
     const response = await this.send(this.apiUrl(apiPath), {
       method: 'PUT',
       headers: { 'content-type': 'application/zip', 'content-length': String(length), accept: 'application/json' },

@@ -1,5 +1,6 @@
 // Rules on create/update bodies that the JSON schema from Elastic's spec cannot express. Each rule
 // names the offending field so clients can show it (BasicFailedReplyElement.fields).
+import type { CreateExtensionRequest, UpdateExtensionRequest } from '../api-types.js';
 import { apiError } from '../errors.js';
 import type { ExtensionType } from '../stores/metadata-store.js';
 
@@ -10,13 +11,8 @@ export const LIMITS = {
   downloadUrl: 2048,
 } as const;
 
-export interface ExtensionRequestBody {
-  name: string;
-  version: string;
-  extension_type: ExtensionType;
-  description?: string;
-  download_url?: string;
-}
+/** A create or update body, as the route schemas from the spec have already checked it. */
+export type ExtensionRequestBody = CreateExtensionRequest | UpdateExtensionRequest;
 
 export interface ExtensionMetadata {
   name: string;

@@ -1,3 +1,9 @@
+// The one bag of what routes need, built once in app.ts: extension, deployment and file routes use
+// the domain services and stores, the users, sessions, API-key and audit routes the auth services.
+import type { ApiKeyService } from '../auth/api-key-service.js';
+import type { AuditLog } from '../auth/audit-log.js';
+import type { AuthService } from '../auth/auth-service.js';
+import type { UserService } from '../auth/user-service.js';
 import type { Config } from '../config.js';
 import type { DeploymentService } from '../domain/deployment-service.js';
 import type { ExtensionService } from '../domain/extension-service.js';
@@ -23,6 +29,11 @@ export interface RouteDeps {
   metrics: Metrics;
   /** Origin for absolute links (EXTREPO_PUBLIC_URL, else the listening address). */
   publicBaseUrl(): string;
+  /** Sign-in, bearer tokens and the credentials of every request. */
+  auth: AuthService;
+  users: UserService;
+  keys: ApiKeyService;
+  audit: AuditLog;
 }
 
 /** The absolute, signed file link of an extension, or null if it has no file. */

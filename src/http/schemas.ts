@@ -24,6 +24,18 @@ export const extensionSchema = withExtraFileField(definitionSchema('Extension'))
 export const createExtensionRequestSchema = definitionSchema('CreateExtensionRequest');
 export const updateExtensionRequestSchema = definitionSchema('UpdateExtensionRequest');
 
+/** ECE's LoginRequest; a user name is never empty (the spec says only "string"). */
+export const loginRequestSchema = withMinLength(definitionSchema('LoginRequest'), 'username');
+export const deleteApiKeysRequestSchema = definitionSchema('DeleteApiKeysRequest');
+
+function withMinLength(definition: JsonObject, field: string): JsonObject {
+  const properties = definition.properties as Record<string, JsonObject>;
+  return { ...definition, properties: { ...properties, [field]: { ...properties[field], minLength: 1 } } };
+}
+
+/** A path-parameter schema's object type, derived from the schema (so it cannot drift from it). */
+export type ParamsOf<Schema extends { properties: object }> = { [Name in keyof Schema['properties']]: string };
+
 export const extensionIdParams = {
   type: 'object',
   required: ['extension_id'],
@@ -38,6 +50,9 @@ export const fileVersionParams = {
     file_version: { type: 'string', minLength: 1, maxLength: 32 },
   },
 } as const;
+
+export type ExtensionIdParams = ParamsOf<typeof extensionIdParams>;
+export type FileVersionParams = ParamsOf<typeof fileVersionParams>;
 
 /** The {file_version} of a path; anything but a whole number is a version that does not exist. */
 export function fileVersionNumber(extensionId: string, raw: string): number {

@@ -156,7 +156,7 @@ export async function freshSharedStorage(): Promise<SharedStorage> {
 
 export async function startServer(
   env: Record<string, string> = {},
-  appOptions: Pick<AppOptions, 'newExtensionId'> = {},
+  appOptions: Pick<AppOptions, 'newExtensionId' | 'beforeRoutes'> = {},
 ): Promise<TestServer> {
   const backend = testBackend();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'extrepo-test-'));

@@ -10,6 +10,7 @@ import {
   type ArchiveLimits,
   type ArchiveReport,
 } from '../../archive/index.js';
+import { ARCHIVE_MAX_RATIO, ARCHIVE_RATIO_MIN_BYTES } from '../../config.js';
 import { ERRORS } from '../../errors.js';
 import { CliError } from '../cli-errors.js';
 
@@ -17,14 +18,14 @@ const GiB = 1024 ** 3;
 
 /**
  * The server's defaults (src/config.ts: EXTREPO_MAX_ZIP_ENTRIES, EXTREPO_MAX_UNCOMPRESSED_BYTES = 4 ×
- * EXTREPO_MAX_FILE_BYTES; src/app.ts: the 100:1 ratio above 1 MiB). A server configured tighter still
+ * EXTREPO_MAX_FILE_BYTES, and the fixed 100:1 ratio above 1 MiB). A server configured tighter still
  * has the last word, and its answer is reported as it comes.
  */
 export const SERVER_DEFAULT_LIMITS: ArchiveLimits = {
   maxEntries: 10_000,
   maxUncompressedBytes: 4 * 8 * GiB,
-  maxRatio: 100,
-  ratioMinBytes: 1024 * 1024,
+  maxRatio: ARCHIVE_MAX_RATIO,
+  ratioMinBytes: ARCHIVE_RATIO_MIN_BYTES,
 };
 
 /** The server's error for a rejected archive (extension-service.ts), code and message alike. */

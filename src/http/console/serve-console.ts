@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { declarePublicScope } from '../plugins/authenticate.js';
 import { MAX_PATH_PARAM_LENGTH, overlongParameter } from '../plugins/protocol-errors.js';
 
 const NONCE_PLACEHOLDER = '__CSP_NONCE__';
@@ -68,12 +69,14 @@ export async function registerConsole(app: FastifyInstance, dir: string): Promis
   // what the router would have refused for a path parameter over its limit, so that is answered
   // here as the router's refusal is (414, http/plugins/protocol-errors.ts).
   for (const url of ['/api', '/api/*']) {
-    app.get(url, (request, reply) => {
+    app.get(url, { config: { unknownPaths: true } }, (request, reply) => {
       if (hasOverlongSegment(request.url)) throw overlongParameter();
       return reply.callNotFound();
     });
   }
   await app.register(async (scope) => {
+    // The console's page and assets need no credentials: the page signs in through the API.
+    declarePublicScope(scope);
     await scope.register(helmet, {
       enableCSPNonces: true,
       contentSecurityPolicy: { useDefaults: false, directives: CONSOLE_CSP_DIRECTIVES },

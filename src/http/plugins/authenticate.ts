@@ -1,10 +1,13 @@
-// Requires credentials on every /api/v1 route except the API docs and _login, and attaches the
-// caller's Principal to the request. Which credentials are accepted is the Authenticator's business
-// (ApiKey, Basic and Bearer: src/auth/auth-service.ts).
+// Requires credentials on every route unless the route itself says it is public, and attaches the
+// caller's Principal to the request. A route declares it with `config: { public: true }`, or by being
+// registered in a scope given to declarePublicScope() (for routes a plugin registers); a route that
+// declares nothing needs credentials, so a new route cannot be left open by forgetting a list
+// (test/public-routes.test.ts walks every route). Which credentials are accepted is the
+// Authenticator's business (ApiKey, Basic and Bearer: src/auth/auth-service.ts).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator, RequestContext } from '../../auth/authenticator.js';
 import type { Principal } from '../../domain/principal.js';
-import { apiError, ApiError, ERRORS } from '../../errors.js';
+import { apiError, ApiError, type ErrorDefinition } from '../../errors.js';
 
 /** What the audit trail should record about a request, beyond its route (see routes/audit). */
 export interface AuditNote {
@@ -21,23 +24,50 @@ declare module 'fastify' {
     principal: Principal | null;
     auditNote: AuditNote | null;
   }
+  interface FastifyContextConfig {
+    /** Answers without credentials: anyone may call it, or it checks its own (a signed link, a password). */
+    public?: boolean;
+    /**
+     * A catch-all that only hands paths no route serves to the not-found handler (the console's
+     * /api/*): credentials are required as for any unknown path.
+     */
+    unknownPaths?: boolean;
+    /** The error for missing or failed credentials on this route (default: 401 root.unauthenticated). */
+    credentialsRefusal?: ErrorDefinition;
+  }
 }
 
-const PUBLIC_API_PATHS = ['/api/v1/users/auth/_login'];
-const PUBLIC_API_PREFIXES = ['/api/v1/api-docs'];
-const REFRESH_PATH = '/api/v1/users/auth/_refresh';
 const CHALLENGE = { 'www-authenticate': 'ApiKey, Basic realm="extrepo", Bearer' };
+// The API documentation pages are public, their unknown paths too (a plain 404).
+const API_DOCS_PREFIX = '/api/v1/api-docs';
 
 function pathOf(url: string): string {
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);
 }
 
-function needsCredentials(url: string): boolean {
+/**
+ * A path no route serves is a 404, but under /api/v1 only after credentials, as before any route
+ * existed there: an anonymous caller cannot tell the API's paths from others.
+ */
+function unknownPathNeedsCredentials(url: string): boolean {
   const path = pathOf(url);
   if (!path.startsWith('/api/v1/') && path !== '/api/v1') return false;
-  if (PUBLIC_API_PATHS.includes(path)) return false;
-  return !PUBLIC_API_PREFIXES.some((prefix) => path.startsWith(prefix));
+  return !path.startsWith(API_DOCS_PREFIX);
+}
+
+function needsCredentials(request: FastifyRequest): boolean {
+  const config = request.routeOptions.config;
+  if (config.public === true) return false;
+  if (request.is404 || config.unknownPaths === true) return unknownPathNeedsCredentials(request.url);
+  return true;
+}
+
+/** Declares every route registered in `scope` (and the scopes inside it) public: for plugins' routes. */
+export function declarePublicScope(scope: FastifyInstance): void {
+  scope.addHook('onRoute', (route) => {
+    route.config = { ...route.config, public: true };
+  });
 }
 
 /** The authenticated caller; a route behind registerAuthentication always has one. */
@@ -55,7 +85,7 @@ export function registerAuthentication(app: FastifyInstance, authenticator: Auth
   app.decorateRequest('principal', null);
   app.decorateRequest('auditNote', null);
   app.addHook('onRequest', (request, _reply, done) => {
-    if (!needsCredentials(request.url)) {
+    if (!needsCredentials(request)) {
       done();
       return;
     }
@@ -73,8 +103,7 @@ export function registerAuthentication(app: FastifyInstance, authenticator: Auth
 }
 
 async function authenticateRequest(request: FastifyRequest, authenticator: Authenticator): Promise<void> {
-  // ECE answers an invalid or expired token on _refresh with root.unauthorized (its spec).
-  const code = pathOf(request.url) === REFRESH_PATH ? ERRORS.tokenInvalid : null;
+  const code = request.routeOptions.config.credentialsRefusal ?? null;
   const fail = (message: string) =>
     code === null ? apiError('unauthenticated', message, { headers: CHALLENGE }) : new ApiError(code, message, { headers: CHALLENGE });
   const header = request.headers.authorization;

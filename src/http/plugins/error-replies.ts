@@ -24,13 +24,15 @@ export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply
   return reply.send(toBasicFailedReply(error));
 }
 
-interface ValidationIssue {
+export interface ValidationIssue {
+  keyword?: string;
   instancePath?: string;
   message?: string;
   params?: { missingProperty?: string; allowedValues?: unknown[] };
 }
 
-function fieldOf(issue: ValidationIssue): string {
+/** The dotted field a schema issue is about ('' for the body itself). */
+export function fieldOf(issue: ValidationIssue): string {
   const path = (issue.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
   const missing = issue.params?.missingProperty;
   if (missing) return path ? `${path}.${missing}` : missing;

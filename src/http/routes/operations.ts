@@ -10,7 +10,7 @@ import { servedApiDocument } from '../api-document.js';
 import type { RouteDeps } from '../route-deps.js';
 
 export function registerOperations(app: FastifyInstance, deps: RouteDeps): void {
-  app.get('/healthz', async () => ({ status: 'ok', version: EXTREPO_VERSION }));
+  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok', version: EXTREPO_VERSION }));
 
   // The answer names the store that is down but not why: /readyz is public, and the cause (a host
   // name, an address, a path) belongs in the server's log, where it is written.
@@ -18,7 +18,7 @@ export function registerOperations(app: FastifyInstance, deps: RouteDeps): void 
     metadata: `the metadata store (${deps.config.database ? 'PostgreSQL' : 'SQLite'})`,
     blobs: `the file store (${deps.config.s3 ? 'S3' : 'local disk'})`,
   };
-  app.get('/readyz', async (request) => {
+  app.get('/readyz', { config: { public: true } }, async (request) => {
     const [metadata, blobs] = await Promise.allSettled([deps.store.ping(), deps.blobs.ping()]);
     const down: string[] = [];
     for (const [name, outcome] of [['metadata', metadata], ['blobs', blobs]] as const) {
@@ -42,10 +42,10 @@ export function registerOperations(app: FastifyInstance, deps: RouteDeps): void 
     return { status: 'ready' };
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { config: { public: true } }, async (_request, reply) => {
     reply.type(deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
 
-  app.get('/api/v1/api-docs/swagger.json', async (request) => servedApiDocument(request, deps.config.publicUrl));
+  app.get('/api/v1/api-docs/swagger.json', { config: { public: true } }, async (request) => servedApiDocument(request, deps.config.publicUrl));
 }

@@ -3,9 +3,9 @@
 import type { FastifyInstance } from 'fastify';
 import { auditView } from '../../../auth/audit-log.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
-import type { AuthRouteDeps } from '../auth/deps.js';
+import type { RouteDeps } from '../../route-deps.js';
 
-export function registerListAudit(app: FastifyInstance, deps: AuthRouteDeps): void {
+export function registerListAudit(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/api/v1/audit', async (request) => {
     const query = request.query as Record<string, unknown>;
     const strings: Record<string, string | undefined> = {};

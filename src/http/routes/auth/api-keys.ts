@@ -2,11 +2,17 @@
 // /users/auth/keys/{api_key_id} (ECE's get-api-keys, create-api-key, delete-api-keys, get-api-key,
 // delete-api-key).
 import type { FastifyInstance } from 'fastify';
+import type { DeleteApiKeysRequest } from '../../../api-types.js';
 import { apiKeyView } from '../../../auth/api-key-service.js';
+import { apiError } from '../../../errors.js';
 import { noteForAudit, requirePrincipal } from '../../plugins/authenticate.js';
-import type { AuthRouteDeps } from './deps.js';
+import type { RouteDeps } from '../../route-deps.js';
+import { refuseBodyAs } from '../../schema-refusal.js';
+import { deleteApiKeysRequestSchema } from '../../schemas.js';
 
-export function registerOwnApiKeyRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
+const refuseDeleteKeys = refuseBodyAs(() => apiError('invalidJson', 'The body must be {"keys": ["<api key id>", …]}.', { fields: ['keys'] }));
+
+export function registerOwnApiKeyRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/api/v1/users/auth/keys', async (request) => {
     const keys = await deps.keys.listOwn(requirePrincipal(request));
     return { keys: keys.map((record) => apiKeyView(record)) };
@@ -19,11 +25,15 @@ export function registerOwnApiKeyRoutes(app: FastifyInstance, deps: AuthRouteDep
     return apiKeyView(record, key);
   });
 
-  app.delete('/api/v1/users/auth/keys', async (request) => {
-    const deleted = await deps.keys.deleteManyOwn(requirePrincipal(request), request.body);
-    noteForAudit(request, { target: deleted.join(',') });
-    return {};
-  });
+  app.delete<{ Body: DeleteApiKeysRequest }>(
+    '/api/v1/users/auth/keys',
+    { schema: { body: deleteApiKeysRequestSchema }, schemaErrorFormatter: refuseDeleteKeys },
+    async (request) => {
+      const deleted = await deps.keys.deleteManyOwn(requirePrincipal(request), request.body.keys);
+      noteForAudit(request, { target: deleted.join(',') });
+      return {};
+    },
+  );
 
   app.get<{ Params: { api_key_id: string } }>('/api/v1/users/auth/keys/:api_key_id', async (request) =>
     apiKeyView(await deps.keys.getOwn(requirePrincipal(request), request.params.api_key_id)),

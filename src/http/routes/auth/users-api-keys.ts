@@ -3,12 +3,12 @@
 import type { FastifyInstance } from 'fastify';
 import { apiKeyView } from '../../../auth/api-key-service.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
-import type { AuthRouteDeps } from './deps.js';
+import type { RouteDeps } from '../../route-deps.js';
 
 type UserParams = { Params: { user_id: string } };
 type UserKeyParams = { Params: { user_id: string; api_key_id: string } };
 
-export function registerUsersApiKeyRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
+export function registerUsersApiKeyRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/api/v1/users/auth/keys/_all', async (request) => {
     const keys = await deps.keys.listAll(requirePrincipal(request));
     return { keys: keys.map((record) => apiKeyView(record)) };

@@ -16,7 +16,7 @@ interface Params {
 }
 
 export function registerInstallFile(app: FastifyInstance, deps: RouteDeps): void {
-  app.get<{ Params: Params }>(`${INSTALL_LINK_PREFIX}/:deployment_id/:extension_id/:token/:file`, async (request, reply) => {
+  app.get<{ Params: Params }>(`${INSTALL_LINK_PREFIX}/:deployment_id/:extension_id/:token/:file`, { config: { public: true } }, async (request, reply) => {
     const { deployment_id: deploymentId, extension_id: extensionId, token } = request.params;
     const deployment = await deps.store.deployments.getDeployment(deploymentId);
     if (deployment === null) {

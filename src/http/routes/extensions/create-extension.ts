@@ -1,14 +1,14 @@
 // POST /deployments/extensions → exactly 201 (the Go clients fail on any other code, even 200).
 import type { FastifyInstance } from 'fastify';
 import { renderExtension, resourceHeaders } from '../../../domain/extension-view.js';
-import type { ExtensionRequestBody } from '../../../domain/request-rules.js';
+import type { CreateExtensionRequest } from '../../../api-types.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import { abortOnClientGone } from '../../request-abort.js';
 import { fileUrlOf, type RouteDeps } from '../../route-deps.js';
 import { createExtensionRequestSchema, extensionSchema } from '../../schemas.js';
 
 export function registerCreateExtension(app: FastifyInstance, deps: RouteDeps): void {
-  app.post<{ Body: ExtensionRequestBody }>(
+  app.post<{ Body: CreateExtensionRequest }>(
     '/api/v1/deployments/extensions',
     { schema: { body: createExtensionRequestSchema, response: { 201: extensionSchema } } },
     async (request, reply) => {

@@ -5,10 +5,10 @@ import { resourceHeaders } from '../../../domain/extension-view.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import { versionQuery } from '../../query.js';
 import type { RouteDeps } from '../../route-deps.js';
-import { extensionIdParams } from '../../schemas.js';
+import { extensionIdParams, type ExtensionIdParams } from '../../schemas.js';
 
 export function registerDeleteExtension(app: FastifyInstance, deps: RouteDeps): void {
-  app.delete<{ Params: { extension_id: string } }>(
+  app.delete<{ Params: ExtensionIdParams }>(
     '/api/v1/deployments/extensions/:extension_id',
     { schema: { params: extensionIdParams } },
     async (request, reply) => {

@@ -12,7 +12,7 @@ import type { ExtensionRecord } from '../../../stores/metadata-store.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import { booleanQuery } from '../../query.js';
 import { fileUrlOf, type RouteDeps } from '../../route-deps.js';
-import { extensionIdParams, extensionSchema } from '../../schemas.js';
+import { extensionIdParams, extensionSchema, type ExtensionIdParams } from '../../schemas.js';
 
 interface Answer {
   fileUrl: string | null;
@@ -23,7 +23,7 @@ interface Answer {
 
 export function registerGetExtension(app: FastifyInstance, deps: RouteDeps): void {
   const answers = new WeakMap<ExtensionRecord, Answer>();
-  app.get<{ Params: { extension_id: string } }>(
+  app.get<{ Params: ExtensionIdParams }>(
     '/api/v1/deployments/extensions/:extension_id',
     { schema: { params: extensionIdParams, response: { 200: extensionSchema } } },
     async (request, reply) => {

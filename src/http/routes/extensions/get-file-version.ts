@@ -5,10 +5,10 @@ import { renderFileVersion } from '../../../domain/file-version-view.js';
 import { mayChangeExtension } from '../../../domain/principal.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import { fileVersionUrlOf, type RouteDeps } from '../../route-deps.js';
-import { fileVersionParams, fileVersionNumber } from '../../schemas.js';
+import { fileVersionParams, fileVersionNumber, type FileVersionParams } from '../../schemas.js';
 
 export function registerGetFileVersion(app: FastifyInstance, deps: RouteDeps): void {
-  app.get<{ Params: { extension_id: string; file_version: string } }>(
+  app.get<{ Params: FileVersionParams }>(
     '/api/v1/deployments/extensions/:extension_id/versions/:file_version',
     { schema: { params: fileVersionParams } },
     async (request) => {

@@ -7,13 +7,13 @@ import { mayChangeExtension } from '../../../domain/principal.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import { integerQuery } from '../../query.js';
 import { fileVersionUrlOf, type RouteDeps } from '../../route-deps.js';
-import { extensionIdParams } from '../../schemas.js';
+import { extensionIdParams, type ExtensionIdParams } from '../../schemas.js';
 
 export const FILE_VERSIONS_MAX_PAGE = 1000;
 export const FILE_VERSIONS_DEFAULT_PAGE = 100;
 
 export function registerListFileVersions(app: FastifyInstance, deps: RouteDeps): void {
-  app.get<{ Params: { extension_id: string } }>(
+  app.get<{ Params: ExtensionIdParams }>(
     '/api/v1/deployments/extensions/:extension_id/versions',
     { schema: { params: extensionIdParams } },
     async (request) => {

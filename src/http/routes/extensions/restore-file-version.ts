@@ -6,10 +6,10 @@ import { renderExtension, resourceHeaders } from '../../../domain/extension-view
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import { versionQuery } from '../../query.js';
 import { fileUrlOf, type RouteDeps } from '../../route-deps.js';
-import { extensionSchema, fileVersionNumber, fileVersionParams } from '../../schemas.js';
+import { extensionSchema, fileVersionNumber, fileVersionParams, type FileVersionParams } from '../../schemas.js';
 
 export function registerRestoreFileVersion(app: FastifyInstance, deps: RouteDeps): void {
-  app.post<{ Params: { extension_id: string; file_version: string } }>(
+  app.post<{ Params: FileVersionParams }>(
     '/api/v1/deployments/extensions/:extension_id/versions/:file_version/_restore',
     { schema: { params: fileVersionParams, response: { 200: extensionSchema } } },
     async (request, reply) => {

@@ -3,16 +3,16 @@
 // and (extrepo's addition) ?if_sha256= / If-Match on the current file.
 import type { FastifyInstance } from 'fastify';
 import { renderExtension, resourceHeaders } from '../../../domain/extension-view.js';
-import type { ExtensionRequestBody } from '../../../domain/request-rules.js';
+import type { UpdateExtensionRequest } from '../../../api-types.js';
 import { fileConditionOf } from '../../file-condition.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import { versionQuery } from '../../query.js';
 import { abortOnClientGone } from '../../request-abort.js';
 import { fileUrlOf, type RouteDeps } from '../../route-deps.js';
-import { extensionIdParams, extensionSchema, updateExtensionRequestSchema } from '../../schemas.js';
+import { extensionIdParams, extensionSchema, updateExtensionRequestSchema, type ExtensionIdParams } from '../../schemas.js';
 
 export function registerUpdateExtension(app: FastifyInstance, deps: RouteDeps): void {
-  app.post<{ Params: { extension_id: string }; Body: ExtensionRequestBody }>(
+  app.post<{ Params: ExtensionIdParams; Body: UpdateExtensionRequest }>(
     '/api/v1/deployments/extensions/:extension_id',
     { schema: { params: extensionIdParams, body: updateExtensionRequestSchema, response: { 200: extensionSchema } } },
     async (request, reply) => {

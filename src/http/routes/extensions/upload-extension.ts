@@ -8,7 +8,7 @@ import { requirePrincipal } from '../../plugins/authenticate.js';
 import { guardUploadRate } from '../../plugins/client-limits.js';
 import { abortOnClientGone } from '../../request-abort.js';
 import { fileUrlOf, type RouteDeps } from '../../route-deps.js';
-import { extensionIdParams, extensionSchema } from '../../schemas.js';
+import { extensionIdParams, extensionSchema, type ExtensionIdParams } from '../../schemas.js';
 import { multipartFileStream, uploadFormOf } from '../../upload-body.js';
 
 // Room for multipart boundaries and part headers on top of the file itself.
@@ -27,7 +27,7 @@ export async function registerUploadExtension(app: FastifyInstance, deps: RouteD
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
-    scope.put<{ Params: { extension_id: string } }>(
+    scope.put<{ Params: ExtensionIdParams }>(
       UPLOAD_ROUTE,
       { schema: { params: extensionIdParams, response: { 200: extensionSchema } } },
       async (request, reply) => {

@@ -27,7 +27,7 @@ interface Query {
 }
 
 export function registerDownloadFile(app: FastifyInstance, deps: RouteDeps): void {
-  app.get<{ Params: Params; Querystring: Query }>(`${FILE_LINK_PREFIX}/:extension_id/:file`, async (request, reply) => {
+  app.get<{ Params: Params; Querystring: Query }>(`${FILE_LINK_PREFIX}/:extension_id/:file`, { config: { public: true } }, async (request, reply) => {
     const { extension_id: id, file } = request.params;
     const sha256 = /^([0-9a-f]{64})\.zip$/.exec(file)?.[1];
     const { expires, signature } = request.query;
@@ -42,7 +42,7 @@ export function registerDownloadFile(app: FastifyInstance, deps: RouteDeps): voi
     return serveBlob(request, reply, deps, { extensionId: id, sha256, size: record.file.size, modified: record.file.uploadedAt, name: record.name });
   });
 
-  app.get<{ Params: VersionParams; Querystring: Query }>(`${FILE_LINK_PREFIX}/:extension_id/versions/:version/:file`, async (request, reply) => {
+  app.get<{ Params: VersionParams; Querystring: Query }>(`${FILE_LINK_PREFIX}/:extension_id/versions/:version/:file`, { config: { public: true } }, async (request, reply) => {
     const { extension_id: id, file } = request.params;
     const sha256 = /^([0-9a-f]{64})\.zip$/.exec(file)?.[1];
     const version = /^\d{1,9}$/.test(request.params.version) ? Number(request.params.version) : undefined;

@@ -2,9 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import { userView } from '../../../auth/user-service.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
-import type { AuthRouteDeps } from '../auth/deps.js';
+import type { RouteDeps } from '../../route-deps.js';
 
-export function registerCurrentUserRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
+export function registerCurrentUserRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/api/v1/user', async (request) => {
     const principal = requirePrincipal(request);
     return userView(await deps.users.get(principal, principal.userId));

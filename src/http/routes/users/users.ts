@@ -4,11 +4,11 @@ import type { FastifyInstance } from 'fastify';
 import { userView } from '../../../auth/user-service.js';
 import { noteForAudit, requirePrincipal } from '../../plugins/authenticate.js';
 import { booleanQuery } from '../../query.js';
-import type { AuthRouteDeps } from '../auth/deps.js';
+import type { RouteDeps } from '../../route-deps.js';
 
 type NameParams = { Params: { user_name: string } };
 
-export function registerUserRoutes(app: FastifyInstance, deps: AuthRouteDeps): void {
+export function registerUserRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/api/v1/users', async (request) => {
     const users = await deps.users.list(requirePrincipal(request), booleanQuery(request.query, 'include_disabled') ?? false);
     return { users: users.map(userView) };
