@@ -40,11 +40,5 @@ export default tseslint.config(
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
-  {
-    // The audit filters there are comma expressions; issue 16 point 4 moves them into src/stores/sql/
-    // (another branch), so this exception goes with them rather than by editing the store twice.
-    files: ['src/stores/sqlite/sqlite-metadata-store.ts'],
-    rules: { '@typescript-eslint/no-unused-expressions': 'off' },
-  },
   prettier,
 );
