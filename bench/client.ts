@@ -99,9 +99,7 @@ export function multipartBody(filePath: string): {
 } {
   const boundary = `----extrepo-bench-${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
   const preamble =
-    `--${boundary}\r\n` +
-    'Content-Disposition: form-data; name="file"; filename="Extension"\r\n' +
-    'Content-Type: application/octet-stream\r\n\r\n';
+    `--${boundary}\r\n` + 'Content-Disposition: form-data; name="file"; filename="Extension"\r\n' + 'Content-Type: application/octet-stream\r\n\r\n';
   const closing = `\r\n--${boundary}--\r\n`;
   return {
     headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' },
@@ -147,11 +145,7 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seco
 }
 
 /** Runs `task` for every item with at most `limit` in flight, in order of the items. */
-export async function forEachLimited<T>(
-  items: Iterable<T>,
-  limit: number,
-  task: (item: T, index: number) => Promise<void>,
-): Promise<void> {
+export async function forEachLimited<T>(items: Iterable<T>, limit: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
   const iterator = items[Symbol.iterator]();
   let index = 0;
   let failed: unknown = null;
@@ -188,12 +182,7 @@ export interface LoadResult {
  * returns, discarding the bodies. (autocannon parses large bodies too slowly to measure 1 MiB
  * responses; this plain loop is ~10× faster and the same for both sides.)
  */
-export async function loadLoop(
-  url: string,
-  headersFor: () => http.OutgoingHttpHeaders,
-  connections: number,
-  seconds: number,
-): Promise<LoadResult> {
+export async function loadLoop(url: string, headersFor: () => http.OutgoingHttpHeaders, connections: number, seconds: number): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const result: LoadResult = { requests: 0, seconds: 0, bytes: 0, latencies: [], statuses: {} };
   const started = process.hrtime.bigint();

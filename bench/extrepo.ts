@@ -142,7 +142,12 @@ export async function startExtrepo(options: ExtrepoOptions): Promise<Extrepo> {
     // The young generation's floor that `npm start`, the Dockerfile and the systemd unit set (src/heap-tuning.ts).
     // A compiled entry (--server-entry dist/main.js, after npm run build) runs without the TypeScript
     // loader, as in production: tsx alone adds about 45 MiB of RSS.
-    args: [YOUNG_GENERATION_FLAG, ...(options.nodeArgs ?? []), ...(isCompiled(options.entry) ? [] : ['--import', 'tsx']), options.entry ?? 'src/main.ts'],
+    args: [
+      YOUNG_GENERATION_FLAG,
+      ...(options.nodeArgs ?? []),
+      ...(isCompiled(options.entry) ? [] : ['--import', 'tsx']),
+      options.entry ?? 'src/main.ts',
+    ],
     env: childEnv(options, settings),
     replaceEnv: true,
     port,

@@ -15,7 +15,7 @@ const DEFAULT_NGINX = '/usr/sbin/nginx';
 /** What to tell someone whose machine has no nginx. */
 export const NGINX_MISSING =
   'nginx not found (looked for EXTREPO_BENCH_NGINX or /usr/sbin/nginx): install it with `apt-get install -y nginx` ' +
-  'to get the nginx rows; the package\'s own service is not needed (the bench starts its own instance)';
+  "to get the nginx rows; the package's own service is not needed (the bench starts its own instance)";
 
 export function findNginx(): string | null {
   const configured = process.env.EXTREPO_BENCH_NGINX;

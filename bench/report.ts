@@ -166,8 +166,7 @@ export function renderTable(rows: readonly Row[]): string {
     '| --- | --- | --- | --- | --- | --- |',
   ];
   for (const row of rows) {
-    const baseline =
-      row.baseline === null ? '–' : `${formatNumber(row.baseline.median)} ${row.unit} (${row.baselineLabel})`;
+    const baseline = row.baseline === null ? '–' : `${formatNumber(row.baseline.median)} ${row.unit} (${row.baselineLabel})`;
     lines.push(
       `| ${row.label} | ${formatSummary(row.extrepo, row.unit)} | ${baseline} | ${formatRatio(row.ratio, row.ratioRange)} | ${row.target} | ${formatPass(row.pass)} |`,
     );

@@ -16,16 +16,7 @@ import { CASES, profileArgs, type BenchContext, type BenchOptions, type CaseName
 import { writeZipFile, type ZipFileInfo } from './data.js';
 import { startExtrepo, type Extrepo } from './extrepo.js';
 import { BACKENDS, LOCAL_BACKEND, startPostgresS3, type Backend, type BackendName } from './backends.js';
-import {
-  cleanupAll,
-  freePort,
-  installCleanupHandlers,
-  isStopping,
-  makeTempDir,
-  RssSampler,
-  startServer,
-  type ServerProcess,
-} from './process.js';
+import { cleanupAll, freePort, installCleanupHandlers, isStopping, makeTempDir, RssSampler, startServer, type ServerProcess } from './process.js';
 import {
   compareReports,
   describeMachine,
@@ -174,7 +165,10 @@ function parseOptionsOrThrow(argv: string[]): RunOptions {
   let cases = new Set<CaseName>(CASES.filter((name) => name !== 'big'));
   if (values.only !== undefined) {
     cases = new Set();
-    for (const name of values.only.split(',').map((item) => item.trim()).filter(Boolean)) {
+    for (const name of values.only
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean)) {
       if (!(CASES as readonly string[]).includes(name)) {
         throw new Error(`unknown case "${name}" in --only (known: ${CASES.join(', ')})`);
       }
@@ -206,7 +200,8 @@ function parseOptionsOrThrow(argv: string[]): RunOptions {
     loadRuns: defaults.loadRuns,
     metadataConnections: 50,
     // The issue's "aged" server has moved at least 4 GiB; --smoke only checks the harness.
-    agedBytes: values['aged-gib'] !== undefined ? positiveInt('aged-gib', values['aged-gib'], 4) * 1024 * MiB : mode === 'smoke' ? 8 * MiB : 4 * 1024 * MiB,
+    agedBytes:
+      values['aged-gib'] !== undefined ? positiveInt('aged-gib', values['aged-gib'], 4) * 1024 * MiB : mode === 'smoke' ? 8 * MiB : 4 * 1024 * MiB,
     rangeConnections: 4,
     smallOps: defaults.smallOps,
     smallRuns: defaults.smallRuns,
@@ -229,12 +224,7 @@ function log(message: string): void {
   process.stderr.write(`[bench ${time}] ${message}\n`);
 }
 
-async function startExtrepoFor(
-  options: BenchOptions,
-  backend: Backend,
-  dataDir: string,
-  profileName: string,
-): Promise<Extrepo> {
+async function startExtrepoFor(options: BenchOptions, backend: Backend, dataDir: string, profileName: string): Promise<Extrepo> {
   return startExtrepo({
     dataDir,
     entry: options.serverEntry,
@@ -272,13 +262,7 @@ async function summarizeProfiles(profileDir: string): Promise<string[]> {
 }
 
 /** Every case that uses one long-lived extrepo next to the plain baseline server. */
-async function runServerCases(
-  options: BenchOptions,
-  backend: Backend,
-  workDir: string,
-  needsData: boolean,
-  log: Log,
-): Promise<Row[]> {
+async function runServerCases(options: BenchOptions, backend: Backend, workDir: string, needsData: boolean, log: Log): Promise<Row[]> {
   const has = (name: CaseName) => options.cases.has(name);
   const rows: Row[] = [];
   const inputDir = path.join(workDir, 'input');
@@ -383,8 +367,8 @@ async function runBackend(
 ): Promise<{ report: Report; profileTexts: string[] }> {
   const startedAt = new Date();
   const has = (name: CaseName) => options.cases.has(name);
-  const needsData = ['upload-raw', 'upload-multipart', 'big', 'download-full', 'download-range', 'metadata-get', 'cli'].some(
-    (name) => has(name as CaseName),
+  const needsData = ['upload-raw', 'upload-multipart', 'big', 'download-full', 'download-range', 'metadata-get', 'cli'].some((name) =>
+    has(name as CaseName),
   );
   const needsMainServer = needsData || has('small-bundle');
   const rows: Row[] = [];
@@ -452,9 +436,7 @@ async function main(): Promise<number> {
       log('limits: sha256 and write+fsync');
       limits.sha256MiBps = await measureSha256(options.limitsRuns);
       limits.writeFsyncMiBps = await measureWriteFsync(workDir, options.sizeBytes, options.limitsRuns);
-      log(
-        `limits: sha256 ${limits.sha256MiBps.median.toFixed(0)} MiB/s, write+fsync ${limits.writeFsyncMiBps.median.toFixed(0)} MiB/s`,
-      );
+      log(`limits: sha256 ${limits.sha256MiBps.median.toFixed(0)} MiB/s, write+fsync ${limits.writeFsyncMiBps.median.toFixed(0)} MiB/s`);
     }
 
     const reports: Report[] = [];

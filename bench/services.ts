@@ -45,7 +45,9 @@ function stop(code: number): Promise<void> {
 // s3rver runs in this process: if it throws, the cluster must still be stopped (it runs detached, as the
 // postgres user, and would outlive us), so an uncaught error stops everything and exits with 1.
 const crash = (error: unknown) => {
-  process.stderr.write(`bench storage servers: uncaught error, stopping: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `bench storage servers: uncaught error, stopping: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   void stop(1);
 };
 process.on('uncaughtException', crash);

@@ -26,7 +26,9 @@ await Promise.all(
   files.flatMap((file) => [
     pipeline(
       createReadStream(file),
-      zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: statSync(file).size } }),
+      zlib.createBrotliCompress({
+        params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: statSync(file).size },
+      }),
       createWriteStream(`${file}.br`),
     ),
     pipeline(createReadStream(file), zlib.createGzip({ level: 9 }), createWriteStream(`${file}.gz`)),

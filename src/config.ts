@@ -154,7 +154,9 @@ function readSize(env: Env, name: string, fallback: number, min: number): number
   if (raw === undefined || raw === '') return fallback;
   const value = parseSize(raw);
   if (value === null) {
-    throw new ConfigError(`${name} must be a size in bytes, optionally with a unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), such as 8GiB; got "${raw}"`);
+    throw new ConfigError(
+      `${name} must be a size in bytes, optionally with a unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB), such as 8GiB; got "${raw}"`,
+    );
   }
   if (value < min) throw new ConfigError(`${name} must be at least ${min} bytes, got "${raw}"`);
   return value;
@@ -289,7 +291,10 @@ function readTrustProxy(env: Env): false | number | string[] {
     );
   }
   if (['false', 'no', 'off', 'none'].includes(raw.toLowerCase())) return false;
-  const items = raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+  const items = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
   for (const item of items) {
     const known = PROXY_RANGE_NAMES.includes(item.toLowerCase()) || ipaddr.isValid(item) || isCidr(item);
     if (!known) {
@@ -330,17 +335,43 @@ function checkStorePairing(database: DatabaseConfig | null, s3: S3Config | null,
 
 /** Every setting this version reads, for the warning about unknown EXTREPO_* variables. */
 export const KNOWN_SETTINGS: readonly string[] = [
-  'EXTREPO_HOST', 'EXTREPO_PORT', 'EXTREPO_DATA_DIR', 'EXTREPO_PUBLIC_URL', 'EXTREPO_LOG_LEVEL',
-  'EXTREPO_MAX_FILE_BYTES', 'EXTREPO_MAX_JSON_BYTES', 'EXTREPO_MAX_ZIP_ENTRIES', 'EXTREPO_MAX_UNCOMPRESSED_BYTES',
-  'EXTREPO_DOWNLOAD_ALLOW_HOSTS', 'EXTREPO_DOWNLOAD_CONNECT_TIMEOUT_MS', 'EXTREPO_DOWNLOAD_IDLE_TIMEOUT_MS',
-  'EXTREPO_ADMIN_API_KEY', 'EXTREPO_ADMIN_PASSWORD', 'EXTREPO_LINK_SECRET', 'EXTREPO_LINK_TTL_SECONDS',
-  'EXTREPO_SHUTDOWN_GRACE_MS', 'EXTREPO_TOKEN_TTL_SECONDS',
-  'EXTREPO_DATABASE_URL', 'EXTREPO_DATABASE_POOL_SIZE', 'EXTREPO_DATABASE_STATEMENT_TIMEOUT_MS',
-  'EXTREPO_DATABASE_SSL', 'EXTREPO_DATABASE_SSL_CA_FILE',
-  'EXTREPO_S3_BUCKET', 'EXTREPO_S3_ENDPOINT', 'EXTREPO_S3_REGION', 'EXTREPO_S3_FORCE_PATH_STYLE', 'EXTREPO_S3_PREFIX',
-  'EXTREPO_FILE_LINKS', 'EXTREPO_GC_INTERVAL_SECONDS', 'EXTREPO_GC_GRACE_SECONDS',
-  'EXTREPO_GC_FULL_SWEEP_INTERVAL_SECONDS', 'EXTREPO_GC_FULL_SWEEP_BLOBS_PER_CYCLE',
-  'EXTREPO_TLS_CERT', 'EXTREPO_TLS_KEY', 'EXTREPO_TRUST_PROXY', 'EXTREPO_ALLOW_MIXED_STORES',
+  'EXTREPO_HOST',
+  'EXTREPO_PORT',
+  'EXTREPO_DATA_DIR',
+  'EXTREPO_PUBLIC_URL',
+  'EXTREPO_LOG_LEVEL',
+  'EXTREPO_MAX_FILE_BYTES',
+  'EXTREPO_MAX_JSON_BYTES',
+  'EXTREPO_MAX_ZIP_ENTRIES',
+  'EXTREPO_MAX_UNCOMPRESSED_BYTES',
+  'EXTREPO_DOWNLOAD_ALLOW_HOSTS',
+  'EXTREPO_DOWNLOAD_CONNECT_TIMEOUT_MS',
+  'EXTREPO_DOWNLOAD_IDLE_TIMEOUT_MS',
+  'EXTREPO_ADMIN_API_KEY',
+  'EXTREPO_ADMIN_PASSWORD',
+  'EXTREPO_LINK_SECRET',
+  'EXTREPO_LINK_TTL_SECONDS',
+  'EXTREPO_SHUTDOWN_GRACE_MS',
+  'EXTREPO_TOKEN_TTL_SECONDS',
+  'EXTREPO_DATABASE_URL',
+  'EXTREPO_DATABASE_POOL_SIZE',
+  'EXTREPO_DATABASE_STATEMENT_TIMEOUT_MS',
+  'EXTREPO_DATABASE_SSL',
+  'EXTREPO_DATABASE_SSL_CA_FILE',
+  'EXTREPO_S3_BUCKET',
+  'EXTREPO_S3_ENDPOINT',
+  'EXTREPO_S3_REGION',
+  'EXTREPO_S3_FORCE_PATH_STYLE',
+  'EXTREPO_S3_PREFIX',
+  'EXTREPO_FILE_LINKS',
+  'EXTREPO_GC_INTERVAL_SECONDS',
+  'EXTREPO_GC_GRACE_SECONDS',
+  'EXTREPO_GC_FULL_SWEEP_INTERVAL_SECONDS',
+  'EXTREPO_GC_FULL_SWEEP_BLOBS_PER_CYCLE',
+  'EXTREPO_TLS_CERT',
+  'EXTREPO_TLS_KEY',
+  'EXTREPO_TRUST_PROXY',
+  'EXTREPO_ALLOW_MIXED_STORES',
 ];
 
 /**

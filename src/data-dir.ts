@@ -41,7 +41,9 @@ export async function prepareDataDir(dir: string): Promise<void> {
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
     const why = code === 'EACCES' || code === 'EPERM' ? `no permission for user ${currentUser()}` : message;
-    throw new StartupError(`${setting}: the directory cannot be created (${why}): choose a directory this user can create and write, such as /var/lib/extrepo`);
+    throw new StartupError(
+      `${setting}: the directory cannot be created (${why}): choose a directory this user can create and write, such as /var/lib/extrepo`,
+    );
   }
   if (!(await stat(dir)).isDirectory()) {
     throw new StartupError(`${setting}: this is a file, not a directory: point EXTREPO_DATA_DIR at a directory`);
@@ -51,7 +53,8 @@ export async function prepareDataDir(dir: string): Promise<void> {
     await writeFile(probe, '');
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
-    const why = code === 'EACCES' || code === 'EPERM' ? `user ${currentUser()} may not write there` : code === 'EROFS' ? 'read-only file system' : message;
+    const why =
+      code === 'EACCES' || code === 'EPERM' ? `user ${currentUser()} may not write there` : code === 'EROFS' ? 'read-only file system' : message;
     throw new StartupError(`${setting}: the directory is not writable (${why}): fix its owner or permissions, or choose another EXTREPO_DATA_DIR`);
   } finally {
     await rm(probe, { force: true }).catch(() => undefined);

@@ -82,11 +82,7 @@ export class ApiError extends Error {
   readonly fields: string[] | undefined;
   readonly headers: Record<string, string> | undefined;
 
-  constructor(
-    definition: ErrorDefinition,
-    message: string,
-    options: { fields?: string[]; headers?: Record<string, string>; cause?: unknown } = {},
-  ) {
+  constructor(definition: ErrorDefinition, message: string, options: { fields?: string[]; headers?: Record<string, string>; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.name = 'ApiError';
     this.status = definition.status;

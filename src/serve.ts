@@ -15,14 +15,7 @@ import { startEmbeddedBackups } from './backup/server-backups.js';
 import { listeningLogFields } from './listening-log.js';
 import { jsonLogLine } from './log-options.js';
 import { routeProcessWarnings } from './process-warnings.js';
-import {
-  EXIT_CODES,
-  StartupError,
-  describeBucketError,
-  describeDatabaseError,
-  describeListenError,
-  describeTlsError,
-} from './startup-errors.js';
+import { EXIT_CODES, StartupError, describeBucketError, describeDatabaseError, describeListenError, describeTlsError } from './startup-errors.js';
 import type { BlobStore } from './stores/blob-store.js';
 import type { MetadataStore } from './stores/metadata-store.js';
 import { StoreUnavailableError } from './stores/store-unavailable.js';
@@ -121,11 +114,7 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
   }
 }
 
-async function start(
-  config: Config,
-  options: ServeOptions,
-  processWarnings: ReturnType<typeof routeProcessWarnings>,
-): Promise<RunningServer> {
+async function start(config: Config, options: ServeOptions, processWarnings: ReturnType<typeof routeProcessWarnings>): Promise<RunningServer> {
   let https: { cert: Buffer; key: Buffer } | null = null;
   if (config.tls !== null) {
     try {
@@ -146,8 +135,7 @@ async function start(
   if (storeOptions.databaseUrl) {
     storeOptions.postgres = {
       ...storeOptions.postgres,
-      onError: (error) =>
-        process.stderr.write(jsonLogLine(40, 'database connection lost', { err: error.message })),
+      onError: (error) => process.stderr.write(jsonLogLine(40, 'database connection lost', { err: error.message })),
     };
   }
   const opened = await openConfiguredStores(config, storeOptions);
@@ -170,7 +158,10 @@ async function start(
     log.info(`node was started without ${YOUNG_GENERATION_FLAG}: after large transfers, small requests may cost more (docs/deployment.md)`);
   }
   if (filesUnavailable) {
-    log.warn({ err: describeBucketError(filesUnavailable.cause, config).message }, 'starting while the file store is unavailable: not ready until it answers');
+    log.warn(
+      { err: describeBucketError(filesUnavailable.cause, config).message },
+      'starting while the file store is unavailable: not ready until it answers',
+    );
   }
 
   // Requests that arrive between listen() and the end of the start (the admin's creation) wait for

@@ -38,7 +38,9 @@ export function probeVerdict(status: number | null, signal: NodeJS.Signals | nul
     );
   }
   const firstLine = stderr.split('\n').find((line) => line.trim() !== '') ?? `exit status ${status ?? signal}`;
-  return new StartupError(`the embedded SQLite store cannot be loaded (better-sqlite3: ${firstLine.trim()}): reinstall with npm ci on this Node.js version`);
+  return new StartupError(
+    `the embedded SQLite store cannot be loaded (better-sqlite3: ${firstLine.trim()}): reinstall with npm ci on this Node.js version`,
+  );
 }
 
 /** Throws a StartupError when the installed better-sqlite3 would abort this Node.js; a no-op before Node 24. */

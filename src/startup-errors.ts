@@ -44,11 +44,17 @@ export function describeListenError(error: unknown, config: Config): StartupErro
   const where = `EXTREPO_HOST=${config.host} EXTREPO_PORT=${config.port}`;
   switch (codeOf(error)) {
     case 'EADDRINUSE':
-      return new StartupError(`${where}: the port is already in use (another extrepo or another program listens there): stop it or choose another EXTREPO_PORT`);
+      return new StartupError(
+        `${where}: the port is already in use (another extrepo or another program listens there): stop it or choose another EXTREPO_PORT`,
+      );
     case 'EACCES':
-      return new StartupError(`${where}: not allowed to listen on this port as this user (ports below 1024 need privileges): choose EXTREPO_PORT 1024 or above, or let a proxy listen on the low port`);
+      return new StartupError(
+        `${where}: not allowed to listen on this port as this user (ports below 1024 need privileges): choose EXTREPO_PORT 1024 or above, or let a proxy listen on the low port`,
+      );
     case 'EADDRNOTAVAIL':
-      return new StartupError(`${where}: ${config.host} is not an address of this machine: set EXTREPO_HOST to one of its addresses, or 0.0.0.0 / :: for all`);
+      return new StartupError(
+        `${where}: ${config.host} is not an address of this machine: set EXTREPO_HOST to one of its addresses, or 0.0.0.0 / :: for all`,
+      );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return new StartupError(`${where}: the host name ${config.host} does not resolve: set EXTREPO_HOST to an address of this machine`);
@@ -86,7 +92,9 @@ export function describeDatabaseError(error: unknown, config: Config): StartupEr
   const cause = describeCause(error);
   const at = `EXTREPO_DATABASE_URL (${label})`;
   if (code === 'ENOENT' && db.sslCaFile !== null && cause.includes(db.sslCaFile)) {
-    return new StartupError(`EXTREPO_DATABASE_SSL_CA_FILE=${db.sslCaFile}: the file cannot be read (${cause}): give the PEM file of the CA that signed the database's certificate`);
+    return new StartupError(
+      `EXTREPO_DATABASE_SSL_CA_FILE=${db.sslCaFile}: the file cannot be read (${cause}): give the PEM file of the CA that signed the database's certificate`,
+    );
   }
   if (code === 'ECONNREFUSED') {
     return new StartupError(`${at}: connection refused: is PostgreSQL running, and are the host and port in the URL right?`);
@@ -110,7 +118,9 @@ export function describeDatabaseError(error: unknown, config: Config): StartupEr
     return new StartupError(`${at}: ${cause}: create the database (CREATE DATABASE …) or fix its name in the URL`);
   }
   if (/does not support SSL/i.test(cause)) {
-    return new StartupError(`EXTREPO_DATABASE_SSL=${db.ssl}: the server at ${label} does not accept TLS: set EXTREPO_DATABASE_SSL=disable, or enable ssl on the server`);
+    return new StartupError(
+      `EXTREPO_DATABASE_SSL=${db.ssl}: the server at ${label} does not accept TLS: set EXTREPO_DATABASE_SSL=disable, or enable ssl on the server`,
+    );
   }
   if (CERTIFICATE_ERRORS.has(code)) {
     return new StartupError(
@@ -138,16 +148,22 @@ export function describeBucketError(error: unknown, config: Config): StartupErro
     return new StartupError(`${where}: the bucket does not exist: create it, or fix EXTREPO_S3_BUCKET (and EXTREPO_S3_REGION / EXTREPO_S3_ENDPOINT)`);
   }
   if (name === 'CredentialsProviderError' || /credentials/i.test(describeCause(error))) {
-    return new StartupError(`${where}: no S3 credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or give the machine an IAM role)`);
+    return new StartupError(
+      `${where}: no S3 credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or give the machine an IAM role)`,
+    );
   }
   if (status === 403 || name === 'Forbidden' || name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
-    return new StartupError(`${where}: access denied (${name || status}): check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and that they may read and write the bucket`);
+    return new StartupError(
+      `${where}: access denied (${name || status}): check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and that they may read and write the bucket`,
+    );
   }
   if (status === 301 || name === 'PermanentRedirect') {
     return new StartupError(`${where}: the bucket is in another region: set EXTREPO_S3_REGION to the bucket's region`);
   }
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ETIMEDOUT') {
-    return new StartupError(`${where}: cannot reach the S3 endpoint (${describeCause(error)}): check EXTREPO_S3_ENDPOINT and that the store is running`);
+    return new StartupError(
+      `${where}: cannot reach the S3 endpoint (${describeCause(error)}): check EXTREPO_S3_ENDPOINT and that the store is running`,
+    );
   }
   return new StartupError(`${where}: the bucket cannot be used: ${describeCause(error)}`);
 }

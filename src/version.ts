@@ -2,6 +2,4 @@
 // The file is one level above both src/ (tsx) and dist/ (the compiled build), so one URL serves both.
 import { readFileSync } from 'node:fs';
 
-export const EXTREPO_VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export const EXTREPO_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -86,7 +86,15 @@ describe('the served API document', () => {
     assert.equal(ece.put.responses['409'].headers['x-cloud-error-codes'].enum[0], 'extensions.version_conflict');
     // The Extension model is Elastic's, untouched.
     assert.deepEqual(Object.keys(document.definitions.Extension.properties).sort(), [
-      'deployments', 'description', 'download_url', 'extension_type', 'file_metadata', 'id', 'name', 'url', 'version',
+      'deployments',
+      'description',
+      'download_url',
+      'extension_type',
+      'file_metadata',
+      'id',
+      'name',
+      'url',
+      'version',
     ]);
   });
 });

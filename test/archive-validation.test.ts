@@ -13,15 +13,7 @@ import {
   type ArchiveLimits,
   type ArchiveReport,
 } from '../src/archive/index.js';
-import {
-  classicDescriptor,
-  cliZip,
-  jarZip,
-  pythonStreamedZip,
-  rawZip,
-  stableDescriptor,
-  yazlZip,
-} from './helpers/zip-fixtures.js';
+import { classicDescriptor, cliZip, jarZip, pythonStreamedZip, rawZip, stableDescriptor, yazlZip } from './helpers/zip-fixtures.js';
 
 const MiB = 1024 * 1024;
 const LIMITS: ArchiveLimits = { maxEntries: 10_000, maxUncompressedBytes: 512 * MiB, maxRatio: 100, ratioMinBytes: MiB };
@@ -38,7 +30,7 @@ interface RunOptions {
 function split(buf: Buffer, chunks: RunOptions['chunks']): Buffer[] {
   if (chunks === undefined) return [buf];
   const pieces: Buffer[] = [];
-  for (let i = 0; i < buf.length; ) {
+  for (let i = 0; i < buf.length;) {
     const size = typeof chunks === 'number' ? chunks : chunks[0] + Math.floor(Math.random() * (chunks[1] - chunks[0] + 1));
     pieces.push(buf.subarray(i, i + size));
     i += size;
@@ -65,12 +57,7 @@ async function validate(zip: Buffer, options: RunOptions = {}): Promise<{ report
 }
 
 /** Asserts the archive is rejected with `reason`, and that the message mentions each of `mentions`. */
-async function assertRejected(
-  zip: Buffer,
-  reason: string,
-  mentions: string[] = [],
-  options: RunOptions = {},
-): Promise<ArchiveRejectedError> {
+async function assertRejected(zip: Buffer, reason: string, mentions: string[] = [], options: RunOptions = {}): Promise<ArchiveRejectedError> {
   let caught: unknown;
   try {
     await validate(zip, options);
@@ -232,7 +219,10 @@ describe('valid bundles', () => {
   });
 
   test('an empty file written as deflate with no bytes at all is accepted', async () => {
-    const zip = rawZip([{ name: 'empty', data: '', method: 8, compressed: Buffer.alloc(0) }, { name: 'x', data: 'x' }]);
+    const zip = rawZip([
+      { name: 'empty', data: '', method: 8, compressed: Buffer.alloc(0) },
+      { name: 'x', data: 'x' },
+    ]);
     assert.deepEqual((await validate(zip, { chunks: 1 })).report, { entries: 2, uncompressedBytes: 1 });
   });
 
@@ -404,7 +394,10 @@ describe('not a zip / corrupt', () => {
   });
 
   test('truncated archives', async () => {
-    const zip = await yazlZip([{ name: 'a.txt', data: text(10_000) }, { name: 'b.txt', data: text(10_000), stream: true }]);
+    const zip = await yazlZip([
+      { name: 'a.txt', data: text(10_000) },
+      { name: 'b.txt', data: text(10_000), stream: true },
+    ]);
     for (const cut of [10, 40, 500, zip.length - 30, zip.length - 1]) {
       const error = await assertRejected(zip.subarray(0, cut), 'corrupt', ['truncated']);
       assert.ok(error.message.includes('ends unexpectedly'));
@@ -439,11 +432,10 @@ describe('not a zip / corrupt', () => {
   test('declared sizes that do not match the data', async () => {
     await assertRejected(rawZip([{ name: 'a.txt', data: text(1000), local: { compressedSize: 3 } }]), 'corrupt', ['"a.txt"']);
     await assertRejected(rawZip([{ name: 'a.txt', data: text(1000), local: { uncompressedSize: 5000 } }]), 'corrupt', ['"a.txt"']);
-    await assertRejected(
-      rawZip([{ name: 'a.txt', data: text(1000), descriptor: 'signed', dataDescriptor: { uncompressedSize: 7 } }]),
-      'corrupt',
-      ['"a.txt"', 'data descriptor'],
-    );
+    await assertRejected(rawZip([{ name: 'a.txt', data: text(1000), descriptor: 'signed', dataDescriptor: { uncompressedSize: 7 } }]), 'corrupt', [
+      '"a.txt"',
+      'data descriptor',
+    ]);
     await assertRejected(rawZip([{ name: 'a.txt', data: text(1000), compressed: Buffer.from('not deflate at all') }]), 'corrupt', [
       'invalid deflate data',
     ]);
@@ -458,7 +450,14 @@ describe('not a zip / corrupt', () => {
       [[{ name: 'a.txt', ...base, central: { compressedSize: 10 } }], {}, 'compressed size'],
       [[{ name: 'a.txt', ...base, central: { method: 0 } }], {}, 'compression method'],
       [[{ name: 'a.txt', ...base, central: { offset: 7 } }], {}, 'no entry starts'],
-      [[{ name: 'a.txt', ...base }, { name: 'hidden.txt', ...base, omitFromCentral: true }], {}, 'missing from it'],
+      [
+        [
+          { name: 'a.txt', ...base },
+          { name: 'hidden.txt', ...base, omitFromCentral: true },
+        ],
+        {},
+        'missing from it',
+      ],
       [[{ name: 'a.txt', ...base }], { extraCentral: [{ name: 'ghost.txt' }] }, 'twice'],
       [[{ name: 'a.txt', ...base }], { eocd: { entries: 2 } }, 'number of entries'],
       [[{ name: 'a.txt', ...base }], { eocd: { centralDirectoryOffset: 3 } }, 'central directory offset'],
@@ -488,12 +487,18 @@ describe('entry safety rules', () => {
   });
 
   test('names with "." segments or ".." inside a name are fine', async () => {
-    const zip = rawZip([{ name: './a.txt', data: 'x' }, { name: 'b..c/d...txt', data: 'y' }]);
+    const zip = rawZip([
+      { name: './a.txt', data: 'x' },
+      { name: 'b..c/d...txt', data: 'y' },
+    ]);
     assert.equal((await validate(zip)).report.entries, 2);
   });
 
   test('symlinks (yazl mode and raw external attributes)', async () => {
-    const zip = await yazlZip([{ name: 'a.txt', data: 'x' }, { name: 'link', data: '/etc/passwd', mode: 0o120777 }]);
+    const zip = await yazlZip([
+      { name: 'a.txt', data: 'x' },
+      { name: 'link', data: '/etc/passwd', mode: 0o120777 },
+    ]);
     const error = await assertRejected(zip, 'symlink', ['"link"', 'symbolic link']);
     assert.equal(error.entry, 'link');
     const raw = rawZip([{ name: 'l', data: '../x', central: { externalAttributes: (0o120777 << 16) >>> 0 } }]);
@@ -515,13 +520,32 @@ describe('entry safety rules', () => {
   });
 
   test('duplicate entry names, short and long', async () => {
-    const zip = rawZip([{ name: 'a.txt', data: 'one' }, { name: 'a.txt', data: 'two' }]);
+    const zip = rawZip([
+      { name: 'a.txt', data: 'one' },
+      { name: 'a.txt', data: 'two' },
+    ]);
     await assertRejected(zip, 'duplicate_entry', ['"a.txt"']);
     const long = `${'d/'.repeat(5000)}file.txt`;
-    await assertRejected(rawZip([{ name: long, data: 'one' }, { name: long, data: 'two' }]), 'duplicate_entry');
+    await assertRejected(
+      rawZip([
+        { name: long, data: 'one' },
+        { name: long, data: 'two' },
+      ]),
+      'duplicate_entry',
+    );
     // Long names that differ only at the end are different entries...
     const other = `${'d/'.repeat(5000)}file.txT`;
-    assert.equal((await validate(rawZip([{ name: long, data: 'one' }, { name: other, data: 'two' }]))).report.entries, 2);
+    assert.equal(
+      (
+        await validate(
+          rawZip([
+            { name: long, data: 'one' },
+            { name: other, data: 'two' },
+          ]),
+        )
+      ).report.entries,
+      2,
+    );
     // ...and the central directory must name them exactly.
     await assertRejected(rawZip([{ name: long, data: 'one', central: { name: other } }]), 'corrupt', ['names it']);
   });
@@ -634,7 +658,9 @@ describe('plugin content rules', () => {
     const error = await assertRejected(
       zip,
       'legacy_layout',
-      ['This plugin was built with an older plugin structure. Contact the plugin author to remove the intermediate "elasticsearch" directory within the plugin zip.'],
+      [
+        'This plugin was built with an older plugin structure. Contact the plugin author to remove the intermediate "elasticsearch" directory within the plugin zip.',
+      ],
       { expect: PLUGIN },
     );
     assert.ok(error.entry?.startsWith('elasticsearch'));

@@ -18,18 +18,28 @@ test('changes, logins and failures are recorded, filterable, and hold no secret'
   const secrets: string[] = [ADMIN_PASSWORD, 'Wrong-password-for-audit'];
   const created = await server.api('POST', '/api/v1/deployments/extensions', { json: { name: 'audited', version: '*', extension_type: 'bundle' } });
   const id = created.body.id as string;
-  await server.api('POST', '/api/v1/users', { json: { user_name: 'viewer', security: { roles: ['ece_platform_viewer'], password: 'Seer-password-0123' } } });
+  await server.api('POST', '/api/v1/users', {
+    json: { user_name: 'viewer', security: { roles: ['ece_platform_viewer'], password: 'Seer-password-0123' } },
+  });
   secrets.push('Seer-password-0123');
   const key = await server.api('POST', '/api/v1/users/auth/keys', {
     json: { description: 'v' },
     headers: { authorization: `Basic ${Buffer.from('viewer:Seer-password-0123').toString('base64')}` },
   });
   secrets.push(key.body.key, key.body.key.split('.')[1]);
-  const denied = await server.api('DELETE', `/api/v1/deployments/extensions/${id}`, { headers: { authorization: `ApiKey ${key.body.key}`, 'x-request-id': 'req-audit-1' } });
+  const denied = await server.api('DELETE', `/api/v1/deployments/extensions/${id}`, {
+    headers: { authorization: `ApiKey ${key.body.key}`, 'x-request-id': 'req-audit-1' },
+  });
   assert.equal(denied.status, 401);
-  const login = await server.api('POST', '/api/v1/users/auth/_login', { json: { username: 'admin', password: ADMIN_PASSWORD }, headers: { authorization: '' } });
+  const login = await server.api('POST', '/api/v1/users/auth/_login', {
+    json: { username: 'admin', password: ADMIN_PASSWORD },
+    headers: { authorization: '' },
+  });
   secrets.push(login.body.token);
-  await server.api('POST', '/api/v1/users/auth/_login', { json: { username: 'admin', password: 'Wrong-password-for-audit' }, headers: { authorization: '' } });
+  await server.api('POST', '/api/v1/users/auth/_login', {
+    json: { username: 'admin', password: 'Wrong-password-for-audit' },
+    headers: { authorization: '' },
+  });
 
   const page = await server.api('GET', '/api/v1/audit?size=100');
   assert.equal(page.status, 200);
@@ -37,7 +47,18 @@ test('changes, logins and failures are recorded, filterable, and hold no secret'
   const find = (action: string, outcome: string) => records.find((r) => r.action === action && r.outcome === outcome);
   assert.deepEqual(
     { ...find('create-extension', 'success'), id: 0, at: 0, request_id: 0 },
-    { id: 0, at: 0, request_id: 0, action: 'create-extension', outcome: 'success', status: 201, user_id: 'admin', api_key_id: 'env-admin-key', target: id, client_address: '127.0.0.1' },
+    {
+      id: 0,
+      at: 0,
+      request_id: 0,
+      action: 'create-extension',
+      outcome: 'success',
+      status: 201,
+      user_id: 'admin',
+      api_key_id: 'env-admin-key',
+      target: id,
+      client_address: '127.0.0.1',
+    },
   );
   const failure = find('delete-extension', 'failure')!;
   assert.equal(failure.user_id, 'viewer');
@@ -51,7 +72,10 @@ test('changes, logins and failures are recorded, filterable, and hold no secret'
   assert.equal(find('login', 'failure')!.error_code, 'root.unauthenticated');
   // Newest first.
   const times = records.map((r) => Date.parse(r.at as string));
-  assert.deepEqual(times, [...times].sort((a, b) => b - a));
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => b - a),
+  );
   const text = JSON.stringify(records);
   for (const secret of secrets) assert.ok(!text.includes(secret), 'a secret was recorded');
 

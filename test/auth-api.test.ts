@@ -29,7 +29,7 @@ async function login(username: string, password: string, target = server) {
   return target.api('POST', '/api/v1/users/auth/_login', { json: { username, password }, headers: { authorization: '' } });
 }
 
-async function createUser(name: string, roles: string[], password = "Sufficiently-long-pw-0123456789") {
+async function createUser(name: string, roles: string[], password = 'Sufficiently-long-pw-0123456789') {
   const response = await server.api('POST', '/api/v1/users', { json: { user_name: name, security: { roles, password } } });
   assert.equal(response.status, 200, response.text);
   return password;

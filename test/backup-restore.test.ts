@@ -69,7 +69,10 @@ async function npmRun(script: string, args: string[], dataDir: string): Promise<
 function allRows(file: string): Record<string, unknown[]> {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[];
+    const tables = db
+      .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+      .pluck()
+      .all() as string[];
     return Object.fromEntries(tables.map((table) => [table, db.prepare(`SELECT * FROM "${table}" ORDER BY 1, 2`).raw().all()]));
   } finally {
     db.close();
@@ -92,7 +95,14 @@ describe('online backup and restore of the embedded store', () => {
     const server = await start(live);
 
     // Before the backup: a user with an API key, and extensions with files.
-    assert.equal((await call(server, 'POST', '/api/v1/users', { json: { user_name: 'ops', security: { roles: ['ece_deployment_manager'], password: 'a long passphrase' } } })).status, 200);
+    assert.equal(
+      (
+        await call(server, 'POST', '/api/v1/users', {
+          json: { user_name: 'ops', security: { roles: ['ece_deployment_manager'], password: 'a long passphrase' } },
+        })
+      ).status,
+      200,
+    );
     const opsKey = await fetch(`${server.url}/api/v1/users/auth/keys`, {
       method: 'POST',
       headers: { authorization: `Basic ${Buffer.from('ops:a long passphrase').toString('base64')}`, 'content-type': 'application/json' },
@@ -151,10 +161,18 @@ describe('online backup and restore of the embedded store', () => {
     const fresh = await start(restored);
     const rows = allRows(path.join(backup, 'extrepo.sqlite3'));
     const db = new Database(path.join(backup, 'extrepo.sqlite3'), { readonly: true });
-    const extensions = db.prepare('SELECT id, file_sha256, file_size FROM extensions').all() as Array<{ id: string; file_sha256: string | null; file_size: number | null }>;
+    const extensions = db.prepare('SELECT id, file_sha256, file_size FROM extensions').all() as Array<{
+      id: string;
+      file_sha256: string | null;
+      file_size: number | null;
+    }>;
     db.close();
     assert.equal(extensions.length, rows.extensions!.length);
-    for (const id of before.keys()) assert.ok(extensions.some((row) => row.id === id), `extension ${id} from before the backup`);
+    for (const id of before.keys())
+      assert.ok(
+        extensions.some((row) => row.id === id),
+        `extension ${id} from before the backup`,
+      );
     for (const row of extensions) {
       const read = await call(fresh, 'GET', `${EXT}/${row.id}`);
       assert.equal(read.status, 200);

@@ -61,7 +61,7 @@ describe('login with a password', () => {
     assert.equal(again.code, 1);
   });
 
-  test('a wrong password exits 1 with the server\'s code and message, and saves nothing', async () => {
+  test("a wrong password exits 1 with the server's code and message, and saves nothing", async () => {
     const other = await CliHome.create();
     try {
       const result = await other.run(['login', '--url', server.url, '--user', 'admin'], { input: 'not-the-password\n' });
@@ -114,7 +114,7 @@ describe('credentials from the environment', () => {
     }
   });
 
-  test('EXTREPO_API_KEY overrides the profile\'s key', async () => {
+  test("EXTREPO_API_KEY overrides the profile's key", async () => {
     const result = await home.run(['whoami', '--profile', 'ci'], { env: { EXTREPO_API_KEY: 'wrong.key' } });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /root\.unauthenticated/);
@@ -136,9 +136,29 @@ describe('credentials from the environment', () => {
 
 describe('the command line', () => {
   const COMMANDS = [
-    ['login'], ['logout'], ['whoami'], ['ls'], ['show'], ['push'], ['create'], ['update'], ['rm'], ['pull'],
-    ['users'], ['users', 'ls'], ['users', 'show'], ['users', 'create'], ['users', 'rm'], ['keys'], ['keys', 'ls'], ['keys', 'create'], ['keys', 'rm'],
-    ['audit'], ['serve'], ['migrate'], ['gc'],
+    ['login'],
+    ['logout'],
+    ['whoami'],
+    ['ls'],
+    ['show'],
+    ['push'],
+    ['create'],
+    ['update'],
+    ['rm'],
+    ['pull'],
+    ['users'],
+    ['users', 'ls'],
+    ['users', 'show'],
+    ['users', 'create'],
+    ['users', 'rm'],
+    ['keys'],
+    ['keys', 'ls'],
+    ['keys', 'create'],
+    ['keys', 'rm'],
+    ['audit'],
+    ['serve'],
+    ['migrate'],
+    ['gc'],
   ];
 
   test('--help on every command exits 0 and shows examples', async () => {
@@ -157,13 +177,7 @@ describe('the command line', () => {
   });
 
   test('usage errors exit 2: an unknown command or option, a missing argument, a bad choice, --user with --api-key', async () => {
-    for (const args of [
-      ['frobnicate'],
-      ['ls', '--bogus'],
-      ['show'],
-      ['ls', '--type', 'theme'],
-      ['login', '--user', 'a', '--api-key', 'b'],
-    ]) {
+    for (const args of [['frobnicate'], ['ls', '--bogus'], ['show'], ['ls', '--type', 'theme'], ['login', '--user', 'a', '--api-key', 'b']]) {
       const result = await home.run(args);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.ok(result.stderr.length > 0);

@@ -66,7 +66,7 @@ describe('create and update', () => {
     assert.ok(updated.file_metadata, 'the file is kept');
   });
 
-  test('a rejected update prints the server\'s code and message (exit 1)', async () => {
+  test("a rejected update prints the server's code and message (exit 1)", async () => {
     const result = await home.run(['update', '9999999999', '--description', 'x']);
     assert.equal(result.code, 1);
     assert.equal(result.stderr.trim(), 'extrepo: extensions.not_found: Extension [9999999999] not found.');
@@ -74,7 +74,7 @@ describe('create and update', () => {
 });
 
 describe('ls and show', () => {
-  test('ls --json is the API\'s answer; ls is a table with one row per extension', async () => {
+  test("ls --json is the API's answer; ls is a table with one row per extension", async () => {
     const api = await server.api('GET', '/api/v1/deployments/extensions');
     const json = await home.run(['ls', '--json']);
     assert.equal(json.code, 0, json.stderr);
@@ -96,7 +96,7 @@ describe('ls and show', () => {
     assert.deepEqual(JSON.parse(result.stdout), { extensions: [] });
   });
 
-  test('show --json is the API\'s answer; show is key: value lines', async () => {
+  test("show --json is the API's answer; show is key: value lines", async () => {
     const api = await server.api('GET', `/api/v1/deployments/extensions/${id}`);
     const json = await home.run(['show', id, '--json']);
     assert.equal(json.code, 0, json.stderr);

@@ -96,7 +96,7 @@ describe('pull with verification', () => {
     assert.match(result.stderr, /has no file yet; upload one with `extrepo push PATH --id \d+`/);
   });
 
-  test('an unknown id prints the server\'s code and message (exit 1)', async () => {
+  test("an unknown id prints the server's code and message (exit 1)", async () => {
     const result = await home.run(['pull', '9999999999']);
     assert.equal(result.code, 1);
     assert.equal(result.stderr.trim(), 'extrepo: extensions.not_found: Extension [9999999999] not found.');

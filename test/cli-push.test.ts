@@ -60,7 +60,7 @@ async function pushJson(args: string[]): Promise<any> {
 }
 
 describe('push a zip', () => {
-  test('a bundle zip is stored byte for byte: the stored sha256 is the file\'s', async () => {
+  test("a bundle zip is stored byte for byte: the stored sha256 is the file's", async () => {
     const zip = await zipOf({ 'dictionaries/synonyms.txt': 'laptop, notebook\n' });
     const file = path.join(tmp, 'synonyms.zip');
     await writeFile(file, zip);
@@ -87,11 +87,11 @@ describe('push a zip', () => {
 });
 
 describe('push a folder', () => {
-  test('the same folder gives the same sha256 twice, whatever the files\' times and the time zone', async () => {
+  test("the same folder gives the same sha256 twice, whatever the files' times and the time zone", async () => {
     const root = await folder('stable', {
       'dictionaries/synonyms.txt': 'laptop, notebook\n',
       'scripts/score.painless': 'return 1;\n',
-      'cacerts': randomBytes(4096),
+      cacerts: randomBytes(4096),
     });
     const first = await pushJson([root]);
     await utimes(path.join(root, 'cacerts'), new Date('2001-02-03T04:05:06Z'), new Date('2001-02-03T04:05:06Z'));
@@ -145,7 +145,7 @@ describe('push a folder', () => {
 });
 
 describe('local validation', () => {
-  test('a bad plugin is refused locally with the server\'s code and wording, and nothing is created', async () => {
+  test("a bad plugin is refused locally with the server's code and wording, and nothing is created", async () => {
     const zip = await pluginZip('8.11.1', { 'java.version': null });
     const file = path.join(tmp, 'bad-plugin.zip');
     await writeFile(file, zip);
@@ -195,7 +195,11 @@ describe('progress', () => {
     const percents = [...result.stderr.matchAll(/^push big: (\d+)% \(\d+ of \d+ bytes, .*\/s\)$/gm)].map((match) => Number(match[1]));
     assert.ok(percents.length >= 2 && percents.length <= 10, `progress lines: ${percents.join(', ')}`);
     assert.equal(percents.at(-1), 100);
-    assert.deepEqual([...percents].sort((a, b) => a - b), percents, 'increasing');
+    assert.deepEqual(
+      [...percents].sort((a, b) => a - b),
+      percents,
+      'increasing',
+    );
     assert.ok(percents.every((percent) => percent % 10 === 0));
 
     const quiet = await home.run(['--quiet', 'push', root]);
@@ -221,7 +225,10 @@ describe('a failed upload leaves no orphan', () => {
   async function assertNothingLeft(): Promise<void> {
     const list = await strict.api('GET', '/api/v1/deployments/extensions');
     assert.deepEqual(list.body.extensions, []);
-    assert.deepEqual((await strict.storedFiles()).filter((file) => file.startsWith('sha256')), []);
+    assert.deepEqual(
+      (await strict.storedFiles()).filter((file) => file.startsWith('sha256')),
+      [],
+    );
   }
 
   test('refused half-way by the server (it inflates past its limit): exit 1, the new extension is deleted again', async () => {
@@ -234,7 +241,7 @@ describe('a failed upload leaves no orphan', () => {
     await assertNothingLeft();
   });
 
-  test('over the server\'s size limit: 413 with its code and message, exit 1, nothing left', async () => {
+  test("over the server's size limit: 413 with its code and message, exit 1, nothing left", async () => {
     const file = path.join(tmp, 'too-big.zip');
     await writeFile(file, await zipOf({ 'random.bin': randomBytes(4 * 1024 * 1024) }, { compress: false }));
     const result = await strictHome.run(['push', file]);

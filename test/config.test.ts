@@ -7,7 +7,11 @@ import { ConfigError, formatOrigin, loadConfig, parseSize } from '../src/config.
 import { createFileLinkSigner, expiryStepSeconds } from '../src/domain/file-links.js';
 
 function refused(env: Record<string, string>, pattern: RegExp): void {
-  assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && pattern.test(error.message), JSON.stringify(env));
+  assert.throws(
+    () => loadConfig(env),
+    (error: unknown) => error instanceof ConfigError && pattern.test(error.message),
+    JSON.stringify(env),
+  );
 }
 
 describe('sizes', () => {
@@ -41,7 +45,12 @@ describe('levels and choices', () => {
     assert.equal(loadConfig({ EXTREPO_LOG_LEVEL: 'DEBUG' }).logLevel, 'debug');
     assert.equal(loadConfig({ EXTREPO_LOG_LEVEL: ' Warn ' }).logLevel, 'warn');
     assert.equal(loadConfig({ EXTREPO_FILE_LINKS: 'EXTREPO' }).fileLinks, 'extrepo');
-    const db = loadConfig({ EXTREPO_DATABASE_URL: 'postgres://x/y', EXTREPO_S3_BUCKET: 'b', EXTREPO_DATABASE_SSL: 'Verify-Full', EXTREPO_S3_FORCE_PATH_STYLE: 'TRUE' });
+    const db = loadConfig({
+      EXTREPO_DATABASE_URL: 'postgres://x/y',
+      EXTREPO_S3_BUCKET: 'b',
+      EXTREPO_DATABASE_SSL: 'Verify-Full',
+      EXTREPO_S3_FORCE_PATH_STYLE: 'TRUE',
+    });
     assert.equal(db.database?.ssl, 'verify-full');
     assert.equal(db.s3?.forcePathStyle, true);
     refused({ EXTREPO_LOG_LEVEL: 'LOUD' }, /EXTREPO_LOG_LEVEL must be one of .* got "LOUD"/);
@@ -81,7 +90,10 @@ describe('origins', () => {
   test('EXTREPO_PUBLIC_URL is an origin: a trailing slash is dropped, a path is refused with the reason', () => {
     assert.equal(loadConfig({ EXTREPO_PUBLIC_URL: 'https://repo.example.com/' }).publicUrl, 'https://repo.example.com');
     assert.equal(loadConfig({ EXTREPO_PUBLIC_URL: 'http://[::1]:8080' }).publicUrl, 'http://[::1]:8080');
-    refused({ EXTREPO_PUBLIC_URL: 'https://host/repo/' }, /EXTREPO_PUBLIC_URL must be an origin without a path.*"https:\/\/host\/repo\/".*own host name or port/);
+    refused(
+      { EXTREPO_PUBLIC_URL: 'https://host/repo/' },
+      /EXTREPO_PUBLIC_URL must be an origin without a path.*"https:\/\/host\/repo\/".*own host name or port/,
+    );
     refused({ EXTREPO_PUBLIC_URL: 'https://host/?x=1' }, /EXTREPO_PUBLIC_URL must be an origin without a path/);
   });
 });
@@ -101,7 +113,12 @@ describe('EXTREPO_TRUST_PROXY', () => {
     assert.equal(loadConfig({}).trustProxy, false);
     assert.equal(loadConfig({ EXTREPO_TRUST_PROXY: '0' }).trustProxy, false);
     assert.equal(loadConfig({ EXTREPO_TRUST_PROXY: '2' }).trustProxy, 2);
-    assert.deepEqual(loadConfig({ EXTREPO_TRUST_PROXY: '10.0.0.5, 10.1.0.0/16,fd00::/8, Loopback' }).trustProxy, ['10.0.0.5', '10.1.0.0/16', 'fd00::/8', 'loopback']);
+    assert.deepEqual(loadConfig({ EXTREPO_TRUST_PROXY: '10.0.0.5, 10.1.0.0/16,fd00::/8, Loopback' }).trustProxy, [
+      '10.0.0.5',
+      '10.1.0.0/16',
+      'fd00::/8',
+      'loopback',
+    ]);
   });
 
   test('refuses "trust everyone" and anything that is no address', () => {
@@ -113,8 +130,14 @@ describe('EXTREPO_TRUST_PROXY', () => {
 
 describe('store pairing', () => {
   test('PostgreSQL without S3, or S3 without PostgreSQL, is refused with the reason', () => {
-    refused({ EXTREPO_DATABASE_URL: 'postgres://x/y' }, /EXTREPO_DATABASE_URL is set but EXTREPO_S3_BUCKET is not: .*another instance .*EXTREPO_ALLOW_MIXED_STORES=true/);
-    refused({ EXTREPO_S3_BUCKET: 'files' }, /EXTREPO_S3_BUCKET is set but EXTREPO_DATABASE_URL is not: .*garbage collection .*EXTREPO_ALLOW_MIXED_STORES=true/);
+    refused(
+      { EXTREPO_DATABASE_URL: 'postgres://x/y' },
+      /EXTREPO_DATABASE_URL is set but EXTREPO_S3_BUCKET is not: .*another instance .*EXTREPO_ALLOW_MIXED_STORES=true/,
+    );
+    refused(
+      { EXTREPO_S3_BUCKET: 'files' },
+      /EXTREPO_S3_BUCKET is set but EXTREPO_DATABASE_URL is not: .*garbage collection .*EXTREPO_ALLOW_MIXED_STORES=true/,
+    );
   });
 
   test('is allowed when asked for explicitly', () => {
@@ -141,7 +164,7 @@ describe('unknown EXTREPO_* variables', () => {
     ]);
   });
 
-  test('real settings, conditional ones included, and the test suite\'s EXTREPO_TEST_* give none', () => {
+  test("real settings, conditional ones included, and the test suite's EXTREPO_TEST_* give none", () => {
     const config = loadConfig({
       EXTREPO_PORT: '1',
       EXTREPO_DATABASE_POOL_SIZE: '3', // read only with EXTREPO_DATABASE_URL

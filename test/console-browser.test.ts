@@ -160,7 +160,10 @@ describe('the web console', () => {
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     const percents = await page.evaluate(() => (window as unknown as { seenPercents: string[] }).seenPercents);
     assert.ok(percents.includes('100 %'), `progress seen: ${percents.join(', ')}`);
-    assert.ok(percents.some((p) => p !== '0 %' && p !== '100 %'), `progress seen: ${percents.join(', ')}`);
+    assert.ok(
+      percents.some((p) => p !== '0 %' && p !== '100 %'),
+      `progress seen: ${percents.join(', ')}`,
+    );
     bundleId = page.url().split('/').pop()!;
     assertNoProblems(admin);
   });
@@ -186,7 +189,10 @@ describe('the web console', () => {
     await writeFile(secondPath, await zipOf({ 'dictionaries/synonyms.txt': randomBytes(256 * 1024) }, { compress: false }));
     const second = sha256(await readFile(secondPath));
     const history = page.getByTestId('fileVersionsTable');
-    await history.getByRole('row').filter({ hasText: first.slice(0, 12) }).waitFor();
+    await history
+      .getByRole('row')
+      .filter({ hasText: first.slice(0, 12) })
+      .waitFor();
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.locator('input[type=file][name=replacement]').click()]);
     await chooser.setFiles(secondPath);
     await page.getByText("company-synonyms-2.zip is now the extension's file.").waitFor();
@@ -298,7 +304,9 @@ describe('the web console', () => {
       // The cancelled PUT is the one request this page expects to fail.
       uploader.expectFailure(/^request failed: PUT .*\/api\/v1\/deployments\/extensions\/\d{10} net::ERR_ABORTED/);
       const aborted: string[] = [];
-      page.on('requestfailed', (request) => aborted.push(`${request.method()} ${request.failure()?.errorText ?? ''}${request.method() === 'PUT' ? '' : ` ${request.url()}`}`));
+      page.on('requestfailed', (request) =>
+        aborted.push(`${request.method()} ${request.failure()?.errorText ?? ''}${request.method() === 'PUT' ? '' : ` ${request.url()}`}`),
+      );
       await signIn(page, 'admin', ADMIN_PASSWORD);
       // Within the page, as a person goes (a new page load would abort EUI's lazily loaded icons).
       await page.getByRole('button', { name: 'Create extension' }).click();
@@ -336,7 +344,10 @@ describe('the web console', () => {
       await page.getByTestId('emptyExtensionDeleted').waitFor();
       assert.equal((await server.api('GET', `/api/v1/deployments/extensions/${empty.id}`)).status, 404);
       // The server drops the half-received upload once it sees the connection end.
-      await waitFor(async () => !(await server.storedFiles()).some((file) => !file.startsWith('sha256/')), 'the incoming file of the cancelled upload is removed');
+      await waitFor(
+        async () => !(await server.storedFiles()).some((file) => !file.startsWith('sha256/')),
+        'the incoming file of the cancelled upload is removed',
+      );
       assertNoProblems(uploader);
     } finally {
       await uploader.close();
@@ -431,7 +442,13 @@ describe('the web console', () => {
       // The file history is there to read and download, without Restore.
       const history = page.getByTestId('fileVersionsTable');
       await history.getByTestId('currentFileVersion').waitFor();
-      assert.equal(await history.getByRole('row').filter({ has: page.getByRole('link', { name: /^Download version/ }) }).count(), 2);
+      assert.equal(
+        await history
+          .getByRole('row')
+          .filter({ has: page.getByRole('link', { name: /^Download version/ }) })
+          .count(),
+        2,
+      );
       assert.equal(await page.getByRole('button', { name: /^Restore/ }).count(), 0);
       assert.equal(await page.getByRole('link', { name: 'Download', exact: true }).count(), 1);
       await checkPage(viewer, 'details-viewer');

@@ -99,7 +99,10 @@ test("the console refreshes the token before it expires and keeps working past t
     assert.match(await page.getByTestId('signedInUser').innerText(), /admin/);
 
     const violations = await seriousAxeViolations(page);
-    assert.deepEqual(violations.map((v) => v.id), []);
+    assert.deepEqual(
+      violations.map((v) => v.id),
+      [],
+    );
     assert.deepEqual(watched.problems, [], 'console errors or failed requests');
   } finally {
     await watched.close();

@@ -92,11 +92,15 @@ describe('kill -9 in the middle of a transfer', () => {
       request.on('response', (response) => resolve(`answered ${response.statusCode}`));
       request.on('error', (error) => resolve(`failed: ${error.message}`));
     });
-    await trickle((chunk) => request.write(chunk), big, async (sent) => {
-      if (sent < 24 * MiB) return false;
-      await victim.kill(); // several parts of a multipart upload are in the bucket by now
-      return true;
-    });
+    await trickle(
+      (chunk) => request.write(chunk),
+      big,
+      async (sent) => {
+        if (sent < 24 * MiB) return false;
+        await victim.kill(); // several parts of a multipart upload are in the bucket by now
+        return true;
+      },
+    );
     assert.match(await outcome, /^failed/);
 
     const read = await call(survivor, 'GET', `${EXT}/${id}`);
@@ -178,7 +182,10 @@ describe('kill -9 in the middle of a transfer', () => {
 
     const second = JSON.parse((await gc('0')).stdout) as { swept: number; collected: number };
     assert.ok(second.swept >= 1);
-    assert.deepEqual(await bucket.keys(), referenced.filter((key) => key !== `sha256/${sha256(orphan)}`));
+    assert.deepEqual(
+      await bucket.keys(),
+      referenced.filter((key) => key !== `sha256/${sha256(orphan)}`),
+    );
     // Everything still referenced is still served.
     for (const extension of (await call(survivor, 'GET', EXT)).body.extensions as Array<{ file_metadata?: { url: string; size: number } }>) {
       if (!extension.file_metadata) continue;

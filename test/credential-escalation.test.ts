@@ -36,7 +36,7 @@ async function auditFailures(action: string, user: string): Promise<Array<Record
 }
 
 describe('a key limited to fewer roles than its user', () => {
-  test('cannot change its user\'s password (403 root.unauthorized.rbac, audited), and the old password still works', async () => {
+  test("cannot change its user's password (403 root.unauthorized.rbac, audited), and the old password still works", async () => {
     const key = await userWithLimitedKey('escalate-pw', ['ece_platform_admin'], ['ece_platform_viewer']);
     const patched = await server.api('PATCH', '/api/v1/user', { json: { security: { password: NEW_PASSWORD } }, headers: { authorization: key } });
     assert.equal(patched.status, 403, patched.text);
@@ -52,7 +52,7 @@ describe('a key limited to fewer roles than its user', () => {
     assert.equal(records[0]!.status, 403);
   });
 
-  test('may still change its user\'s name and e-mail', async () => {
+  test("may still change its user's name and e-mail", async () => {
     const key = await userWithLimitedKey('escalate-mail', ['ece_platform_admin'], ['ece_platform_viewer']);
     const patched = await server.api('PATCH', '/api/v1/user', { json: { email: 'me@example.com' }, headers: { authorization: key } });
     assert.equal(patched.status, 200, patched.text);
@@ -80,7 +80,7 @@ describe('a key limited to fewer roles than its user', () => {
   });
 });
 
-test('a credential holding all of its user\'s roles changes the password', async () => {
+test("a credential holding all of its user's roles changes the password", async () => {
   const key = await userWithLimitedKey('full-key', ['ece_deployment_manager'], ['ece_deployment_manager']);
   const patched = await server.api('PATCH', '/api/v1/user', { json: { security: { password: NEW_PASSWORD } }, headers: { authorization: key } });
   assert.equal(patched.status, 200, patched.text);

@@ -40,7 +40,10 @@ describe('plan references', () => {
       }),
     );
     const read = await server.api('GET', `${DEPLOYMENTS}/${id}`);
-    assert.equal(read.body.resources.elasticsearch[0].info.plan_info.current.plan.elasticsearch.user_plugins[1].url, 'https://mirror.example.com/p.zip');
+    assert.equal(
+      read.body.resources.elasticsearch[0].info.plan_info.current.plan.elasticsearch.user_plugins[1].url,
+      'https://mirror.example.com/p.zip',
+    );
   });
 
   test('an extension that does not exist is refused, naming the entry', async () => {
@@ -155,7 +158,9 @@ describe('include_deployments and the in-use rule', () => {
   test('an extension stays updatable while in use (Elastic allows metadata and file updates)', async () => {
     const bundle = await extensionWithFile(server, 'bundle', '*');
     await createDeployment(server, createRequest({ bundles: [entry(bundle.id)] }));
-    const updated = await server.api('POST', `${EXTENSIONS}/${bundle.id}`, { json: { name: bundle.name, version: '*', extension_type: 'bundle', description: 'still in use' } });
+    const updated = await server.api('POST', `${EXTENSIONS}/${bundle.id}`, {
+      json: { name: bundle.name, version: '*', extension_type: 'bundle', description: 'still in use' },
+    });
     assert.equal(updated.status, 200, updated.text);
   });
 });

@@ -81,7 +81,13 @@ describe('create', () => {
     assert.equal(two.status, 400);
     assert.deepEqual(two.body.errors[0].fields, ['resources.elasticsearch']);
     const kibana = await server.api('POST', DEPLOYMENTS, {
-      json: { ...createRequest(), resources: { ...createRequest().resources, kibana: [{ ref_id: 'kb', elasticsearch_cluster_ref_id: 'main-elasticsearch', region: 'ece-region', plan: { kibana: {} } }] } },
+      json: {
+        ...createRequest(),
+        resources: {
+          ...createRequest().resources,
+          kibana: [{ ref_id: 'kb', elasticsearch_cluster_ref_id: 'main-elasticsearch', region: 'ece-region', plan: { kibana: {} } }],
+        },
+      },
     });
     assert.equal(kibana.status, 400);
     assert.equal(kibana.body.errors[0].code, 'root.invalid_json_request');
@@ -94,7 +100,10 @@ describe('create', () => {
     const response = await server.api('POST', DEPLOYMENTS, { json: noRegion });
     assert.equal(response.status, 400);
     assert.equal(response.body.errors[0].code, 'root.invalid_json_request');
-    assert.ok(response.body.errors[0].fields.some((f: string) => f.endsWith('region')), response.text);
+    assert.ok(
+      response.body.errors[0].fields.some((f: string) => f.endsWith('region')),
+      response.text,
+    );
     const noVersion = createRequest() as { resources: { elasticsearch: Array<{ plan: { elasticsearch: Record<string, unknown> } }> } };
     delete noVersion.resources.elasticsearch[0]!.plan.elasticsearch.version;
     const versionless = await server.api('POST', DEPLOYMENTS, { json: noVersion });
@@ -118,7 +127,11 @@ describe('list and get', () => {
 
   test('get answers the stored plan verbatim in plan_info.current.plan, unknown fields included, and no health', async () => {
     const plugin = await extensionWithFile(server, 'plugin', '8.15.0');
-    const body = createRequest({ name: 'verbatim', plugins: [entry(plugin.id)], extra: { transient: { strategy: { rolling: {} } }, some_future_field: { x: [1, 2] } } });
+    const body = createRequest({
+      name: 'verbatim',
+      plugins: [entry(plugin.id)],
+      extra: { transient: { strategy: { rolling: {} } }, some_future_field: { x: [1, 2] } },
+    });
     const id = await createDeployment(server, body);
     const response = await server.api('GET', `${DEPLOYMENTS}/${id}`);
     assert.equal(response.status, 200, response.text);
@@ -235,7 +248,9 @@ describe('shutdown and delete', () => {
 
 describe('request details', () => {
   test('hide on _shutdown from a non-admin is deployments.restricted_parameter', async () => {
-    await server.api('POST', '/api/v1/users', { json: { user_name: 'hider', security: { roles: ['ece_deployment_manager'], password: 'Secret-passphrase-0123' } } });
+    await server.api('POST', '/api/v1/users', {
+      json: { user_name: 'hider', security: { roles: ['ece_deployment_manager'], password: 'Secret-passphrase-0123' } },
+    });
     const authorization = `Basic ${Buffer.from('hider:Secret-passphrase-0123').toString('base64')}`;
     const id = await createDeployment(server, createRequest(), authorization);
     const response = await server.api('POST', `${DEPLOYMENTS}/${id}/_shutdown?hide=true`, { headers: { authorization } });

@@ -26,7 +26,11 @@ function goJson(value: unknown): string {
     Array.isArray(node)
       ? node.map(sort)
       : typeof node === 'object' && node !== null
-        ? Object.fromEntries(Object.keys(node).sort().map((key) => [key, sort((node as Record<string, unknown>)[key])]))
+        ? Object.fromEntries(
+            Object.keys(node)
+              .sort()
+              .map((key) => [key, sort((node as Record<string, unknown>)[key])]),
+          )
         : node;
   return JSON.stringify(sort(value)) + '\n';
 }
@@ -34,7 +38,14 @@ function goJson(value: unknown): string {
 /** One request written by hand, so that no header is added or dropped on the way. */
 async function wire(method: string, path: string, headers: Record<string, string>, body?: string) {
   const { port } = new URL(server.url);
-  const lines = [`${method} ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'User-Agent: ecctl/1.14.0', 'Accept: application/json', `Authorization: ApiKey ${ADMIN_KEY}`, 'Accept-Encoding: gzip'];
+  const lines = [
+    `${method} ${path} HTTP/1.1`,
+    `Host: 127.0.0.1:${port}`,
+    'User-Agent: ecctl/1.14.0',
+    'Accept: application/json',
+    `Authorization: ApiKey ${ADMIN_KEY}`,
+    'Accept-Encoding: gzip',
+  ];
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
   if (body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
   const raw = lines.join('\r\n') + '\r\n\r\n' + (body ?? '');
@@ -106,7 +117,10 @@ describe('ecctl / cloud-sdk-go wire forms', () => {
             plan: {
               cluster_topology: [{ id: 'hot_content', size: { resource: 'memory', value: 4096 }, zone_count: 1 }],
               deployment_template: { id: 'default' },
-              elasticsearch: { user_plugins: [{ elasticsearch_version: '8.15.0', name: 'analysis-test', url: `repo://${plugin.id}` }], version: '8.15.0' },
+              elasticsearch: {
+                user_plugins: [{ elasticsearch_version: '8.15.0', name: 'analysis-test', url: `repo://${plugin.id}` }],
+                version: '8.15.0',
+              },
             },
             ref_id: 'main-elasticsearch',
             region: 'ece-region',
@@ -127,7 +141,8 @@ describe('ecctl / cloud-sdk-go wire forms', () => {
     assert.ok(listed.body.deployments.some((d: { id: string }) => d.id === id));
 
     // deploymentapi.Get spells out every flag (show_plans from --plans/--generate-payload).
-    const flags = 'show_metadata=false&show_plan_defaults=false&show_plan_history=false&show_plan_logs=false&show_plans=true&show_settings=true&show_system_alerts=5';
+    const flags =
+      'show_metadata=false&show_plan_defaults=false&show_plan_history=false&show_plan_logs=false&show_plans=true&show_settings=true&show_system_alerts=5';
     const shown = await wire('GET', `/api/v1/deployments/${id}?${flags}`, {});
     assert.equal(shown.status, 200);
     assert.deepEqual(shown.body.resources.elasticsearch[0].info.plan_info.current.plan, payload.resources.elasticsearch[0]!.plan);
@@ -137,7 +152,12 @@ describe('ecctl / cloud-sdk-go wire forms', () => {
 
     // update --file: what show --generate-payload printed, with prune_orphans.
     const update = { ...payload, prune_orphans: false, name: 'renamed-by-ecctl' };
-    const updated = await wire('PUT', `/api/v1/deployments/${id}?hide_pruned_orphans=false&skip_snapshot=false`, { 'Content-Type': 'application/json' }, goJson(update));
+    const updated = await wire(
+      'PUT',
+      `/api/v1/deployments/${id}?hide_pruned_orphans=false&skip_snapshot=false`,
+      { 'Content-Type': 'application/json' },
+      goJson(update),
+    );
     assert.equal(updated.status, 200);
     assert.equal(updated.body.name, 'renamed-by-ecctl');
 
@@ -152,10 +172,19 @@ describe('ecctl / cloud-sdk-go wire forms', () => {
   });
 
   test('bodiless POST and DELETE without a content type (go-openapi/runtime v0.32.5) work too', async () => {
-    const created = await wire('POST', DEPLOYMENTS, { 'Content-Type': 'application/json' }, goJson({
-      name: 'v0325',
-      resources: { elasticsearch: [{ plan: { cluster_topology: [], elasticsearch: { version: '8.15.0' } }, ref_id: 'main-elasticsearch', region: 'ece-region' }] },
-    }));
+    const created = await wire(
+      'POST',
+      DEPLOYMENTS,
+      { 'Content-Type': 'application/json' },
+      goJson({
+        name: 'v0325',
+        resources: {
+          elasticsearch: [
+            { plan: { cluster_topology: [], elasticsearch: { version: '8.15.0' } }, ref_id: 'main-elasticsearch', region: 'ece-region' },
+          ],
+        },
+      }),
+    );
     assert.equal(created.status, 201);
     const id = created.body.id as string;
     assert.equal((await wire('POST', `${DEPLOYMENTS}/${id}/_shutdown`, {})).status, 200);

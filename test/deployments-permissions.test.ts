@@ -62,19 +62,87 @@ interface Row {
 const others = () => createDeployment(server, createRequest());
 
 const MATRIX: Row[] = [
-  { operation: 'list deployments', request: async () => ({ method: 'GET', path: DEPLOYMENTS }), expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 } },
-  { operation: 'create a deployment', request: async () => ({ method: 'POST', path: DEPLOYMENTS, json: createRequest() }), expect: { ece_platform_admin: 201, ece_platform_viewer: RBAC, ece_deployment_manager: 201, ece_deployment_viewer: RBAC } },
-  { operation: "get another's deployment", request: async () => ({ method: 'GET', path: `${DEPLOYMENTS}/${await others()}` }), expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND } },
-  { operation: "update another's deployment", request: async () => ({ method: 'PUT', path: `${DEPLOYMENTS}/${await others()}`, json: updateRequest() }), expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND } },
-  { operation: "shut down another's deployment", request: async () => ({ method: 'POST', path: `${DEPLOYMENTS}/${await others()}/_shutdown` }), expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND } },
-  { operation: "delete another's shut-down deployment", request: async () => ({ method: 'DELETE', path: `${DEPLOYMENTS}/${await shutDown(await others())}` }), expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND } },
-  { operation: "read another's plugin file", request: async () => ({ method: 'GET', path: `${DEPLOYMENTS}/${await others()}/bundles` }), expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND } },
-  { operation: "rotate another's install secret", request: async () => ({ method: 'POST', path: `${DEPLOYMENTS}/${await others()}/_rotate_install_secret` }), expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND } },
-  { operation: 'get own deployment', request: async (role) => { const own = await ownDeployment(role); return { method: 'GET', path: `${DEPLOYMENTS}/${own.id}`, authorization: own.authorization }; }, expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 } },
-  { operation: 'update own deployment', request: async (role) => { const own = await ownDeployment(role); return { method: 'PUT', path: `${DEPLOYMENTS}/${own.id}`, json: updateRequest(), authorization: own.authorization }; }, expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: 200, ece_deployment_viewer: RBAC } },
-  { operation: 'shut down own deployment', request: async (role) => { const own = await ownDeployment(role); return { method: 'POST', path: `${DEPLOYMENTS}/${own.id}/_shutdown`, authorization: own.authorization }; }, expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: 200, ece_deployment_viewer: RBAC } },
-  { operation: 'delete own shut-down deployment', request: async (role) => { const own = await ownDeployment(role); await shutDown(own.id); return { method: 'DELETE', path: `${DEPLOYMENTS}/${own.id}`, authorization: own.authorization }; }, expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: 200, ece_deployment_viewer: RBAC } },
-  { operation: 'rotate own install secret', request: async (role) => { const own = await ownDeployment(role); return { method: 'POST', path: `${DEPLOYMENTS}/${own.id}/_rotate_install_secret`, authorization: own.authorization }; }, expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: 200, ece_deployment_viewer: RBAC } },
+  {
+    operation: 'list deployments',
+    request: async () => ({ method: 'GET', path: DEPLOYMENTS }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 },
+  },
+  {
+    operation: 'create a deployment',
+    request: async () => ({ method: 'POST', path: DEPLOYMENTS, json: createRequest() }),
+    expect: { ece_platform_admin: 201, ece_platform_viewer: RBAC, ece_deployment_manager: 201, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: "get another's deployment",
+    request: async () => ({ method: 'GET', path: `${DEPLOYMENTS}/${await others()}` }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND },
+  },
+  {
+    operation: "update another's deployment",
+    request: async () => ({ method: 'PUT', path: `${DEPLOYMENTS}/${await others()}`, json: updateRequest() }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND },
+  },
+  {
+    operation: "shut down another's deployment",
+    request: async () => ({ method: 'POST', path: `${DEPLOYMENTS}/${await others()}/_shutdown` }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND },
+  },
+  {
+    operation: "delete another's shut-down deployment",
+    request: async () => ({ method: 'DELETE', path: `${DEPLOYMENTS}/${await shutDown(await others())}` }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND },
+  },
+  {
+    operation: "read another's plugin file",
+    request: async () => ({ method: 'GET', path: `${DEPLOYMENTS}/${await others()}/bundles` }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND },
+  },
+  {
+    operation: "rotate another's install secret",
+    request: async () => ({ method: 'POST', path: `${DEPLOYMENTS}/${await others()}/_rotate_install_secret` }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND },
+  },
+  {
+    operation: 'get own deployment',
+    request: async (role) => {
+      const own = await ownDeployment(role);
+      return { method: 'GET', path: `${DEPLOYMENTS}/${own.id}`, authorization: own.authorization };
+    },
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 },
+  },
+  {
+    operation: 'update own deployment',
+    request: async (role) => {
+      const own = await ownDeployment(role);
+      return { method: 'PUT', path: `${DEPLOYMENTS}/${own.id}`, json: updateRequest(), authorization: own.authorization };
+    },
+    expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: 200, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: 'shut down own deployment',
+    request: async (role) => {
+      const own = await ownDeployment(role);
+      return { method: 'POST', path: `${DEPLOYMENTS}/${own.id}/_shutdown`, authorization: own.authorization };
+    },
+    expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: 200, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: 'delete own shut-down deployment',
+    request: async (role) => {
+      const own = await ownDeployment(role);
+      await shutDown(own.id);
+      return { method: 'DELETE', path: `${DEPLOYMENTS}/${own.id}`, authorization: own.authorization };
+    },
+    expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: 200, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: 'rotate own install secret',
+    request: async (role) => {
+      const own = await ownDeployment(role);
+      return { method: 'POST', path: `${DEPLOYMENTS}/${own.id}/_rotate_install_secret`, authorization: own.authorization };
+    },
+    expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: 200, ece_deployment_viewer: RBAC },
+  },
 ];
 
 describe('permission matrix', () => {
@@ -103,16 +171,23 @@ describe('visibility', () => {
   test("a manager lists only its own deployments; a platform viewer lists everyone's", async () => {
     const mine = await createDeployment(server, createRequest(), keys.ece_deployment_manager);
     const theirs = await others();
-    const managerList = (await server.api('GET', DEPLOYMENTS, { headers: { authorization: keys.ece_deployment_manager } })).body.deployments.map((d: { id: string }) => d.id);
+    const managerList = (await server.api('GET', DEPLOYMENTS, { headers: { authorization: keys.ece_deployment_manager } })).body.deployments.map(
+      (d: { id: string }) => d.id,
+    );
     assert.ok(managerList.includes(mine));
     assert.ok(!managerList.includes(theirs));
-    const viewerList = (await server.api('GET', DEPLOYMENTS, { headers: { authorization: keys.ece_platform_viewer } })).body.deployments.map((d: { id: string }) => d.id);
+    const viewerList = (await server.api('GET', DEPLOYMENTS, { headers: { authorization: keys.ece_platform_viewer } })).body.deployments.map(
+      (d: { id: string }) => d.id,
+    );
     assert.ok(viewerList.includes(mine) && viewerList.includes(theirs));
   });
 
-  test("a plan may not reference an extension the caller may not see: it reads as one that does not exist", async () => {
+  test('a plan may not reference an extension the caller may not see: it reads as one that does not exist', async () => {
     const adminBundle = await extensionWithFile(server, 'bundle', '*');
-    const response = await server.api('POST', DEPLOYMENTS, { json: createRequest({ bundles: [entry(adminBundle.id)] }), headers: { authorization: keys.ece_deployment_manager } });
+    const response = await server.api('POST', DEPLOYMENTS, {
+      json: createRequest({ bundles: [entry(adminBundle.id)] }),
+      headers: { authorization: keys.ece_deployment_manager },
+    });
     assert.equal(response.status, 400);
     assert.equal(response.body.errors[0].code, 'clusters.cluster_invalid_plan');
     assert.match(response.body.errors[0].message, /does not exist or which you may not use/);
@@ -122,15 +197,23 @@ describe('visibility', () => {
     const bundle = await extensionWithFile(server, 'bundle', '*', keys.ece_deployment_manager);
     const own = await createDeployment(server, createRequest({ name: 'managers-own', bundles: [entry(bundle.id)] }), keys.ece_deployment_manager);
     const adminsDeployment = await createDeployment(server, createRequest({ name: 'admins-secret', bundles: [entry(bundle.id)] }));
-    const asManager = await server.api('GET', `${EXTENSIONS}/${bundle.id}?include_deployments=true`, { headers: { authorization: keys.ece_deployment_manager } });
+    const asManager = await server.api('GET', `${EXTENSIONS}/${bundle.id}?include_deployments=true`, {
+      headers: { authorization: keys.ece_deployment_manager },
+    });
     assert.deepEqual(asManager.body.deployments, [own]);
     const asAdmin = await server.api('GET', `${EXTENSIONS}/${bundle.id}?include_deployments=true`);
     assert.deepEqual(asAdmin.body.deployments, [own, adminsDeployment]);
     const refused = await server.api('DELETE', `${EXTENSIONS}/${bundle.id}`, { headers: { authorization: keys.ece_deployment_manager } });
     assert.equal(refused.status, 400);
-    assert.equal(refused.body.errors[0].message, `Cannot delete extension [${bundle.id}]. It is used by deployments [managers-own, 1 more you may not see].`);
+    assert.equal(
+      refused.body.errors[0].message,
+      `Cannot delete extension [${bundle.id}]. It is used by deployments [managers-own, 1 more you may not see].`,
+    );
     const asAdminDelete = await server.api('DELETE', `${EXTENSIONS}/${bundle.id}`);
-    assert.equal(asAdminDelete.body.errors[0].message, `Cannot delete extension [${bundle.id}]. It is used by deployments [managers-own, admins-secret].`);
+    assert.equal(
+      asAdminDelete.body.errors[0].message,
+      `Cannot delete extension [${bundle.id}]. It is used by deployments [managers-own, admins-secret].`,
+    );
   });
 });
 
@@ -143,7 +226,9 @@ describe('audit', () => {
     await server.api('POST', `${DEPLOYMENTS}/${id}/_shutdown`);
     await server.api('DELETE', `${DEPLOYMENTS}/${id}`);
     const page = await server.api('GET', `/api/v1/audit?size=100&target=${id}`);
-    const seen = (page.body.records as Array<{ action: string; outcome: string; error_code?: string }>).map((r) => `${r.action} ${r.outcome}${r.error_code ? ` ${r.error_code}` : ''}`).reverse();
+    const seen = (page.body.records as Array<{ action: string; outcome: string; error_code?: string }>)
+      .map((r) => `${r.action} ${r.outcome}${r.error_code ? ` ${r.error_code}` : ''}`)
+      .reverse();
     assert.deepEqual(seen, [
       'create-deployment success',
       'update-deployment success',

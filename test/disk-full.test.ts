@@ -44,7 +44,7 @@ async function fill(file: string): Promise<void> {
     for (;;) await handle.write(block);
   } catch (error) {
     assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC');
-    for (let size = 4096; ; ) {
+    for (let size = 4096; ;) {
       try {
         await handle.write(block.subarray(0, size));
       } catch {

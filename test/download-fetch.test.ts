@@ -12,12 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import {
-  checkAddress,
-  DownloadError,
-  openDownload,
-  resolveDownloadHost,
-} from '../src/download/index.js';
+import { checkAddress, DownloadError, openDownload, resolveDownloadHost } from '../src/download/index.js';
 import type { DownloadErrorReason, DownloadPolicy, HostLookup } from '../src/download/index.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -398,23 +393,58 @@ describe('address policy', () => {
   test('the refusal names the host and the address', async () => {
     const error = await rejectsWith(openDownload('http://0x7f.1/x.zip', policy({ allowHosts: [] })), 'forbidden_address');
     assert.match(error.message, /127\.0\.0\.1 is a loopback address/);
-    const metadata = await rejectsWith(
-      openDownload('http://169.254.169.254/latest/meta-data/', policy({ allowHosts: [] })),
-      'forbidden_address',
-    );
+    const metadata = await rejectsWith(openDownload('http://169.254.169.254/latest/meta-data/', policy({ allowHosts: [] })), 'forbidden_address');
     assert.match(metadata.message, /169\.254\.169\.254 is a link-local address/);
   });
 
   test('checkAddress refuses special ranges, including embedded IPv4', () => {
     for (const address of [
-      '127.0.0.1', '127.255.255.254', '::1', '0.0.0.0', '0.1.2.3', '::',
-      '10.0.0.1', '172.31.255.255', '192.168.0.1', '100.127.255.255', '169.254.169.254',
-      'fe80::1', 'fc00::1', 'fd12:3456::1', '224.0.0.1', '239.255.255.250', 'ff02::1', '255.255.255.255',
-      '192.0.2.1', '198.51.100.7', '203.0.113.9', '198.18.0.1', '240.0.0.1', '192.0.0.8',
-      '2001:db8::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:10.0.0.1', '::ffff:0:7f00:1',
-      '::7f00:1', '64:ff9b::7f00:1', '64:ff9b::a9fe:a9fe', '64:ff9b:1::1', '2002:7f00:1::1', '2002:a00:1::',
-      '2001::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2', 'fec0::1', '100::1', '::2', '[::1]', 'fe80::1%eth0',
-      'localhost', '0x7f.1', '', 'example.com',
+      '127.0.0.1',
+      '127.255.255.254',
+      '::1',
+      '0.0.0.0',
+      '0.1.2.3',
+      '::',
+      '10.0.0.1',
+      '172.31.255.255',
+      '192.168.0.1',
+      '100.127.255.255',
+      '169.254.169.254',
+      'fe80::1',
+      'fc00::1',
+      'fd12:3456::1',
+      '224.0.0.1',
+      '239.255.255.250',
+      'ff02::1',
+      '255.255.255.255',
+      '192.0.2.1',
+      '198.51.100.7',
+      '203.0.113.9',
+      '198.18.0.1',
+      '240.0.0.1',
+      '192.0.0.8',
+      '2001:db8::1',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '::ffff:10.0.0.1',
+      '::ffff:0:7f00:1',
+      '::7f00:1',
+      '64:ff9b::7f00:1',
+      '64:ff9b::a9fe:a9fe',
+      '64:ff9b:1::1',
+      '2002:7f00:1::1',
+      '2002:a00:1::',
+      '2001::1',
+      '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+      'fec0::1',
+      '100::1',
+      '::2',
+      '[::1]',
+      'fe80::1%eth0',
+      'localhost',
+      '0x7f.1',
+      '',
+      'example.com',
     ]) {
       const verdict = checkAddress(address);
       assert.equal(verdict.allowed, false, `${address} should be refused`);
@@ -427,8 +457,16 @@ describe('address policy', () => {
 
   test('checkAddress allows public unicast', () => {
     for (const address of [
-      '93.184.216.34', '8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:2800:220:1:248:1893:25c8:1946',
-      '2a00:1450:4001:81c::200e', '::ffff:93.184.216.34', '64:ff9b::5db8:d822', '2002:5db8:d822::1',
+      '93.184.216.34',
+      '8.8.8.8',
+      '1.1.1.1',
+      '172.32.0.1',
+      '100.128.0.1',
+      '2606:2800:220:1:248:1893:25c8:1946',
+      '2a00:1450:4001:81c::200e',
+      '::ffff:93.184.216.34',
+      '64:ff9b::5db8:d822',
+      '2002:5db8:d822::1',
     ]) {
       assert.deepEqual(checkAddress(address), { allowed: true }, address);
     }
@@ -436,18 +474,17 @@ describe('address policy', () => {
 });
 
 describe('name resolution', () => {
-  const fakeDns = (table: Record<string, string[]>): HostLookup => async (hostname) => {
-    const addresses = table[hostname];
-    if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
-    return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-  };
+  const fakeDns =
+    (table: Record<string, string[]>): HostLookup =>
+    async (hostname) => {
+      const addresses = table[hostname];
+      if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+      return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    };
 
   test('a host name resolving to a private address is refused', async () => {
     const lookup = fakeDns({ 'intranet.example': ['10.0.0.7'] });
-    const error = await rejectsWith(
-      openDownload('http://intranet.example/x.zip', policy({ allowHosts: [], lookup })),
-      'forbidden_address',
-    );
+    const error = await rejectsWith(openDownload('http://intranet.example/x.zip', policy({ allowHosts: [], lookup })), 'forbidden_address');
     assert.match(error.message, /intranet\.example resolves to 10\.0\.0\.7, which is a private network address/);
   });
 
@@ -470,9 +507,7 @@ describe('name resolution', () => {
       calls += 1;
       return [{ address: '93.184.216.34', family: 4 }];
     };
-    assert.deepEqual(await resolveDownloadHost('93.184.216.34', { allowHosts: [], lookup }), [
-      { address: '93.184.216.34', family: 4 },
-    ]);
+    assert.deepEqual(await resolveDownloadHost('93.184.216.34', { allowHosts: [], lookup }), [{ address: '93.184.216.34', family: 4 }]);
     await rejectsWith(resolveDownloadHost('db.localhost', { allowHosts: [], lookup }), 'forbidden_address');
     assert.equal(calls, 0);
   });
@@ -489,20 +524,14 @@ describe('name resolution', () => {
   });
 
   test('DNS failure is a dns error naming the host', async () => {
-    const error = await rejectsWith(
-      openDownload('http://nowhere.example/x.zip', policy({ allowHosts: [], lookup: fakeDns({}) })),
-      'dns',
-    );
+    const error = await rejectsWith(openDownload('http://nowhere.example/x.zip', policy({ allowHosts: [], lookup: fakeDns({}) })), 'dns');
     assert.match(error.message, /nowhere\.example could not be resolved/);
     await rejectsWith(resolveDownloadHost('empty.example', { allowHosts: [], lookup: async () => [] }), 'dns');
   });
 
   test('a lookup that hangs is cut off by the connect timeout', async () => {
     const lookup: HostLookup = () => new Promise(() => {});
-    await rejectsWith(
-      openDownload('http://slow-dns.example/x.zip', policy({ allowHosts: [], lookup, connectTimeoutMs: 200 })),
-      'timeout',
-    );
+    await rejectsWith(openDownload('http://slow-dns.example/x.zip', policy({ allowHosts: [], lookup, connectTimeoutMs: 200 })), 'timeout');
   });
 
   test('a host with several checked addresses: refused on every one is a connect error', async () => {
@@ -527,10 +556,7 @@ describe('name resolution', () => {
       // documentation address, would fail to connect if the socket asked again).
       return [{ address: calls === 1 ? '127.0.0.1' : '192.0.2.1', family: 4 }];
     };
-    const opened = await openDownload(
-      srv.url('/plugin.zip', 'files.test'),
-      policy({ allowHosts: ['files.test'], lookup, connectTimeoutMs: 2000 }),
-    );
+    const opened = await openDownload(srv.url('/plugin.zip', 'files.test'), policy({ allowHosts: ['files.test'], lookup, connectTimeoutMs: 2000 }));
     assert.equal((await readAll(opened.body)).toString(), 'from the checked address');
     assert.equal(calls, 1);
     assert.equal(srv.requests[0]?.headers.host, `files.test:${srv.port}`);

@@ -32,7 +32,10 @@ before(async () => {
   port = (files.address() as AddressInfo).port;
   downloadUrl = `http://reader:${SECRET}@127.0.0.1:${port}/private.zip`;
   server = await startServer({ EXTREPO_DOWNLOAD_ALLOW_HOSTS: '127.0.0.1' });
-  for (const [name, role] of [['cred-manager', 'ece_deployment_manager'], ['cred-viewer', 'ece_platform_viewer']] as const) {
+  for (const [name, role] of [
+    ['cred-manager', 'ece_deployment_manager'],
+    ['cred-viewer', 'ece_platform_viewer'],
+  ] as const) {
     const created = await server.api('POST', '/api/v1/users', { json: { user_name: name, security: { roles: [role], password: PASSWORD } } });
     assert.equal(created.status, 200, created.text);
   }
@@ -63,7 +66,10 @@ test('the owner and admins see download_url verbatim; a platform viewer sees the
   assert.equal(got.body.download_url, masked());
   assert.ok(!got.text.includes(SECRET));
   // The owner's GET is cached per record; the viewer's answer must not be served from it, nor the reverse.
-  assert.equal((await server.api('GET', `/api/v1/deployments/extensions/${id}`, { headers: { authorization: basic('cred-manager') } })).body.download_url, downloadUrl);
+  assert.equal(
+    (await server.api('GET', `/api/v1/deployments/extensions/${id}`, { headers: { authorization: basic('cred-manager') } })).body.download_url,
+    downloadUrl,
+  );
   const list = await server.api('GET', '/api/v1/deployments/extensions', asViewer);
   const listed = (list.body.extensions as Array<{ id: string; download_url?: string }>).find((e) => e.id === id);
   assert.equal(listed?.download_url, masked());
@@ -78,7 +84,9 @@ test("a page of the browsed list (the console's table) masks the password for a 
   assert.equal(page.status, 200);
   assert.equal(page.body.extensions[0]?.download_url, masked());
   assert.ok(!page.text.includes(SECRET));
-  const own = await server.api('GET', '/api/v1/deployments/extensions?search=with-credentials', { headers: { authorization: basic('cred-manager') } });
+  const own = await server.api('GET', '/api/v1/deployments/extensions?search=with-credentials', {
+    headers: { authorization: basic('cred-manager') },
+  });
   assert.equal(own.body.extensions[0]?.download_url, downloadUrl);
 });
 

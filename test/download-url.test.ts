@@ -135,11 +135,21 @@ describe('create with download_url', () => {
 
   test('credentials inside the URL are sent as Basic auth and never echoed in errors', async () => {
     const response = await server.api('POST', '/api/v1/deployments/extensions', {
-      json: { name: 'private', version: '*', extension_type: 'bundle', download_url: `http://reader:s3cret@127.0.0.1:${new URL(origin).port}/private.zip` },
+      json: {
+        name: 'private',
+        version: '*',
+        extension_type: 'bundle',
+        download_url: `http://reader:s3cret@127.0.0.1:${new URL(origin).port}/private.zip`,
+      },
     });
     assert.equal(response.status, 201, response.text);
     const failed = await server.api('POST', '/api/v1/deployments/extensions', {
-      json: { name: 'private', version: '*', extension_type: 'bundle', download_url: `http://reader:wrong@127.0.0.1:${new URL(origin).port}/private.zip` },
+      json: {
+        name: 'private',
+        version: '*',
+        extension_type: 'bundle',
+        download_url: `http://reader:wrong@127.0.0.1:${new URL(origin).port}/private.zip`,
+      },
     });
     assert.equal(failed.status, 400);
     assert.doesNotMatch(failed.text, /wrong|reader/);
@@ -178,7 +188,14 @@ describe('create with download_url', () => {
   });
 
   test('without EXTREPO_DOWNLOAD_ALLOW_HOSTS, loopback and private addresses are refused', async () => {
-    for (const url of [`${origin}/bundle.zip`, 'http://localhost/x.zip', 'http://[::1]/x.zip', 'http://2130706433/x.zip', 'http://169.254.169.254/latest', 'http://10.0.0.1/x.zip']) {
+    for (const url of [
+      `${origin}/bundle.zip`,
+      'http://localhost/x.zip',
+      'http://[::1]/x.zip',
+      'http://2130706433/x.zip',
+      'http://169.254.169.254/latest',
+      'http://10.0.0.1/x.zip',
+    ]) {
       await expectDownloadFailure(strict, url, /EXTREPO_DOWNLOAD_ALLOW_HOSTS/);
     }
   });

@@ -17,7 +17,9 @@ let scratch: string;
 
 before(async () => {
   // dist/ is what `npm ci` built; rebuilding here makes the test check the current source.
-  await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT });
+  await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: REPO_ROOT,
+  });
   scratch = await mkdtemp(path.join(os.tmpdir(), 'extrepo-entry-'));
 });
 after(async () => {
@@ -72,10 +74,11 @@ describe('node dist/main.js', () => {
   });
 });
 
-describe('node dist/tools/healthcheck.js (the Dockerfile\'s HEALTHCHECK)', () => {
+describe("node dist/tools/healthcheck.js (the Dockerfile's HEALTHCHECK)", () => {
   test('exits 0 while the server answers /healthz and 1 once it is gone', OPTIONS, async () => {
     const server = await startEntryPoint(env(await mkdtemp(path.join(scratch, 'd-'))), 'compiled');
-    const probe = (port: number) => spawnChild({ EXTREPO_PORT: String(port), EXTREPO_HOST: '0.0.0.0' }, [process.execPath, 'dist/tools/healthcheck.js']).exited;
+    const probe = (port: number) =>
+      spawnChild({ EXTREPO_PORT: String(port), EXTREPO_HOST: '0.0.0.0' }, [process.execPath, 'dist/tools/healthcheck.js']).exited;
     assert.equal(await probe(server.port), 0);
     server.process.kill('SIGTERM');
     assert.equal(await server.exited, 0);
@@ -101,7 +104,7 @@ describe('npm start', () => {
     const listening = await waitFor(npm, () => serverPid(npm.stdout()) !== null);
     assert.ok(listening, `npm start did not start the server:\n${npm.stdout()}${npm.stderr()}`);
     const pid = serverPid(npm.stdout())!;
-    assert.notEqual(pid, npm.process.pid, 'the server is npm\'s child');
+    assert.notEqual(pid, npm.process.pid, "the server is npm's child");
     assert.equal(await fetch(`http://127.0.0.1:${port}/healthz`).then((response) => response.status), 200);
 
     npm.process.kill('SIGTERM');

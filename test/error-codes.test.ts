@@ -62,7 +62,11 @@ function sources(dir: string): string[] {
 
 test('every code is declared once, in the shape clients match on', () => {
   const codes = table.map((entry) => entry.code);
-  assert.deepEqual(codes.filter((code, i) => codes.indexOf(code) !== i), [], 'a code string is reused');
+  assert.deepEqual(
+    codes.filter((code, i) => codes.indexOf(code) !== i),
+    [],
+    'a code string is reused',
+  );
   for (const { name, code, status } of table) {
     assert.match(code, /^[a-z_]+(\.[a-z_]+)+$/, `${name}: ${code}`);
     assert.ok(status >= 400 && status <= 599, `${name}: status ${status}`);
@@ -75,7 +79,11 @@ test("the README's error table lists exactly the table's codes, with the same st
     assert.equal(readme.get(code), status, `README.md: ${code} should be listed with status ${status}`);
   }
   const known = new Set(table.map((entry) => entry.code));
-  assert.deepEqual([...readme.keys()].filter((code) => !known.has(code)), [], 'README.md lists codes that src/errors.ts does not have');
+  assert.deepEqual(
+    [...readme.keys()].filter((code) => !known.has(code)),
+    [],
+    'README.md lists codes that src/errors.ts does not have',
+  );
 });
 
 test('every code the API document declares is in the table (with a status it is declared with) or explained', () => {

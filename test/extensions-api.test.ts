@@ -215,7 +215,11 @@ describe('get', () => {
 describe('list', () => {
   test('lists every extension; deployments only with include_deployments=true (deprecated on list, still sent by older clients)', async () => {
     const { body: created } = await create({ name: 'listed', version: '*', extension_type: 'bundle' });
-    for (const [query, deployments] of [['', undefined], ['?include_deployments=false', undefined], ['?include_deployments=true', []]] as const) {
+    for (const [query, deployments] of [
+      ['', undefined],
+      ['?include_deployments=false', undefined],
+      ['?include_deployments=true', []],
+    ] as const) {
       const response = await server.api('GET', `/api/v1/deployments/extensions${query}`);
       assert.equal(response.status, 200);
       const found = response.body.extensions.find((e: { id: string }) => e.id === created.id);
@@ -232,13 +236,23 @@ describe('list', () => {
         const id = String(1_000_000_000 + i);
         ids.push(id);
         await big.store.insertExtension({
-          id, name: `bulk-${i}`, version: '*', extensionType: 'bundle', description: null, downloadUrl: null,
-          file: null, ownerId: 'admin', now: new Date(1_700_000_000_000 + i),
+          id,
+          name: `bulk-${i}`,
+          version: '*',
+          extensionType: 'bundle',
+          description: null,
+          downloadUrl: null,
+          file: null,
+          ownerId: 'admin',
+          now: new Date(1_700_000_000_000 + i),
         });
       }
       const response = await big.api('GET', '/api/v1/deployments/extensions');
       assert.equal(response.status, 200);
-      assert.deepEqual(response.body.extensions.map((e: { id: string }) => e.id), ids);
+      assert.deepEqual(
+        response.body.extensions.map((e: { id: string }) => e.id),
+        ids,
+      );
       assert.equal(response.body.extensions[2_499].url, 'repo://1000002499');
     } finally {
       await big.close();
@@ -325,7 +339,7 @@ describe('delete', () => {
     assert.equal(again.body.errors[0].code, 'extensions.not_found');
   });
 
-  test('accepts ecctl\'s DELETE: Content-Type application/json, no body, no Content-Length', async () => {
+  test("accepts ecctl's DELETE: Content-Type application/json, no body, no Content-Length", async () => {
     const { body: created } = await create({ name: 'ecctl-delete', version: '*', extension_type: 'bundle' });
     const url = new URL(`/api/v1/deployments/extensions/${created.id}`, server.url);
     const status = await new Promise<number>((resolve, reject) => {

@@ -135,16 +135,32 @@ describe('browsing the extensions list', () => {
 
   test('a search treats % and _ literally', async () => {
     const percent = await server.api('GET', '/api/v1/deployments/extensions?search=%25');
-    assert.deepEqual(percent.body.extensions.map((e: Listed) => e.name), ['percent_100']);
+    assert.deepEqual(
+      percent.body.extensions.map((e: Listed) => e.name),
+      ['percent_100'],
+    );
     const underscore = await server.api('GET', '/api/v1/deployments/extensions?search=t_1');
-    assert.deepEqual(underscore.body.extensions.map((e: Listed) => e.name), ['percent_100']);
+    assert.deepEqual(
+      underscore.body.extensions.map((e: Listed) => e.name),
+      ['percent_100'],
+    );
   });
 
   test('type keeps only plugins or only bundles, combined with search', async () => {
     const plugins = await browseAll({ type: 'plugin' }, 2);
-    assert.deepEqual(plugins, expectedOrder(all.filter((e) => e.extension_type === 'plugin'), 'name', false));
+    assert.deepEqual(
+      plugins,
+      expectedOrder(
+        all.filter((e) => e.extension_type === 'plugin'),
+        'name',
+        false,
+      ),
+    );
     const response = await server.api('GET', '/api/v1/deployments/extensions?type=plugin&search=metadata');
-    assert.deepEqual(response.body.extensions.map((e: Listed) => e.name), ['plugin-a']);
+    assert.deepEqual(
+      response.body.extensions.map((e: Listed) => e.name),
+      ['plugin-a'],
+    );
     assert.equal(response.body.total, 1);
   });
 
@@ -165,7 +181,10 @@ describe('browsing the extensions list', () => {
     });
     assert.equal(created.status, 201);
     const response = await server.api('GET', '/api/v1/deployments/extensions?search=synonyms', { headers: { authorization } });
-    assert.deepEqual(response.body.extensions.map((e: Listed) => e.id), [created.body.id]);
+    assert.deepEqual(
+      response.body.extensions.map((e: Listed) => e.id),
+      [created.body.id],
+    );
     assert.equal(response.body.total, 1);
     await server.api('DELETE', `/api/v1/deployments/extensions/${created.body.id}`, { headers: { authorization } });
   });
@@ -229,4 +248,3 @@ async function browseAllFrom(cursor: string | undefined): Promise<string[]> {
   }
   return ids;
 }
-

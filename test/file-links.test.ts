@@ -88,9 +88,15 @@ describe('signed file links', () => {
   test('a tampered signature, expiry or id gives 403', async () => {
     const url = new URL(link);
     const tampered = [
-      (u: URL) => u.searchParams.set('signature', u.searchParams.get('signature')!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))),
+      (u: URL) =>
+        u.searchParams.set(
+          'signature',
+          u.searchParams.get('signature')!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')),
+        ),
       (u: URL) => u.searchParams.set('expires', String(Number(u.searchParams.get('expires')) + 60)),
-      (u: URL) => { u.pathname = u.pathname.replace(id, '1000000000'); },
+      (u: URL) => {
+        u.pathname = u.pathname.replace(id, '1000000000');
+      },
       (u: URL) => u.searchParams.delete('signature'),
     ];
     for (const change of tampered) {
@@ -108,10 +114,7 @@ describe('signed file links', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const last = alphabet.indexOf(signature.at(-1)!);
     const sameBits = [0, 1, 2, 3].map((low) => alphabet[(last & ~3) | low]!).filter((c) => c !== signature.at(-1));
-    const spellings = [
-      ...['!', '.', '~', '=', ' ', '=='].map((suffix) => signature + suffix),
-      ...sameBits.map((c) => signature.slice(0, -1) + c),
-    ];
+    const spellings = [...['!', '.', '~', '=', ' ', '=='].map((suffix) => signature + suffix), ...sameBits.map((c) => signature.slice(0, -1) + c)];
     if (/[-_]/.test(signature)) spellings.push(signature.replace(/-/g, '+').replace(/_/g, '/'));
     for (const spelling of spellings) {
       const copy = new URL(url);
@@ -138,7 +141,10 @@ describe('signed file links', () => {
     for (const name of ['big-one', 'big-two']) {
       const created = await server.api('POST', '/api/v1/deployments/extensions', { json: { name, version: '*', extension_type: 'bundle' } });
       const big = await zipOf({ 'data.bin': randomBytes(3 * 1024 * 1024 + 54_321) }, { compress: false });
-      const uploaded = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, { body: big, headers: { 'content-type': 'application/zip' } });
+      const uploaded = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, {
+        body: big,
+        headers: { 'content-type': 'application/zip' },
+      });
       files.push({ zip: big, url: uploaded.body.file_metadata.url });
     }
     // A client that leaves in the middle of a download must not disturb the ones after it.
@@ -170,10 +176,18 @@ describe('signed file links', () => {
   });
 
   test('a link to a replaced file stops working; the new link serves the new bytes', async () => {
-    const created = await server.api('POST', '/api/v1/deployments/extensions', { json: { name: 'replaced', version: '*', extension_type: 'bundle' } });
-    const first = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, { body: await bundleZip('one'), headers: { 'content-type': 'application/zip' } });
+    const created = await server.api('POST', '/api/v1/deployments/extensions', {
+      json: { name: 'replaced', version: '*', extension_type: 'bundle' },
+    });
+    const first = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, {
+      body: await bundleZip('one'),
+      headers: { 'content-type': 'application/zip' },
+    });
     const secondZip = await bundleZip('two');
-    const second = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, { body: secondZip, headers: { 'content-type': 'application/zip' } });
+    const second = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, {
+      body: secondZip,
+      headers: { 'content-type': 'application/zip' },
+    });
     await expectError(await fetch(first.body.file_metadata.url), 404, 'extensions.not_found');
     assert.deepEqual(Buffer.from(await (await fetch(second.body.file_metadata.url)).arrayBuffer()), secondZip);
     await server.api('DELETE', `/api/v1/deployments/extensions/${created.body.id}`);
@@ -183,7 +197,10 @@ describe('signed file links', () => {
   test('a link whose blob is missing from the file store answers 404 extensions.file_missing and counts an integrity fault', async () => {
     const created = await server.api('POST', '/api/v1/deployments/extensions', { json: { name: 'lost', version: '*', extension_type: 'bundle' } });
     const lostZip = await bundleZip('bytes that will be lost');
-    const uploaded = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, { body: lostZip, headers: { 'content-type': 'application/zip' } });
+    const uploaded = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, {
+      body: lostZip,
+      headers: { 'content-type': 'application/zip' },
+    });
     // The bytes vanish behind extrepo's back (an operator's mistake, a lost disk, a bucket rule).
     await server.blobs.delete(sha256(lostZip));
     const faults = async () => {
@@ -198,7 +215,10 @@ describe('signed file links', () => {
     await expectError(await fetch(uploaded.body.file_metadata.url, { headers: { range: 'bytes=0-9' } }), 404, 'extensions.file_missing');
     assert.equal(await faults(), before + 2);
     // Uploading the file again repairs it.
-    const repaired = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, { body: lostZip, headers: { 'content-type': 'application/zip' } });
+    const repaired = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, {
+      body: lostZip,
+      headers: { 'content-type': 'application/zip' },
+    });
     assert.deepEqual(Buffer.from(await (await fetch(repaired.body.file_metadata.url)).arrayBuffer()), lostZip);
   });
 
@@ -206,7 +226,10 @@ describe('signed file links', () => {
     const proxied = await startServer({ EXTREPO_PUBLIC_URL: 'https://extensions.example.com/' });
     try {
       const created = await proxied.api('POST', '/api/v1/deployments/extensions', { json: { name: 'p', version: '*', extension_type: 'bundle' } });
-      const uploaded = await proxied.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, { body: await bundleZip(), headers: { 'content-type': 'application/zip' } });
+      const uploaded = await proxied.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, {
+        body: await bundleZip(),
+        headers: { 'content-type': 'application/zip' },
+      });
       assert.match(uploaded.body.file_metadata.url, /^https:\/\/extensions\.example\.com\/extension-files\//);
     } finally {
       await proxied.close();

@@ -99,11 +99,22 @@ describe(`file versions (${process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs'})`, (
         return rest;
       }),
       [
-        { version: 3, sha256: sha256(multipart), size: multipart.length, created_by: 'admin', source: { kind: 'upload', form: 'multipart' }, current: true },
+        {
+          version: 3,
+          sha256: sha256(multipart),
+          size: multipart.length,
+          created_by: 'admin',
+          source: { kind: 'upload', form: 'multipart' },
+          current: true,
+        },
         { version: 2, sha256: sha256(raw), size: raw.length, created_by: 'admin', source: { kind: 'upload', form: 'raw' }, current: false },
         {
-          version: 1, sha256: sha256(copied), size: copied.length, created_by: 'admin',
-          source: { kind: 'download_url', download_url: `${originUrl}/v1.zip` }, current: false,
+          version: 1,
+          sha256: sha256(copied),
+          size: copied.length,
+          created_by: 'admin',
+          source: { kind: 'download_url', download_url: `${originUrl}/v1.zip` },
+          current: false,
         },
       ],
     );
@@ -116,18 +127,28 @@ describe(`file versions (${process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs'})`, (
   });
 
   test("a plugin's version records its descriptor: name, version, classname, Elasticsearch version", async () => {
-    const created = await server.api('POST', EXT, { json: { name: `plugin-${randomUUID().slice(0, 8)}`, version: '8.12.2', extension_type: 'plugin' } });
+    const created = await server.api('POST', EXT, {
+      json: { name: `plugin-${randomUUID().slice(0, 8)}`, version: '8.12.2', extension_type: 'plugin' },
+    });
     assert.equal(created.status, 201);
     await uploadOk(created.body.id, await pluginZip('8.12.2'));
     const [version] = (await versionsOf(created.body.id)).versions;
-    assert.deepEqual(version!.plugin, { name: 'analysis-test', version: '1.0.0', classname: 'org.example.AnalysisTestPlugin', elasticsearch_version: '8.12.2' });
+    assert.deepEqual(version!.plugin, {
+      name: 'analysis-test',
+      version: '1.0.0',
+      classname: 'org.example.AnalysisTestPlugin',
+      elasticsearch_version: '8.12.2',
+    });
   });
 
   test('pages with from and size; a bad page parameter is 400 root.invalid_request', async () => {
     const id = await createBundle();
     for (let i = 0; i < 3; i += 1) await uploadOk(id, await bundleZip(`page ${i} ${randomUUID()}\n`));
     const page = await versionsOf(id, '?from=1&size=1');
-    assert.deepEqual({ total: page.total, from: page.from, size: page.size, numbers: page.versions.map((v) => v.version) }, { total: 3, from: 1, size: 1, numbers: [2] });
+    assert.deepEqual(
+      { total: page.total, from: page.from, size: page.size, numbers: page.versions.map((v) => v.version) },
+      { total: 3, from: 1, size: 1, numbers: [2] },
+    );
     assert.deepEqual((await versionsOf(id, '?from=7')).versions, []);
     for (const query of ['?size=1001', '?from=-1', '?size=ten']) {
       const response = await server.api('GET', `${EXT}/${id}/versions${query}`);
@@ -194,24 +215,50 @@ describe(`file versions (${process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs'})`, (
     assert.equal(Number(restored.headers.get('x-cloud-resource-version')), Number(before.headers.get('x-cloud-resource-version')) + 1);
     assert.equal(restored.body.id, id);
     assert.deepEqual(
-      { sha256: restored.body.file_metadata.sha256, size: restored.body.file_metadata.size, last_modified_date: restored.body.file_metadata.last_modified_date },
+      {
+        sha256: restored.body.file_metadata.sha256,
+        size: restored.body.file_metadata.size,
+        last_modified_date: restored.body.file_metadata.last_modified_date,
+      },
       { sha256: sha256(first), size: first.length, last_modified_date: v1.created },
     );
     assert.deepEqual((await fetchBytes(restored.body.file_metadata.url)).bytes, first);
     assert.deepEqual((await server.api('GET', `${EXT}/${id}`)).body.file_metadata.sha256, sha256(first));
-    assert.deepEqual((await versionsOf(id)).versions.map((v) => [v.version, v.current]), [[2, false], [1, true]]);
+    assert.deepEqual(
+      (await versionsOf(id)).versions.map((v) => [v.version, v.current]),
+      [
+        [2, false],
+        [1, true],
+      ],
+    );
     assert.deepEqual(await committedBlobs(), blobsBefore, 'no bytes are copied');
 
     const audit = await server.api('GET', `/api/v1/audit?action=restore-extension-file-version&target=${id}`);
-    assert.deepEqual(audit.body.records.map((r: { outcome: string; status: number }) => [r.outcome, r.status]), [['success', 200], ['failure', 409]]);
+    assert.deepEqual(
+      audit.body.records.map((r: { outcome: string; status: number }) => [r.outcome, r.status]),
+      [
+        ['success', 200],
+        ['failure', 409],
+      ],
+    );
 
     // The next file is version 3: numbers only grow.
     await uploadOk(id, await bundleZip(`after ${randomUUID()}\n`));
-    assert.deepEqual((await versionsOf(id)).versions.map((v) => [v.version, v.current]), [[3, true], [2, false], [1, false]]);
+    assert.deepEqual(
+      (await versionsOf(id)).versions.map((v) => [v.version, v.current]),
+      [
+        [3, true],
+        [2, false],
+        [1, false],
+      ],
+    );
   });
 
   test("versions follow the extension's visibility; restoring needs the right to change it", async () => {
-    for (const [name, roles] of [['versions-manager', ['ece_deployment_manager']], ['versions-viewer', ['ece_platform_viewer']]] as const) {
+    for (const [name, roles] of [
+      ['versions-manager', ['ece_deployment_manager']],
+      ['versions-viewer', ['ece_platform_viewer']],
+    ] as const) {
       const response = await server.api('POST', '/api/v1/users', { json: { user_name: name, security: { roles, password: PASSWORD } } });
       assert.equal(response.status, 200, response.text);
     }
@@ -242,17 +289,26 @@ describe(`file versions (${process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs'})`, (
     await uploadOk(a, onlyA);
     const v1Link = (await server.api('GET', `${EXT}/${a}/versions/1`)).body.url as string;
     await uploadOk(a, await bundleZip(`a3 ${randomUUID()}\n`));
-    assert.deepEqual((await versionsOf(a)).versions.map((v) => v.version), [3, 2, 1]);
+    assert.deepEqual(
+      (await versionsOf(a)).versions.map((v) => v.version),
+      [3, 2, 1],
+    );
 
     await uploadOk(a, await bundleZip(`a4 ${randomUUID()}\n`)); // prunes version 1 (the shared file)
-    assert.deepEqual((await versionsOf(a)).versions.map((v) => v.version), [4, 3, 2]);
+    assert.deepEqual(
+      (await versionsOf(a)).versions.map((v) => v.version),
+      [4, 3, 2],
+    );
     assert.equal((await server.api('GET', `${EXT}/${a}/versions/1`)).status, 404);
     assert.equal((await fetchBytes(v1Link)).status, 404, 'the link of a pruned version stops working');
     assert.ok((await committedBlobs()).includes(sha256(shared)), 'b still has the shared file');
     assert.deepEqual((await fetchBytes((await versionsOf(b)).versions[0]!.url)).bytes, shared);
 
     await uploadOk(a, await bundleZip(`a5 ${randomUUID()}\n`)); // prunes version 2, a file only a had
-    assert.deepEqual((await versionsOf(a)).versions.map((v) => v.version), [5, 4, 3]);
+    assert.deepEqual(
+      (await versionsOf(a)).versions.map((v) => v.version),
+      [5, 4, 3],
+    );
     assert.ok(!(await committedBlobs()).includes(sha256(onlyA)), 'a blob nothing references any more is removed');
   });
 
@@ -344,10 +400,13 @@ describe('conditional replacement (?if_sha256, If-Match)', () => {
     const applied = await server.api('POST', `${EXT}/${id}`, { ...body, headers: { 'if-match': `"${sha256(first)}"` } });
     assert.equal(applied.status, 200, applied.text);
     assert.equal(applied.body.file_metadata.sha256, sha256(next));
-    assert.deepEqual((await versionsOf(id)).versions.map((v) => v.source), [
-      { kind: 'download_url', download_url: `${originUrl}/next.zip` },
-      { kind: 'download_url', download_url: `${originUrl}/first.zip` },
-    ]);
+    assert.deepEqual(
+      (await versionsOf(id)).versions.map((v) => v.source),
+      [
+        { kind: 'download_url', download_url: `${originUrl}/next.zip` },
+        { kind: 'download_url', download_url: `${originUrl}/first.zip` },
+      ],
+    );
   });
 
   test('two uploads conditional on the same file at once: exactly one replaces it, the other gets 409', async () => {

@@ -195,9 +195,13 @@ describe(`garbage collection (${process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs'}
       assert.equal(create.status, 201);
       const id = (create.body as { id: string }).id;
       const first = await bundleZip('first\n');
-      const put = (zip: Buffer) => server.api('PUT', `/api/v1/deployments/extensions/${id}`, { body: zip, headers: { 'content-type': 'application/zip' } });
+      const put = (zip: Buffer) =>
+        server.api('PUT', `/api/v1/deployments/extensions/${id}`, { body: zip, headers: { 'content-type': 'application/zip' } });
       assert.equal((await put(first)).status, 200);
-      assert.deepEqual((await server.store.listGcCandidates(null, 10)).map((c) => c.sha256), [sha256(first)]);
+      assert.deepEqual(
+        (await server.store.listGcCandidates(null, 10)).map((c) => c.sha256),
+        [sha256(first)],
+      );
       const result = await collectGarbage(server.store, server.blobs, 60_000, new Date(), step(1000));
       assert.deepEqual([result.candidates, result.collected, result.listed], [1, 0, 0], 'checked, referenced, kept');
       assert.equal((await server.api('DELETE', `/api/v1/deployments/extensions/${id}`)).status, 200);
@@ -225,7 +229,10 @@ describe(`garbage collection (${process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs'}
         const state = await server.store.getGcSweep();
         if (outcome === 'in progress') {
           assert.equal(state.startAfter, result.sweepCursor, 'the cursor is persisted');
-          assert.ok(cursors.every((cursor) => cursor < state.startAfter!), 'and only moves forward');
+          assert.ok(
+            cursors.every((cursor) => cursor < state.startAfter!),
+            'and only moves forward',
+          );
           cursors.push(state.startAfter!);
         }
       }

@@ -26,5 +26,8 @@ test('npm start, the Dockerfile and the systemd unit start node with the young g
   const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
   assert.match(pkg.scripts.start ?? '', new RegExp(`node ${YOUNG_GENERATION_FLAG} dist/main\\.js`));
   assert.match(await readFile('Dockerfile', 'utf8'), new RegExp(`CMD \\["node", "${YOUNG_GENERATION_FLAG}", "dist/main\\.js"\\]`));
-  assert.match(await readFile('deploy/extrepo.service', 'utf8'), new RegExp(`ExecStart=/usr/bin/node ${YOUNG_GENERATION_FLAG} /opt/extrepo/dist/main\\.js`));
+  assert.match(
+    await readFile('deploy/extrepo.service', 'utf8'),
+    new RegExp(`ExecStart=/usr/bin/node ${YOUNG_GENERATION_FLAG} /opt/extrepo/dist/main\\.js`),
+  );
 });

@@ -80,7 +80,12 @@ describe('npm run migrate: SQLite + disk to PostgreSQL + S3', () => {
     const source = await startInstance({ EXTREPO_DATA_DIR: dataDir, EXTREPO_ADMIN_API_KEY: ADMIN_KEY });
     instances.push(source);
     const shared = await bundleZip('shared by two\n');
-    for (const [name, zip] of [['one', shared], ['two', shared], ['three', await bundleZip('third\n')], ['empty', null]] as const) {
+    for (const [name, zip] of [
+      ['one', shared],
+      ['two', shared],
+      ['three', await bundleZip('third\n')],
+      ['empty', null],
+    ] as const) {
       const created = await call(source, 'POST', EXT, { json: { name, version: '*', extension_type: 'bundle', description: `the ${name}` } });
       assert.equal(created.status, 201);
       if (zip) {
@@ -144,7 +149,10 @@ describe('npm run migrate: SQLite + disk to PostgreSQL + S3', () => {
     const target = await startInstance({ ...storage.env, EXTREPO_ADMIN_API_KEY: ADMIN_KEY });
     instances.push(target);
     const targetList = (await call(target, 'GET', EXT)).body.extensions as Array<{ id: string }>;
-    assert.deepEqual(targetList.map((extension) => extension.id), listed.map((extension) => extension.id));
+    assert.deepEqual(
+      targetList.map((extension) => extension.id),
+      listed.map((extension) => extension.id),
+    );
     for (const expected of sourceView) {
       const read = await call(target, 'GET', `${EXT}/${expected.id}`);
       assert.equal(read.headers.get('x-cloud-resource-version'), expected.version);
@@ -179,9 +187,13 @@ describe('npm run migrate: SQLite + disk to PostgreSQL + S3', () => {
   test('a blob whose bytes do not match its name stops the migration before any metadata is copied', async () => {
     const blobsDir = path.join(dataDir, 'blobs', 'sha256');
     const walk = async (dir: string): Promise<string[]> =>
-      (await readdir(dir, { withFileTypes: true })).flatMap((entry) => (entry.isDirectory() ? [] : [path.join(dir, entry.name)])).concat(
-        ...(await Promise.all((await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => walk(path.join(dir, e.name))))),
-      );
+      (await readdir(dir, { withFileTypes: true }))
+        .flatMap((entry) => (entry.isDirectory() ? [] : [path.join(dir, entry.name)]))
+        .concat(
+          ...(await Promise.all(
+            (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => walk(path.join(dir, e.name))),
+          )),
+        );
     const [victim] = await walk(blobsDir);
     assert.ok(victim);
     await writeFile(victim, 'tampered');

@@ -33,7 +33,12 @@ after(async () => {
   await storage?.release();
 });
 
-async function call(instance: Instance, method: string, path: string, init: { json?: unknown; body?: Buffer; headers?: Record<string, string> } = {}) {
+async function call(
+  instance: Instance,
+  method: string,
+  path: string,
+  init: { json?: unknown; body?: Buffer; headers?: Record<string, string> } = {},
+) {
   const headers: Record<string, string> = { authorization: `ApiKey ${ADMIN_KEY}`, ...init.headers };
   let body: string | Buffer | undefined = init.body;
   if (init.json !== undefined) {
@@ -73,7 +78,10 @@ describe('two instances, one database and one bucket', () => {
     assert.ok(listed.body.extensions.some((extension: { id: string }) => extension.id === id));
 
     // A link A signed is valid on B and vice versa (one link secret, kept in the database).
-    for (const [signer, server] of [[a, b], [b, a]] as const) {
+    for (const [signer, server] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       const link = (await call(signer, 'GET', `${EXT}/${id}`)).body.file_metadata.url as string;
       const download = await fetch(on(server, link));
       assert.equal(download.status, 200);
@@ -110,7 +118,10 @@ describe('two instances, one database and one bucket', () => {
       call(a, 'PUT', `${EXT}/${one}`, { body: zip, headers: { 'content-type': 'application/zip' } }),
       call(b, 'PUT', `${EXT}/${two}`, { body: zip, headers: { 'content-type': 'application/zip' } }),
     ]);
-    assert.deepEqual(uploads.map((upload) => upload.status), [200, 200]);
+    assert.deepEqual(
+      uploads.map((upload) => upload.status),
+      [200, 200],
+    );
     assert.equal((await bucket.keys()).filter((k) => k === key).length, 1);
     assert.equal((await call(b, 'DELETE', `${EXT}/${one}`)).status, 200);
     assert.ok((await bucket.keys()).includes(key));
@@ -142,7 +153,12 @@ describe('two instances, one database and one bucket', () => {
 
 describe('EXTREPO_FILE_LINKS=presigned', () => {
   test('file_metadata.url is a presigned S3 GET that serves the exact bytes, as application/zip, with Range', async () => {
-    const presigned = await startInstance({ ...storage.env, EXTREPO_ADMIN_API_KEY: ADMIN_KEY, EXTREPO_FILE_LINKS: 'presigned', EXTREPO_LINK_TTL_SECONDS: '600' });
+    const presigned = await startInstance({
+      ...storage.env,
+      EXTREPO_ADMIN_API_KEY: ADMIN_KEY,
+      EXTREPO_FILE_LINKS: 'presigned',
+      EXTREPO_LINK_TTL_SECONDS: '600',
+    });
     try {
       const id = await create(presigned, 'presigned');
       const zip = await bundleZip('served by the object store\n'.repeat(50));
@@ -218,7 +234,11 @@ describe('scale-out settings', () => {
       [{ EXTREPO_GC_GRACE_SECONDS: '-1' }, /EXTREPO_GC_GRACE_SECONDS/],
     ];
     for (const [env, pattern] of cases) {
-      assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && pattern.test(error.message), JSON.stringify(env));
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) => error instanceof ConfigError && pattern.test(error.message),
+        JSON.stringify(env),
+      );
     }
   });
 });

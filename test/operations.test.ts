@@ -49,7 +49,10 @@ async function run(env: Record<string, string>): Promise<Running> {
   const url = `http://127.0.0.1:${port}`;
   for (let attempt = 0; attempt < 200; attempt++) {
     if (child.exitCode !== null) break;
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { child, output: () => output, url };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -75,11 +78,14 @@ describe('configuration', () => {
       [{ EXTREPO_ADMIN_API_KEY: 'short' }, /EXTREPO_ADMIN_API_KEY/],
     ];
     for (const [env, pattern] of cases) {
-      assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && pattern.test(error.message));
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) => error instanceof ConfigError && pattern.test(error.message),
+      );
     }
   });
 
-  test('defaults are ECE\'s port, loopback, ./data, 8 GiB files and 4× that uncompressed', () => {
+  test("defaults are ECE's port, loopback, ./data, 8 GiB files and 4× that uncompressed", () => {
     const config = loadConfig({});
     assert.equal(config.port, 12400);
     assert.equal(config.host, '127.0.0.1');
@@ -176,7 +182,10 @@ describe('npm start', () => {
     assert.equal(status, 200, running.output());
     assert.equal(await exited, 0);
     assert.match(running.output(), /shutting down/);
-    const refused = await fetch(`${running.url}/healthz`).then(() => 'answered', () => 'refused');
+    const refused = await fetch(`${running.url}/healthz`).then(
+      () => 'answered',
+      () => 'refused',
+    );
     assert.equal(refused, 'refused');
   });
 
@@ -184,8 +193,13 @@ describe('npm start', () => {
     const running = await run({ EXTREPO_DATA_DIR: dataDir, EXTREPO_ADMIN_API_KEY: 'operator-key-0123456789' });
     await fetch(`${running.url}/api/v1/deployments/extensions`, { headers: { authorization: 'ApiKey operator-key-0123456789' } });
     assert.equal(await stop(running), 0);
-    const lines = running.output().split('\n').filter((line) => line.startsWith('{'));
-    const requests = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'request' && entry.route === '/api/v1/deployments/extensions');
+    const lines = running
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'));
+    const requests = lines
+      .map((line) => JSON.parse(line))
+      .filter((entry) => entry.msg === 'request' && entry.route === '/api/v1/deployments/extensions');
     assert.equal(requests.length, 1);
     assert.equal(requests[0].status, 200);
     assert.ok(!running.output().includes('operator-key-0123456789'));
@@ -222,8 +236,14 @@ describe('operational endpoints', () => {
 
   test('/metrics exposes request, byte, rejection and download counters in Prometheus format', async () => {
     const created = await server.api('POST', '/api/v1/deployments/extensions', { json: { name: 'm', version: '*', extension_type: 'bundle' } });
-    await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, { body: await bundleZip(), headers: { 'content-type': 'application/zip' } });
-    await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, { body: Buffer.from('nope'), headers: { 'content-type': 'application/zip' } });
+    await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, {
+      body: await bundleZip(),
+      headers: { 'content-type': 'application/zip' },
+    });
+    await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, {
+      body: Buffer.from('nope'),
+      headers: { 'content-type': 'application/zip' },
+    });
     const text = await (await fetch(`${server.url}/metrics`)).text();
     assert.match(text, /extrepo_http_requests_total\{route="\/api\/v1\/deployments\/extensions",method="POST",status="201"\} 1/);
     assert.match(text, /extrepo_http_request_duration_seconds_bucket/);
@@ -232,7 +252,7 @@ describe('operational endpoints', () => {
     assert.match(text, /extrepo_blob_store_bytes/);
   });
 
-  test('the API document is Elastic\'s Swagger 2.0, served without credentials where ECE serves it', async () => {
+  test("the API document is Elastic's Swagger 2.0, served without credentials where ECE serves it", async () => {
     const response = await fetch(`${server.url}/api/v1/api-docs/swagger.json`);
     assert.equal(response.status, 200);
     const doc = (await response.json()) as { swagger: string; basePath: string; paths: Record<string, unknown> };

@@ -20,7 +20,9 @@ test('a user with a 255-character name is read, changed, has its keys managed an
   const name = `a${'@'.repeat(253)}z`;
   assert.equal(name.length, 255);
   const path = `/api/v1/users/${encodeURIComponent(name)}`;
-  const created = await server.api('POST', '/api/v1/users', { json: { user_name: name, security: { roles: ['ece_deployment_viewer'], password: PASSWORD } } });
+  const created = await server.api('POST', '/api/v1/users', {
+    json: { user_name: name, security: { roles: ['ece_deployment_viewer'], password: PASSWORD } },
+  });
   assert.equal(created.status, 200, created.text);
   const got = await server.api('GET', path);
   assert.equal(got.status, 200, got.text);

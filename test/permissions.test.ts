@@ -87,37 +87,205 @@ const NOT_FOUND = '404 extensions.not_found';
 const RBAC = '403 root.unauthorized.rbac';
 
 const MATRIX: Row[] = [
-  { operation: 'list extensions', request: async () => ({ method: 'GET', path: '/api/v1/deployments/extensions' }), expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 } },
-  { operation: 'create extension', request: async () => ({ method: 'POST', path: '/api/v1/deployments/extensions', json: { name: 'x', version: '*', extension_type: 'bundle' } }), expect: { ece_platform_admin: 201, ece_platform_viewer: RBAC, ece_deployment_manager: 201, ece_deployment_viewer: RBAC } },
-  { operation: "get another's extension", request: async () => ({ method: 'GET', path: `/api/v1/deployments/extensions/${await createExtension()}` }), expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND } },
-  { operation: "update another's extension", request: async () => ({ method: 'POST', path: `/api/v1/deployments/extensions/${await createExtension()}`, json: ext }), expect: { ece_platform_admin: 200, ece_platform_viewer: UNAUTHORISED, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND } },
-  { operation: "upload to another's extension", request: async () => ({ method: 'PUT', path: `/api/v1/deployments/extensions/${await createExtension()}`, body: zip }), expect: { ece_platform_admin: 200, ece_platform_viewer: UNAUTHORISED, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND } },
-  { operation: "delete another's extension", request: async () => ({ method: 'DELETE', path: `/api/v1/deployments/extensions/${await createExtension()}` }), expect: { ece_platform_admin: 200, ece_platform_viewer: UNAUTHORISED, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND } },
-  { operation: 'get own extension', request: async (role) => { const own = await ownExtension(role); return { method: 'GET', path: `/api/v1/deployments/extensions/${own.id}`, authorization: own.authorization }; }, expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 } },
-  { operation: 'update own extension', request: async (role) => { const own = await ownExtension(role); return { method: 'POST', path: `/api/v1/deployments/extensions/${own.id}`, json: ext, authorization: own.authorization }; }, expect: { ece_platform_admin: 200, ece_platform_viewer: UNAUTHORISED, ece_deployment_manager: 200, ece_deployment_viewer: UNAUTHORISED } },
-  { operation: 'upload to own extension', request: async (role) => { const own = await ownExtension(role); return { method: 'PUT', path: `/api/v1/deployments/extensions/${own.id}`, body: zip, authorization: own.authorization }; }, expect: { ece_platform_admin: 200, ece_platform_viewer: UNAUTHORISED, ece_deployment_manager: 200, ece_deployment_viewer: UNAUTHORISED } },
-  { operation: 'delete own extension', request: async (role) => { const own = await ownExtension(role); return { method: 'DELETE', path: `/api/v1/deployments/extensions/${own.id}`, authorization: own.authorization }; }, expect: { ece_platform_admin: 200, ece_platform_viewer: UNAUTHORISED, ece_deployment_manager: 200, ece_deployment_viewer: UNAUTHORISED } },
-  { operation: 'list users', request: async () => ({ method: 'GET', path: '/api/v1/users' }), expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC } },
-  { operation: 'get another user', request: async () => ({ method: 'GET', path: `/api/v1/users/${(await otherUserWithKey()).name}` }), expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC } },
-  { operation: 'create user', request: async () => ({ method: 'POST', path: '/api/v1/users', json: { user_name: `new-${randomUUID().slice(0, 8)}`, security: { roles: [], password: PASSWORD } } }), expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC } },
-  { operation: 'update another user', request: async () => ({ method: 'PATCH', path: `/api/v1/users/${(await otherUserWithKey()).name}`, json: { full_name: 'X' } }), expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC } },
-  { operation: 'delete another user', request: async () => ({ method: 'DELETE', path: `/api/v1/users/${(await otherUserWithKey()).name}` }), expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC } },
-  { operation: 'get current user', request: async () => ({ method: 'GET', path: '/api/v1/user' }), expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 } },
-  { operation: 'update current user (full_name)', request: async () => ({ method: 'PATCH', path: '/api/v1/user', json: { full_name: 'Me' } }), expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 } },
-  { operation: 'update own roles through /user', request: async () => ({ method: 'PATCH', path: '/api/v1/user', json: { security: { roles: ['ece_platform_admin', 'ece_deployment_manager'] } } }), expect: { ece_platform_admin: '400 user.restricted_field', ece_platform_viewer: '400 user.restricted_field', ece_deployment_manager: '400 user.restricted_field', ece_deployment_viewer: '400 user.restricted_field' } },
-  { operation: 'list own API keys', request: async () => ({ method: 'GET', path: '/api/v1/users/auth/keys' }), expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 } },
-  { operation: 'create own API key', request: async () => ({ method: 'POST', path: '/api/v1/users/auth/keys', json: { description: 'mine' } }), expect: { ece_platform_admin: 201, ece_platform_viewer: 201, ece_deployment_manager: 201, ece_deployment_viewer: 201 } },
-  { operation: 'get own API key', request: async (role) => { const created = await server.api('POST', '/api/v1/users/auth/keys', { json: { description: 'g' }, headers: { authorization: keys[role] } }); return { method: 'GET', path: `/api/v1/users/auth/keys/${created.body.id}` }; }, expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 } },
-  { operation: 'delete own API key', request: async (role) => { const created = await server.api('POST', '/api/v1/users/auth/keys', { json: { description: 'd' }, headers: { authorization: keys[role] } }); return { method: 'DELETE', path: `/api/v1/users/auth/keys/${created.body.id}` }; }, expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 } },
-  { operation: 'delete own API keys (several)', request: async (role) => { const created = await server.api('POST', '/api/v1/users/auth/keys', { json: { description: 'd' }, headers: { authorization: keys[role] } }); return { method: 'DELETE', path: '/api/v1/users/auth/keys', json: { keys: [created.body.id] } }; }, expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 } },
-  { operation: "get another's API key as own", request: async () => ({ method: 'GET', path: `/api/v1/users/auth/keys/${(await otherUserWithKey()).keyId}` }), expect: { ece_platform_admin: '404 api_keys.key_not_found', ece_platform_viewer: '404 api_keys.key_not_found', ece_deployment_manager: '404 api_keys.key_not_found', ece_deployment_viewer: '404 api_keys.key_not_found' } },
-  { operation: "list everyone's API keys (_all)", request: async () => ({ method: 'GET', path: '/api/v1/users/auth/keys/_all' }), expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC } },
-  { operation: "delete others' API keys (_all)", request: async () => { const t = await otherUserWithKey(); return { method: 'DELETE', path: '/api/v1/users/auth/keys/_all', json: { user_api_keys: [{ user_id: t.name, api_key_id: t.keyId }] } }; }, expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC } },
-  { operation: "list a user's API keys", request: async () => ({ method: 'GET', path: `/api/v1/users/${(await otherUserWithKey()).name}/auth/keys` }), expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC } },
-  { operation: "get a user's API key", request: async () => { const t = await otherUserWithKey(); return { method: 'GET', path: `/api/v1/users/${t.name}/auth/keys/${t.keyId}` }; }, expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC } },
-  { operation: "delete a user's API keys", request: async () => ({ method: 'DELETE', path: `/api/v1/users/${(await otherUserWithKey()).name}/auth/keys` }), expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC } },
-  { operation: "delete a user's API key", request: async () => { const t = await otherUserWithKey(); return { method: 'DELETE', path: `/api/v1/users/${t.name}/auth/keys/${t.keyId}` }; }, expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC } },
-  { operation: 'read the audit log', request: async () => ({ method: 'GET', path: '/api/v1/audit' }), expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC } },
+  {
+    operation: 'list extensions',
+    request: async () => ({ method: 'GET', path: '/api/v1/deployments/extensions' }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 },
+  },
+  {
+    operation: 'create extension',
+    request: async () => ({ method: 'POST', path: '/api/v1/deployments/extensions', json: { name: 'x', version: '*', extension_type: 'bundle' } }),
+    expect: { ece_platform_admin: 201, ece_platform_viewer: RBAC, ece_deployment_manager: 201, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: "get another's extension",
+    request: async () => ({ method: 'GET', path: `/api/v1/deployments/extensions/${await createExtension()}` }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND },
+  },
+  {
+    operation: "update another's extension",
+    request: async () => ({ method: 'POST', path: `/api/v1/deployments/extensions/${await createExtension()}`, json: ext }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: UNAUTHORISED, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND },
+  },
+  {
+    operation: "upload to another's extension",
+    request: async () => ({ method: 'PUT', path: `/api/v1/deployments/extensions/${await createExtension()}`, body: zip }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: UNAUTHORISED, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND },
+  },
+  {
+    operation: "delete another's extension",
+    request: async () => ({ method: 'DELETE', path: `/api/v1/deployments/extensions/${await createExtension()}` }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: UNAUTHORISED, ece_deployment_manager: NOT_FOUND, ece_deployment_viewer: NOT_FOUND },
+  },
+  {
+    operation: 'get own extension',
+    request: async (role) => {
+      const own = await ownExtension(role);
+      return { method: 'GET', path: `/api/v1/deployments/extensions/${own.id}`, authorization: own.authorization };
+    },
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 },
+  },
+  {
+    operation: 'update own extension',
+    request: async (role) => {
+      const own = await ownExtension(role);
+      return { method: 'POST', path: `/api/v1/deployments/extensions/${own.id}`, json: ext, authorization: own.authorization };
+    },
+    expect: { ece_platform_admin: 200, ece_platform_viewer: UNAUTHORISED, ece_deployment_manager: 200, ece_deployment_viewer: UNAUTHORISED },
+  },
+  {
+    operation: 'upload to own extension',
+    request: async (role) => {
+      const own = await ownExtension(role);
+      return { method: 'PUT', path: `/api/v1/deployments/extensions/${own.id}`, body: zip, authorization: own.authorization };
+    },
+    expect: { ece_platform_admin: 200, ece_platform_viewer: UNAUTHORISED, ece_deployment_manager: 200, ece_deployment_viewer: UNAUTHORISED },
+  },
+  {
+    operation: 'delete own extension',
+    request: async (role) => {
+      const own = await ownExtension(role);
+      return { method: 'DELETE', path: `/api/v1/deployments/extensions/${own.id}`, authorization: own.authorization };
+    },
+    expect: { ece_platform_admin: 200, ece_platform_viewer: UNAUTHORISED, ece_deployment_manager: 200, ece_deployment_viewer: UNAUTHORISED },
+  },
+  {
+    operation: 'list users',
+    request: async () => ({ method: 'GET', path: '/api/v1/users' }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: 'get another user',
+    request: async () => ({ method: 'GET', path: `/api/v1/users/${(await otherUserWithKey()).name}` }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: 'create user',
+    request: async () => ({
+      method: 'POST',
+      path: '/api/v1/users',
+      json: { user_name: `new-${randomUUID().slice(0, 8)}`, security: { roles: [], password: PASSWORD } },
+    }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: 'update another user',
+    request: async () => ({ method: 'PATCH', path: `/api/v1/users/${(await otherUserWithKey()).name}`, json: { full_name: 'X' } }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: 'delete another user',
+    request: async () => ({ method: 'DELETE', path: `/api/v1/users/${(await otherUserWithKey()).name}` }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: 'get current user',
+    request: async () => ({ method: 'GET', path: '/api/v1/user' }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 },
+  },
+  {
+    operation: 'update current user (full_name)',
+    request: async () => ({ method: 'PATCH', path: '/api/v1/user', json: { full_name: 'Me' } }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 },
+  },
+  {
+    operation: 'update own roles through /user',
+    request: async () => ({ method: 'PATCH', path: '/api/v1/user', json: { security: { roles: ['ece_platform_admin', 'ece_deployment_manager'] } } }),
+    expect: {
+      ece_platform_admin: '400 user.restricted_field',
+      ece_platform_viewer: '400 user.restricted_field',
+      ece_deployment_manager: '400 user.restricted_field',
+      ece_deployment_viewer: '400 user.restricted_field',
+    },
+  },
+  {
+    operation: 'list own API keys',
+    request: async () => ({ method: 'GET', path: '/api/v1/users/auth/keys' }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 },
+  },
+  {
+    operation: 'create own API key',
+    request: async () => ({ method: 'POST', path: '/api/v1/users/auth/keys', json: { description: 'mine' } }),
+    expect: { ece_platform_admin: 201, ece_platform_viewer: 201, ece_deployment_manager: 201, ece_deployment_viewer: 201 },
+  },
+  {
+    operation: 'get own API key',
+    request: async (role) => {
+      const created = await server.api('POST', '/api/v1/users/auth/keys', { json: { description: 'g' }, headers: { authorization: keys[role] } });
+      return { method: 'GET', path: `/api/v1/users/auth/keys/${created.body.id}` };
+    },
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 },
+  },
+  {
+    operation: 'delete own API key',
+    request: async (role) => {
+      const created = await server.api('POST', '/api/v1/users/auth/keys', { json: { description: 'd' }, headers: { authorization: keys[role] } });
+      return { method: 'DELETE', path: `/api/v1/users/auth/keys/${created.body.id}` };
+    },
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 },
+  },
+  {
+    operation: 'delete own API keys (several)',
+    request: async (role) => {
+      const created = await server.api('POST', '/api/v1/users/auth/keys', { json: { description: 'd' }, headers: { authorization: keys[role] } });
+      return { method: 'DELETE', path: '/api/v1/users/auth/keys', json: { keys: [created.body.id] } };
+    },
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: 200, ece_deployment_viewer: 200 },
+  },
+  {
+    operation: "get another's API key as own",
+    request: async () => ({ method: 'GET', path: `/api/v1/users/auth/keys/${(await otherUserWithKey()).keyId}` }),
+    expect: {
+      ece_platform_admin: '404 api_keys.key_not_found',
+      ece_platform_viewer: '404 api_keys.key_not_found',
+      ece_deployment_manager: '404 api_keys.key_not_found',
+      ece_deployment_viewer: '404 api_keys.key_not_found',
+    },
+  },
+  {
+    operation: "list everyone's API keys (_all)",
+    request: async () => ({ method: 'GET', path: '/api/v1/users/auth/keys/_all' }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: "delete others' API keys (_all)",
+    request: async () => {
+      const t = await otherUserWithKey();
+      return { method: 'DELETE', path: '/api/v1/users/auth/keys/_all', json: { user_api_keys: [{ user_id: t.name, api_key_id: t.keyId }] } };
+    },
+    expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: "list a user's API keys",
+    request: async () => ({ method: 'GET', path: `/api/v1/users/${(await otherUserWithKey()).name}/auth/keys` }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: "get a user's API key",
+    request: async () => {
+      const t = await otherUserWithKey();
+      return { method: 'GET', path: `/api/v1/users/${t.name}/auth/keys/${t.keyId}` };
+    },
+    expect: { ece_platform_admin: 200, ece_platform_viewer: 200, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: "delete a user's API keys",
+    request: async () => ({ method: 'DELETE', path: `/api/v1/users/${(await otherUserWithKey()).name}/auth/keys` }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: "delete a user's API key",
+    request: async () => {
+      const t = await otherUserWithKey();
+      return { method: 'DELETE', path: `/api/v1/users/${t.name}/auth/keys/${t.keyId}` };
+    },
+    expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC },
+  },
+  {
+    operation: 'read the audit log',
+    request: async () => ({ method: 'GET', path: '/api/v1/audit' }),
+    expect: { ece_platform_admin: 200, ece_platform_viewer: RBAC, ece_deployment_manager: RBAC, ece_deployment_viewer: RBAC },
+  },
 ];
 
 describe('permission matrix', () => {
@@ -127,7 +295,9 @@ describe('permission matrix', () => {
         const request = await row.request(role);
         const response = await server.api(request.method, request.path, {
           ...(request.json !== undefined ? { json: request.json } : {}),
-          ...(request.body !== undefined ? { body: request.body, headers: { authorization: request.authorization ?? keys[role], 'content-type': 'application/zip' } } : { headers: { authorization: request.authorization ?? keys[role] } }),
+          ...(request.body !== undefined
+            ? { body: request.body, headers: { authorization: request.authorization ?? keys[role], 'content-type': 'application/zip' } }
+            : { headers: { authorization: request.authorization ?? keys[role] } }),
         });
         const expected = row.expect[role];
         if (typeof expected === 'number') {
@@ -145,7 +315,11 @@ describe('permission matrix', () => {
     const adminOwned = await createExtension();
     const managerOwned = await createExtension(keys.ece_deployment_manager);
     const idsFor = async (role: Role) =>
-      ((await server.api('GET', '/api/v1/deployments/extensions', { headers: { authorization: keys[role] } })).body.extensions as Array<{ id: string }>).map((e) => e.id);
+      (
+        (await server.api('GET', '/api/v1/deployments/extensions', { headers: { authorization: keys[role] } })).body.extensions as Array<{
+          id: string;
+        }>
+      ).map((e) => e.id);
     for (const role of ['ece_platform_admin', 'ece_platform_viewer'] as const) {
       const ids = await idsFor(role);
       assert.ok(ids.includes(adminOwned) && ids.includes(managerOwned), role);
@@ -163,7 +337,11 @@ describe('permission matrix', () => {
     assert.deepEqual(limited.body.role_assignments, { platform: [{ role_id: 'ece_platform_viewer' }] });
     const authorization = `ApiKey ${limited.body.key}`;
     assert.equal((await server.api('GET', '/api/v1/users', { headers: { authorization } })).status, 200);
-    assert.equal((await server.api('POST', '/api/v1/users', { json: { user_name: 'nope', security: { password: PASSWORD } }, headers: { authorization } })).status, 403);
+    assert.equal(
+      (await server.api('POST', '/api/v1/users', { json: { user_name: 'nope', security: { password: PASSWORD } }, headers: { authorization } }))
+        .status,
+      403,
+    );
     const beyond = await server.api('POST', '/api/v1/users/auth/keys', {
       json: { description: 'more', role_assignments: { platform: [{ role_id: 'ece_platform_admin' }] } },
       headers: { authorization },
@@ -174,7 +352,7 @@ describe('permission matrix', () => {
 });
 
 describe('two users', () => {
-  test('cannot see, change or even detect each other\'s extensions', async () => {
+  test("cannot see, change or even detect each other's extensions", async () => {
     await createUser('alice', ['ece_deployment_manager']);
     await createUser('bob', ['ece_deployment_manager']);
     const aliceExt = await createExtension(basic('alice'));
@@ -182,8 +360,15 @@ describe('two users', () => {
     const missing = '9999999999';
     const asBob = { authorization: basic('bob') };
     const list = await server.api('GET', '/api/v1/deployments/extensions', { headers: asBob });
-    assert.deepEqual(list.body.extensions.map((e: { id: string }) => e.id), [bobExt]);
-    for (const [method, json] of [['GET', undefined], ['POST', ext], ['DELETE', undefined]] as const) {
+    assert.deepEqual(
+      list.body.extensions.map((e: { id: string }) => e.id),
+      [bobExt],
+    );
+    for (const [method, json] of [
+      ['GET', undefined],
+      ['POST', ext],
+      ['DELETE', undefined],
+    ] as const) {
       const theirs = await server.api(method, `/api/v1/deployments/extensions/${aliceExt}`, { headers: asBob, ...(json ? { json } : {}) });
       const nothing = await server.api(method, `/api/v1/deployments/extensions/${missing}`, { headers: asBob, ...(json ? { json } : {}) });
       assert.equal(theirs.status, 404);

@@ -113,7 +113,11 @@ describe('request log and metrics', () => {
       body: JSON.stringify({ name: 'big', version: '*', extension_type: 'bundle' }),
     });
     const { id } = (await created.json()) as { id: string };
-    const uploaded = await fetch(`${server.url}${EXT}/${id}`, { method: 'PUT', headers: { ...headers, 'content-type': 'application/zip' }, body: zip as unknown as BodyInit });
+    const uploaded = await fetch(`${server.url}${EXT}/${id}`, {
+      method: 'PUT',
+      headers: { ...headers, 'content-type': 'application/zip' },
+      body: zip as unknown as BodyInit,
+    });
     assert.equal(uploaded.status, 200);
     const url = ((await uploaded.json()) as { file_metadata: { url: string } }).file_metadata.url;
     const link = new URL(url);
@@ -160,7 +164,11 @@ describe('request log and metrics', () => {
     const counted = metric(text, /extrepo_http_requests_total\{route="\/extension-files\/:extension_id\/:file",method="GET",status="200"\} (\d+)/);
     assert.equal(counted, total, 'one count per download');
     const bytes = metric(text, /^extrepo_downloaded_bytes_total (\d+)$/m);
-    assert.equal(bytes, lines.reduce((sum, line) => sum + line.bytes!, 0), 'the counter adds up the bytes the log lines say were sent');
+    assert.equal(
+      bytes,
+      lines.reduce((sum, line) => sum + line.bytes!, 0),
+      'the counter adds up the bytes the log lines say were sent',
+    );
     assert.ok(bytes >= (curls + closers + 4) * size + partReceived.reduce((sum, n) => sum + n, 0));
   });
 
@@ -198,7 +206,7 @@ describe('request log and metrics', () => {
     for (const line of lines) assert.match(line.time, ISO_TIME);
     assert.equal(lines.filter((line) => /listening/i.test(line.msg)).length, 1, 'one listening line');
     const listening = lines.find((line) => line.msg === 'server listening')!;
-    assert.equal(listening.version, (await (await fetch(`${server.url}/healthz`)).json() as { version: string }).version);
+    assert.equal(listening.version, ((await (await fetch(`${server.url}/healthz`)).json()) as { version: string }).version);
     if (testBackend() === 'postgres-s3') assert.equal(listening.dataDir, undefined, 'the data dir is not used with PostgreSQL + S3');
     else assert.equal(typeof listening.dataDir, 'string');
     for (const route of ['/healthz', '/readyz', '/metrics']) assert.equal(requestLines(server, route).length, 0, `${route} at info`);

@@ -62,7 +62,14 @@ describe('the test S3 server (s3rver 3.7.1 with its workarounds)', () => {
   });
 
   test('keeps a placeholder file in each prefix written to, which no listing shows', async () => {
-    const store = await openS3BlobStore({ bucket: s3.bucket, endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: s3.credentials, prefix: 'placed/' });
+    const store = await openS3BlobStore({
+      bucket: s3.bucket,
+      endpoint: s3.endpoint,
+      region: s3.region,
+      forcePathStyle: true,
+      credentials: s3.credentials,
+      prefix: 'placed/',
+    });
     try {
       await put('placed/sha256/' + 'a'.repeat(64));
       await put('placed/incoming/upload-1');

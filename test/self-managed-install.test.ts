@@ -52,7 +52,10 @@ async function setUp() {
     server,
     createRequest({
       name: 'self-managed',
-      plugins: [entry(plugin.id, '8.15.0', 'analysis-test'), { name: 'analysis-icu', url: 'https://artifacts.example.com/analysis-icu-8.15.0.zip', elasticsearch_version: '8.15.0' }],
+      plugins: [
+        entry(plugin.id, '8.15.0', 'analysis-test'),
+        { name: 'analysis-icu', url: 'https://artifacts.example.com/analysis-icu-8.15.0.zip', elasticsearch_version: '8.15.0' },
+      ],
       bundles: [entry(bundle.id, '8.15.0', 'synonyms')],
     }),
   );
@@ -60,10 +63,13 @@ async function setUp() {
 }
 
 describe('elasticsearch-plugins.yml and the bundle manifest', () => {
-  test("the plugin file lists each plugin of the current plan; its install URL serves the exact bytes to a plain GET", async () => {
+  test('the plugin file lists each plugin of the current plan; its install URL serves the exact bytes to a plain GET', async () => {
     const { plugin, id } = await setUp();
     const yml = await pluginsYml(id);
-    assert.match(yml, /^plugins:\n {2}- id: "analysis-test"\n {4}location: "http:\/\/127\.0\.0\.1:\d+\/deployment-files\/[^"]+\.zip"\n {2}- id: "analysis-icu"\n {4}location: "https:\/\/artifacts\.example\.com\/analysis-icu-8\.15\.0\.zip"\n$/m);
+    assert.match(
+      yml,
+      /^plugins:\n {2}- id: "analysis-test"\n {4}location: "http:\/\/127\.0\.0\.1:\d+\/deployment-files\/[^"]+\.zip"\n {2}- id: "analysis-icu"\n {4}location: "https:\/\/artifacts\.example\.com\/analysis-icu-8\.15\.0\.zip"\n$/m,
+    );
     const [location] = locations(yml);
     const download = await plainGet(location!);
     assert.equal(download.status, 200);
@@ -117,7 +123,9 @@ describe('install URLs', () => {
     const [pluginUrl] = locations(await pluginsYml(id));
     const bundleUrl = (await server.api('GET', `${DEPLOYMENTS}/${id}/bundles`)).body.bundles[0].url as string;
     // A new plan that keeps the plugin but drops the bundle.
-    const update = await server.api('PUT', `${DEPLOYMENTS}/${id}`, { json: updateRequest({ plugins: [entry(plugin.id, '8.15.0', 'analysis-test')] }) });
+    const update = await server.api('PUT', `${DEPLOYMENTS}/${id}`, {
+      json: updateRequest({ plugins: [entry(plugin.id, '8.15.0', 'analysis-test')] }),
+    });
     assert.equal(update.status, 200, update.text);
     assert.equal((await plainGet(pluginUrl!)).status, 200);
     const gone = await plainGet(bundleUrl);

@@ -80,11 +80,16 @@ describe('timeouts', () => {
     assert.equal(parseAnswer(text).status, 401, text);
     // The same for an upload refused after its rate guard started (a platform viewer may see, not change).
     const created = await server.api('POST', '/api/v1/deployments/extensions', { json: { name: 'refused', version: '*', extension_type: 'bundle' } });
-    const viewer = await server.api('POST', '/api/v1/users', { json: { user_name: 'slow-viewer', security: { roles: ['ece_platform_viewer'], password: 'Quiet-reader-password-0123' } } });
+    const viewer = await server.api('POST', '/api/v1/users', {
+      json: { user_name: 'slow-viewer', security: { roles: ['ece_platform_viewer'], password: 'Quiet-reader-password-0123' } },
+    });
     assert.equal(viewer.status, 200, viewer.text);
     const upload = await fetch(`${server.url}/api/v1/deployments/extensions/${created.body.id}`, {
       method: 'PUT',
-      headers: { authorization: `Basic ${Buffer.from('slow-viewer:Quiet-reader-password-0123').toString('base64')}`, 'content-type': 'application/zip' },
+      headers: {
+        authorization: `Basic ${Buffer.from('slow-viewer:Quiet-reader-password-0123').toString('base64')}`,
+        'content-type': 'application/zip',
+      },
       body: new Uint8Array(await bundleZip()),
     });
     assert.equal(upload.status, 401);

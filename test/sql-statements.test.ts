@@ -19,7 +19,11 @@ function numbers(text: string): number[] {
 
 function assertInOrder(name: string, text: string): void {
   const found = numbers(text);
-  assert.deepEqual(found, found.map((_, index) => index + 1), `${name} numbers its placeholders out of order: ${text}`);
+  assert.deepEqual(
+    found,
+    found.map((_, index) => index + 1),
+    `${name} numbers its placeholders out of order: ${text}`,
+  );
 }
 
 const FILTERS = {
@@ -70,7 +74,7 @@ describe('statements shared by the SQL stores', () => {
     }
   });
 
-  test('audit times are bound in each dialect\'s type: epoch ms for SQLite, a Date for PostgreSQL', () => {
+  test("audit times are bound in each dialect's type: epoch ms for SQLite, a Date for PostgreSQL", () => {
     const query = { since: FILTERS.since, until: FILTERS.until, from: 0, size: 1 };
     assert.deepEqual(auditStatements(query, SQLITE_DIALECT).countValues, [1_700_000_000_000, 1_700_000_001_000]);
     assert.deepEqual(auditStatements(query, POSTGRES_DIALECT).countValues, [FILTERS.since, FILTERS.until]);

@@ -44,7 +44,10 @@ describe('the port', () => {
     try {
       const failed = await failedStart({ EXTREPO_DATA_DIR: dataDir, EXTREPO_PORT: String(port) });
       assert.equal(failed.code, 3);
-      assert.match(failed.line, new RegExp(`^extrepo: cannot start: EXTREPO_HOST=127.0.0.1 EXTREPO_PORT=${port}: the port is already in use.*choose another EXTREPO_PORT$`));
+      assert.match(
+        failed.line,
+        new RegExp(`^extrepo: cannot start: EXTREPO_HOST=127.0.0.1 EXTREPO_PORT=${port}: the port is already in use.*choose another EXTREPO_PORT$`),
+      );
       assert.doesNotMatch(failed.stdout, /created the built-in user/);
     } finally {
       await new Promise((resolve) => taken.close(resolve));
@@ -56,7 +59,7 @@ describe('the port', () => {
     assert.equal(await started.exited, 0);
   });
 
-  test('on an address that is not this machine\'s: names EXTREPO_HOST', OPTIONS, async () => {
+  test("on an address that is not this machine's: names EXTREPO_HOST", OPTIONS, async () => {
     const failed = await failedStart({ EXTREPO_DATA_DIR: await freshDataDir(), EXTREPO_HOST: '192.0.2.1' });
     assert.equal(failed.code, 3);
     assert.match(failed.line, /EXTREPO_HOST=192\.0\.2\.1 .*not an address of this machine: set EXTREPO_HOST/);
@@ -82,7 +85,10 @@ describe('the data dir', () => {
   });
 
   test('a missing one is created, parents included', OPTIONS, async () => {
-    const started = await startEntryPoint({ EXTREPO_DATA_DIR: path.join(scratch, 'new', 'nested', 'data'), EXTREPO_ADMIN_PASSWORD: 'a fine password' });
+    const started = await startEntryPoint({
+      EXTREPO_DATA_DIR: path.join(scratch, 'new', 'nested', 'data'),
+      EXTREPO_ADMIN_PASSWORD: 'a fine password',
+    });
     started.process.kill('SIGTERM');
     assert.equal(await started.exited, 0);
   });
@@ -102,10 +108,17 @@ describe('the configuration', () => {
   });
 
   test('an unknown EXTREPO_* variable is warned about, naming the closest setting, and the start goes on', OPTIONS, async () => {
-    const started = await startEntryPoint({ EXTREPO_DATA_DIR: await freshDataDir(), EXTREPO_ADMIN_PASSWORD: 'a fine password', EXTREPO_PORTS: '8080' });
+    const started = await startEntryPoint({
+      EXTREPO_DATA_DIR: await freshDataDir(),
+      EXTREPO_ADMIN_PASSWORD: 'a fine password',
+      EXTREPO_PORTS: '8080',
+    });
     started.process.kill('SIGTERM');
     assert.equal(await started.exited, 0);
-    const warning = started.stdout().split('\n').find((line) => line.includes('EXTREPO_PORTS'));
+    const warning = started
+      .stdout()
+      .split('\n')
+      .find((line) => line.includes('EXTREPO_PORTS'));
     assert.ok(warning, started.stdout());
     assert.equal(JSON.parse(warning).msg, 'EXTREPO_PORTS is not an extrepo setting and is ignored: did you mean EXTREPO_PORT?');
   });
@@ -113,7 +126,10 @@ describe('the configuration', () => {
   test('the warning is also printed when the start then fails', OPTIONS, async () => {
     const child = spawnChild({ EXTREPO_DATA_DIR: '/proc/nope', EXTREPO_LINK_TTL: '60' });
     assert.equal(await child.exited, 3);
-    assert.match(child.stderr(), /^extrepo: warning: EXTREPO_LINK_TTL is not an extrepo setting and is ignored: did you mean EXTREPO_LINK_TTL_SECONDS\?$/m);
+    assert.match(
+      child.stderr(),
+      /^extrepo: warning: EXTREPO_LINK_TTL is not an extrepo setting and is ignored: did you mean EXTREPO_LINK_TTL_SECONDS\?$/m,
+    );
   });
 });
 
@@ -136,7 +152,10 @@ describe('the database and the bucket', () => {
     const closed = await freePort();
     const failed = await failedStart(withDatabase((url) => (url.port = String(closed))));
     assert.equal(failed.code, 3);
-    assert.match(failed.line, new RegExp(`EXTREPO_DATABASE_URL \\(postgres@127\\.0\\.0\\.1:${closed}/extrepo_t_\\w+\\): connection refused: is PostgreSQL running`));
+    assert.match(
+      failed.line,
+      new RegExp(`EXTREPO_DATABASE_URL \\(postgres@127\\.0\\.0\\.1:${closed}/extrepo_t_\\w+\\): connection refused: is PostgreSQL running`),
+    );
   });
 
   test('wrong credentials: names EXTREPO_DATABASE_URL without showing the password', OPTIONS, async () => {
@@ -176,7 +195,10 @@ describe('the database and the bucket', () => {
     try {
       const ready = await fetch(`${started.url}/readyz`);
       assert.equal(ready.status, 503);
-      assert.match(started.stdout() + started.stderr(), /EXTREPO_S3_BUCKET=\S+ at EXTREPO_S3_ENDPOINT=\S+: cannot reach the S3 endpoint .*check EXTREPO_S3_ENDPOINT/);
+      assert.match(
+        started.stdout() + started.stderr(),
+        /EXTREPO_S3_BUCKET=\S+ at EXTREPO_S3_ENDPOINT=\S+: cannot reach the S3 endpoint .*check EXTREPO_S3_ENDPOINT/,
+      );
     } finally {
       started.process.kill('SIGTERM');
       assert.equal(await started.exited, 0);

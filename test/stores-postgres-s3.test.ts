@@ -6,14 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-  UploadPartCopyCommand,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand, UploadPartCopyCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { VersionConflictError, type MetadataStore, type NewExtension } from '../src/stores/metadata-store.js';
 import { openPostgresMetadataStore } from '../src/stores/postgres/postgres-metadata-store.js';
@@ -169,7 +162,9 @@ describe('postgres metadata store, several instances', () => {
     // Back to a schema 2 database, as an extrepo from before file versions left it (later migrations undone too).
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    await client.query('DROP TABLE file_versions; DROP TABLE deployment_extensions; DROP TABLE deployment_plan_history; DROP TABLE deployments; DROP INDEX extensions_by_name; DROP INDEX extensions_by_owner_name; DROP TABLE gc_candidates; DROP TABLE gc_sweep; DELETE FROM schema_migrations WHERE version > 2');
+    await client.query(
+      'DROP TABLE file_versions; DROP TABLE deployment_extensions; DROP TABLE deployment_plan_history; DROP TABLE deployments; DROP INDEX extensions_by_name; DROP INDEX extensions_by_owner_name; DROP TABLE gc_candidates; DROP TABLE gc_sweep; DELETE FROM schema_migrations WHERE version > 2',
+    );
     await client.end();
     const second = await open(url);
     const only = async (id: string) => (await second.listFileVersions(id, { from: 0, size: 10 })).versions.map((v) => ({ ...v }));
@@ -396,9 +391,7 @@ describe('s3 blob store', () => {
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
     // s3rver does not implement UploadPartCopy: it answers NotImplemented, like a failing part.
-    const store = await openS3BlobStore(
-      s3Options(s3, { prefix: 'copy-fail', client, multipartCopyThresholdBytes: 1, copyPartSizeBytes: 5 * MiB }),
-    );
+    const store = await openS3BlobStore(s3Options(s3, { prefix: 'copy-fail', client, multipartCopyThresholdBytes: 1, copyPartSizeBytes: 5 * MiB }));
     const bytes = randomBytes(6 * MiB);
     const pending = await store.beginUpload();
     await pipeline(Readable.from([bytes]), pending.writable);
@@ -449,11 +442,7 @@ describe('s3 blob store', () => {
     );
     const bytes = randomBytes(12 * MiB + 5);
     const hash = await upload(store, bytes);
-    assert.deepEqual(copiedRanges.sort(), [
-      `1:bytes=0-${5 * MiB - 1}`,
-      `2:bytes=${5 * MiB}-${10 * MiB - 1}`,
-      `3:bytes=${10 * MiB}-${12 * MiB + 4}`,
-    ]);
+    assert.deepEqual(copiedRanges.sort(), [`1:bytes=0-${5 * MiB - 1}`, `2:bytes=${5 * MiB}-${10 * MiB - 1}`, `3:bytes=${10 * MiB}-${12 * MiB + 4}`]);
     const chunks: Buffer[] = [];
     for await (const chunk of await store.open(hash)) chunks.push(chunk as Buffer);
     assert.ok(Buffer.concat(chunks).equals(bytes));
@@ -479,9 +468,11 @@ describe('s3 blob store', () => {
     const store = await openS3BlobStore(s3Options(s3, { bucket: 'no-such-bucket' }));
     for (const size of [1000, 20 * MiB]) {
       const pending = await store.beginUpload();
-      const source = Readable.from((function* () {
-        for (let sent = 0; sent < size; sent += MiB) yield randomBytes(Math.min(MiB, size - sent));
-      })());
+      const source = Readable.from(
+        (function* () {
+          for (let sent = 0; sent < size; sent += MiB) yield randomBytes(Math.min(MiB, size - sent));
+        })(),
+      );
       await assert.rejects(pipeline(source, pending.writable));
       await pending.abort();
     }

@@ -79,14 +79,18 @@ describe('sqlite metadata store', () => {
     await first.close();
     // Back to a schema 2 database, as an extrepo from before file versions left it (later migrations undone too).
     const db = new Database(file);
-    db.exec('DROP TABLE file_versions; DROP TABLE deployment_extensions; DROP TABLE deployment_plan_history; DROP TABLE deployments; DROP INDEX extensions_by_name; DROP INDEX extensions_by_owner_name; DROP TABLE gc_candidates; DROP TABLE gc_sweep; DELETE FROM schema_migrations WHERE version > 2');
+    db.exec(
+      'DROP TABLE file_versions; DROP TABLE deployment_extensions; DROP TABLE deployment_plan_history; DROP TABLE deployments; DROP INDEX extensions_by_name; DROP INDEX extensions_by_owner_name; DROP TABLE gc_candidates; DROP TABLE gc_sweep; DELETE FROM schema_migrations WHERE version > 2',
+    );
     db.close();
     const second = await openSqliteMetadataStore(file);
     try {
       const only = async (id: string) => (await second.listFileVersions(id, { from: 0, size: 10 })).versions.map((v) => ({ ...v }));
       const backfilled = { version: 1, sha256: 'a'.repeat(64), size: 1, createdAt: new Date(1), createdBy: null, plugin: null, current: true };
       assert.deepEqual(await only('uploaded'), [{ extensionId: 'uploaded', ...backfilled, source: { kind: 'upload' } }]);
-      assert.deepEqual(await only('copied'), [{ extensionId: 'copied', ...backfilled, source: { kind: 'download_url', downloadUrl: 'https://example.com/c.zip' } }]);
+      assert.deepEqual(await only('copied'), [
+        { extensionId: 'copied', ...backfilled, source: { kind: 'download_url', downloadUrl: 'https://example.com/c.zip' } },
+      ]);
       assert.deepEqual(await only('empty'), []);
     } finally {
       await second.close();
@@ -132,16 +136,16 @@ describe('sqlite metadata store', () => {
 
   test('blob lock entries do not leak', async () => {
     const mutex = new KeyedMutex();
-    await Promise.all(
-      Array.from({ length: 50 }, (_, i) => mutex.run(`k${i % 5}`, async () => new Promise((r) => setTimeout(r, 1)))),
-    );
-    await mutex.run('x', async () => {
-      throw new Error('ignored');
-    }).catch(() => undefined);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => mutex.run(`k${i % 5}`, async () => new Promise((r) => setTimeout(r, 1)))));
+    await mutex
+      .run('x', async () => {
+        throw new Error('ignored');
+      })
+      .catch(() => undefined);
     assert.equal(mutex.size, 0);
   });
 
-  test('lists 100,000 extensions, and one owner\'s, in creation order', async () => {
+  test("lists 100,000 extensions, and one owner's, in creation order", async () => {
     const file = path.join(await tempDir(), 'db.sqlite3');
     await (await openSqliteMetadataStore(file)).close();
     // Bulk-load through SQLite directly (the store holds the file exclusively while open, and its

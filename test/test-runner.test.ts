@@ -43,12 +43,15 @@ test('the runner stops before running anything when a file is undeclared', async
   try {
     const file = path.join(dir, 'undeclared.test.ts');
     await writeFile(file, `import { test } from 'node:test';\ntest('x', async () => { await ${START_SERVER}); });\n`);
-    await assert.rejects(run(process.execPath, ['scripts/run-tests.mjs', file], { env: { ...process.env, EXTREPO_TEST_BACKENDS: 'sqlite-fs' } }), (error: { code: number; stderr: string; stdout: string }) => {
-      assert.equal(error.code, 1);
-      assert.match(error.stderr, /undeclared\.test\.ts: no "\/\/ extrepo-test-backends/);
-      assert.doesNotMatch(error.stdout, /# pass/);
-      return true;
-    });
+    await assert.rejects(
+      run(process.execPath, ['scripts/run-tests.mjs', file], { env: { ...process.env, EXTREPO_TEST_BACKENDS: 'sqlite-fs' } }),
+      (error: { code: number; stderr: string; stdout: string }) => {
+        assert.equal(error.code, 1);
+        assert.match(error.stderr, /undeclared\.test\.ts: no "\/\/ extrepo-test-backends/);
+        assert.doesNotMatch(error.stdout, /# pass/);
+        return true;
+      },
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -21,7 +21,11 @@ async function postRaw(path: string, body: Buffer | string) {
 
 test('a body that is not valid UTF-8 is 400 root.invalid_json_request, and nothing is stored', async () => {
   const before = await server.api('GET', '/api/v1/deployments/extensions');
-  const body = Buffer.concat([Buffer.from('{"name":"bad-utf8","version":"*","extension_type":"bundle","description":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]);
+  const body = Buffer.concat([
+    Buffer.from('{"name":"bad-utf8","version":"*","extension_type":"bundle","description":"caf'),
+    Buffer.from([0xe9]),
+    Buffer.from('"}'),
+  ]);
   const response = await postRaw('/api/v1/deployments/extensions', body);
   assert.equal(response.status, 400, response.text);
   assert.equal(response.headers.get('x-cloud-error-codes'), 'root.invalid_json_request');
@@ -48,10 +52,13 @@ test('a lone surrogate escape is 400 root.invalid_json_request naming the field'
 
 test('astral characters and escapes read back identically, also after a restart', async () => {
   // 4,096 UTF-16 code units, the description limit: pairs (escaped and raw), BMP text and ASCII.
-  const description = ('\u{1F600}😀é€ab').repeat(512);
+  const description = '\u{1F600}😀é€ab'.repeat(512);
   assert.equal(description.length, 4096);
   const escaped = JSON.stringify(description).replace(/\u{1F600}/gu, '\\ud83d\\ude00');
-  const created = await postRaw('/api/v1/deployments/extensions', `{"name":"astral","version":"*","extension_type":"bundle","description":${escaped}}`);
+  const created = await postRaw(
+    '/api/v1/deployments/extensions',
+    `{"name":"astral","version":"*","extension_type":"bundle","description":${escaped}}`,
+  );
   assert.equal(created.status, 201, created.text);
   assert.equal(created.body.description, description);
   const id = created.body.id as string;

@@ -28,11 +28,29 @@ after(async () => {
 function makeCertificate(name: string): { cert: string; key: string } {
   const cert = path.join(dir, `${name}.crt`);
   const key = path.join(dir, `${name}.key`);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${name}`,
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert, key };
 }
 
@@ -67,7 +85,12 @@ async function startTls(env: Record<string, string>, ca: Buffer[]): Promise<Chil
     ...env,
   });
   const url = `https://127.0.0.1:${port}`;
-  const up = await waitFor(child, () => request(`${url}/healthz`, ca).then((reply) => reply.status === 200, () => false));
+  const up = await waitFor(child, () =>
+    request(`${url}/healthz`, ca).then(
+      (reply) => reply.status === 200,
+      () => false,
+    ),
+  );
   if (!up) throw new Error(`extrepo did not start with TLS:\n${child.stdout()}${child.stderr()}`);
   return { ...child, url };
 }
@@ -101,7 +124,10 @@ describe('HTTPS', () => {
       assert.ok(link.startsWith(`${server.url}/extension-files/`), link);
       assert.equal((await request(link, ca)).status, 200);
 
-      const plain = await fetch(server.url.replace('https:', 'http:') + '/healthz').then((response) => response.status, () => 'refused');
+      const plain = await fetch(server.url.replace('https:', 'http:') + '/healthz').then(
+        (response) => response.status,
+        () => 'refused',
+      );
       assert.notEqual(plain, 200);
     } finally {
       server.process.kill('SIGTERM');
@@ -137,10 +163,15 @@ describe('HTTPS', () => {
 });
 
 describe('TLS settings that cannot work', () => {
-  test('a key that is not the certificate\'s is refused at start, naming both settings', OPTIONS, async () => {
+  test("a key that is not the certificate's is refused at start, naming both settings", OPTIONS, async () => {
     const one = makeCertificate('one');
     const other = makeCertificate('other');
-    const child = spawnChild({ EXTREPO_PORT: String(await freePort()), EXTREPO_DATA_DIR: await mkdtemp(path.join(dir, 'data-')), EXTREPO_TLS_CERT: one.cert, EXTREPO_TLS_KEY: other.key });
+    const child = spawnChild({
+      EXTREPO_PORT: String(await freePort()),
+      EXTREPO_DATA_DIR: await mkdtemp(path.join(dir, 'data-')),
+      EXTREPO_TLS_CERT: one.cert,
+      EXTREPO_TLS_KEY: other.key,
+    });
     assert.equal(await child.exited, 3);
     const lines = errorLines(child.stderr());
     assert.equal(lines.length, 1, child.stderr());
@@ -149,7 +180,12 @@ describe('TLS settings that cannot work', () => {
 
   test('a missing file is named', OPTIONS, async () => {
     const one = makeCertificate('lonely');
-    const child = spawnChild({ EXTREPO_PORT: String(await freePort()), EXTREPO_DATA_DIR: await mkdtemp(path.join(dir, 'data-')), EXTREPO_TLS_CERT: path.join(dir, 'missing.crt'), EXTREPO_TLS_KEY: one.key });
+    const child = spawnChild({
+      EXTREPO_PORT: String(await freePort()),
+      EXTREPO_DATA_DIR: await mkdtemp(path.join(dir, 'data-')),
+      EXTREPO_TLS_CERT: path.join(dir, 'missing.crt'),
+      EXTREPO_TLS_KEY: one.key,
+    });
     assert.equal(await child.exited, 3);
     assert.match(child.stderr(), /^extrepo: cannot start: EXTREPO_TLS_CERT=.*missing\.crt: the file cannot be read \(ENOENT/m);
   });

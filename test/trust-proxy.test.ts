@@ -44,7 +44,7 @@ async function auditAddresses(server: TestServer, action: string): Promise<unkno
 }
 
 describe('behind a trusted proxy (EXTREPO_TRUST_PROXY)', () => {
-  test("20 failed sign-ins from one forwarded address do not lock out another forwarded address", async () => {
+  test('20 failed sign-ins from one forwarded address do not lock out another forwarded address', async () => {
     const server = await serverWith({ EXTREPO_TRUST_PROXY: '127.0.0.1' });
     const statuses = await failTwentyTimes(server, ATTACKER);
     assert.deepEqual(new Set(statuses), new Set([401]));

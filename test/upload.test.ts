@@ -69,7 +69,15 @@ describe('upload forms', () => {
     const zip = await bundleZip('curl -T\n'.repeat(100));
     const file = path.join(tmp, 'curl-t.zip');
     await writeFile(file, zip);
-    const result = await curl(['-X', 'PUT', '-H', `Authorization: ApiKey ${ADMIN_KEY}`, '-T', file, `${server.url}/api/v1/deployments/extensions/${id}`]);
+    const result = await curl([
+      '-X',
+      'PUT',
+      '-H',
+      `Authorization: ApiKey ${ADMIN_KEY}`,
+      '-T',
+      file,
+      `${server.url}/api/v1/deployments/extensions/${id}`,
+    ]);
     assert.equal(result.status, 200, result.body);
     const body = JSON.parse(result.body);
     assert.equal(body.file_metadata.sha256, sha256(zip));
@@ -81,8 +89,15 @@ describe('upload forms', () => {
     const file = path.join(tmp, 'curl-f.zip');
     await writeFile(file, zip);
     const result = await curl([
-      '-X', 'PUT', '-H', `Authorization: ApiKey ${ADMIN_KEY}`, '-H', 'Content-Type: multipart/form-data',
-      '-F', `file=@${file}`, `${server.url}/api/v1/deployments/extensions/${id}`,
+      '-X',
+      'PUT',
+      '-H',
+      `Authorization: ApiKey ${ADMIN_KEY}`,
+      '-H',
+      'Content-Type: multipart/form-data',
+      '-F',
+      `file=@${file}`,
+      `${server.url}/api/v1/deployments/extensions/${id}`,
     ]);
     assert.equal(result.status, 200, result.body);
     assert.equal(JSON.parse(result.body).file_metadata.size, zip.length);
@@ -93,15 +108,26 @@ describe('upload forms', () => {
       const id = await createExtension();
       const zip = await bundleZip('go sdk\n'.repeat(500));
       const { contentType, chunks } = goSdkMultipart(zip, partType);
-      const response = await sendChunked(`${server.url}/api/v1/deployments/extensions/${id}`, 'PUT', {
-        'content-type': contentType,
-        accept: 'application/json',
-        authorization: `ApiKey ${ADMIN_KEY}`,
-        'user-agent': 'cloud-sdk-go/3.8.0',
-      }, chunks);
+      const response = await sendChunked(
+        `${server.url}/api/v1/deployments/extensions/${id}`,
+        'PUT',
+        {
+          'content-type': contentType,
+          accept: 'application/json',
+          authorization: `ApiKey ${ADMIN_KEY}`,
+          'user-agent': 'cloud-sdk-go/3.8.0',
+        },
+        chunks,
+      );
       assert.equal(response.status, 200, response.body);
       const body = JSON.parse(response.body);
-      await assertMatchesSpec({ method: 'PUT', path: `/api/v1/deployments/extensions/${id}`, status: 200, headers: new Headers(response.headers as Record<string, string>), body });
+      await assertMatchesSpec({
+        method: 'PUT',
+        path: `/api/v1/deployments/extensions/${id}`,
+        status: 200,
+        headers: new Headers(response.headers as Record<string, string>),
+        body,
+      });
       assert.equal(body.file_metadata.sha256, sha256(zip));
     });
   }
@@ -121,10 +147,15 @@ describe('upload forms', () => {
     const zip = await bundleZip('cut off\n');
     const { contentType, chunks } = goSdkMultipart(zip);
     const before = committedBlobs(await blobFiles());
-    const response = await sendChunked(`${server.url}/api/v1/deployments/extensions/${id}`, 'PUT', {
-      'content-type': contentType,
-      authorization: `ApiKey ${ADMIN_KEY}`,
-    }, chunks.slice(0, -1));
+    const response = await sendChunked(
+      `${server.url}/api/v1/deployments/extensions/${id}`,
+      'PUT',
+      {
+        'content-type': contentType,
+        authorization: `ApiKey ${ADMIN_KEY}`,
+      },
+      chunks.slice(0, -1),
+    );
     assert.equal(response.status, 400, response.body);
     assert.deepEqual(committedBlobs(await blobFiles()), before);
     assert.equal((await server.api('GET', `/api/v1/deployments/extensions/${id}`)).body.file_metadata, undefined);
@@ -182,7 +213,7 @@ describe('validation and limits', () => {
     assert.match(response.body.errors[0].message, /8\.12\.2/);
   });
 
-  test('a valid plugin for the extension\'s version is accepted', async () => {
+  test("a valid plugin for the extension's version is accepted", async () => {
     const id = await createExtension('plugin', '8.12.2');
     const response = await server.api('PUT', `/api/v1/deployments/extensions/${id}`, {
       body: await pluginZip('8.12.2'),
@@ -206,10 +237,15 @@ describe('validation and limits', () => {
     const big = await zipOf({ 'big.bin': Buffer.alloc(300 * 1024, 1) }, { compress: false });
     const pieces: Buffer[] = [];
     for (let offset = 0; offset < big.length; offset += 16 * 1024) pieces.push(big.subarray(offset, offset + 16 * 1024));
-    const response = await sendChunked(`${server.url}/api/v1/deployments/extensions/${id}`, 'PUT', {
-      'content-type': 'application/zip',
-      authorization: `ApiKey ${ADMIN_KEY}`,
-    }, pieces).catch((error: Error) => ({ status: -1, headers: {}, body: error.message }));
+    const response = await sendChunked(
+      `${server.url}/api/v1/deployments/extensions/${id}`,
+      'PUT',
+      {
+        'content-type': 'application/zip',
+        authorization: `ApiKey ${ADMIN_KEY}`,
+      },
+      pieces,
+    ).catch((error: Error) => ({ status: -1, headers: {}, body: error.message }));
     // The server answers 413 and closes; depending on timing the client sees the answer or a reset.
     if (response.status !== -1) {
       assert.equal(response.status, 413, response.body);
@@ -242,18 +278,29 @@ describe('content-addressed storage', () => {
     const first = await bundleZip('first version\n');
     const second = await bundleZip('second version\n');
     await server.api('PUT', `/api/v1/deployments/extensions/${id}`, { body: first, headers: { 'content-type': 'application/zip' } });
-    const response = await server.api('PUT', `/api/v1/deployments/extensions/${id}`, { body: second, headers: { 'content-type': 'application/zip' } });
+    const response = await server.api('PUT', `/api/v1/deployments/extensions/${id}`, {
+      body: second,
+      headers: { 'content-type': 'application/zip' },
+    });
     assert.equal(response.status, 200);
     const files = await blobFiles();
     assert.ok(committedBlobs(files).includes(sha256(first)));
     assert.ok(committedBlobs(files).includes(sha256(second)));
-    assert.deepEqual(files.filter((f) => !f.startsWith('sha256')), []);
+    assert.deepEqual(
+      files.filter((f) => !f.startsWith('sha256')),
+      [],
+    );
   });
 
   test('an upload keeps metadata that changed meanwhile and bumps the version once', async () => {
     const id = await createExtension();
-    await server.api('POST', `/api/v1/deployments/extensions/${id}`, { json: { name: 'renamed', version: '*', extension_type: 'bundle', description: 'kept' } });
-    const response = await server.api('PUT', `/api/v1/deployments/extensions/${id}`, { body: await bundleZip(), headers: { 'content-type': 'application/zip' } });
+    await server.api('POST', `/api/v1/deployments/extensions/${id}`, {
+      json: { name: 'renamed', version: '*', extension_type: 'bundle', description: 'kept' },
+    });
+    const response = await server.api('PUT', `/api/v1/deployments/extensions/${id}`, {
+      body: await bundleZip(),
+      headers: { 'content-type': 'application/zip' },
+    });
     assert.equal(response.body.name, 'renamed');
     assert.equal(response.body.description, 'kept');
     assert.equal(response.headers.get('x-cloud-resource-version'), '3');

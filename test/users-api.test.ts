@@ -87,7 +87,10 @@ describe('users', () => {
     assert.equal(patched.status, 200, patched.text);
     assert.equal(patched.body.full_name, 'Grace H');
     assert.equal(patched.body.email, undefined);
-    const own = await server.api('PATCH', '/api/v1/user', { json: { full_name: 'Grace Hopper' }, headers: { ...mergePatch, authorization: basic('grace') } });
+    const own = await server.api('PATCH', '/api/v1/user', {
+      json: { full_name: 'Grace Hopper' },
+      headers: { ...mergePatch, authorization: basic('grace') },
+    });
     assert.equal(own.status, 200, own.text);
     assert.equal(own.body.full_name, 'Grace Hopper');
     const broken = await server.api('PATCH', '/api/v1/users/grace', { body: '{"full_name":', headers: mergePatch });
@@ -109,8 +112,20 @@ describe('users', () => {
     }
     // With a second admin, the built-in one may be disabled (and enabled again by the other).
     await createUser('second-admin', ['ece_platform_admin']);
-    assert.equal((await server.api('PATCH', '/api/v1/users/admin', { json: { security: { enabled: false } }, headers: { authorization: basic('second-admin') } })).status, 200);
-    assert.equal((await server.api('PATCH', '/api/v1/users/admin', { json: { security: { enabled: true } }, headers: { authorization: basic('second-admin') } })).status, 200);
+    assert.equal(
+      (
+        await server.api('PATCH', '/api/v1/users/admin', {
+          json: { security: { enabled: false } },
+          headers: { authorization: basic('second-admin') },
+        })
+      ).status,
+      200,
+    );
+    assert.equal(
+      (await server.api('PATCH', '/api/v1/users/admin', { json: { security: { enabled: true } }, headers: { authorization: basic('second-admin') } }))
+        .status,
+      200,
+    );
   });
 
   test('deleting an owner of extensions is refused naming how many, unless they are reassigned', async () => {
@@ -164,7 +179,12 @@ describe('API keys', () => {
   });
 
   test('invalid requests give 400 api_keys.invalid_input', async () => {
-    for (const json of [{}, { description: '' }, { description: 'x', expiration: 'tomorrow' }, { description: 'x', role_assignments: { platform: [{ role_id: 'root' }] } }]) {
+    for (const json of [
+      {},
+      { description: '' },
+      { description: 'x', expiration: 'tomorrow' },
+      { description: 'x', role_assignments: { platform: [{ role_id: 'root' }] } },
+    ]) {
       const response = await server.api('POST', '/api/v1/users/auth/keys', { json });
       assert.equal(response.status, 400, JSON.stringify(json));
       assert.equal(response.body.errors[0].code, 'api_keys.invalid_input');
@@ -175,7 +195,10 @@ describe('API keys', () => {
     await createUser('keyholder');
     const key = await server.api('POST', '/api/v1/users/auth/keys', { json: { description: 'k' }, headers: { authorization: basic('keyholder') } });
     const listed = await server.api('GET', '/api/v1/users/keyholder/auth/keys');
-    assert.deepEqual(listed.body.keys.map((k: { id: string }) => k.id), [key.body.id]);
+    assert.deepEqual(
+      listed.body.keys.map((k: { id: string }) => k.id),
+      [key.body.id],
+    );
     assert.equal((await server.api('GET', `/api/v1/users/keyholder/auth/keys/${key.body.id}`)).body.id, key.body.id);
     assert.equal((await server.api('DELETE', '/api/v1/users/keyholder/auth/keys')).status, 200);
     assert.equal((await server.api('GET', '/api/v1/user', { headers: { authorization: `ApiKey ${key.body.key}` } })).status, 401);

@@ -127,7 +127,15 @@ function centralFor(entry: LocalEntry, changes: Partial<CentralFileHeader> = {})
 }
 
 function end(entries: number, size: number, offset: number): EndOfCentralDirectory {
-  return { disk: 0, centralDirectoryDisk: 0, entriesOnDisk: entries, entries, centralDirectorySize: size, centralDirectoryOffset: offset, commentLength: 0 };
+  return {
+    disk: 0,
+    centralDirectoryDisk: 0,
+    entriesOnDisk: entries,
+    entries,
+    centralDirectorySize: size,
+    centralDirectoryOffset: offset,
+    commentLength: 0,
+  };
 }
 
 function rejection(fn: () => void, pattern: RegExp): void {

@@ -63,7 +63,11 @@ export async function runCliTransfers(ctx: BenchContext): Promise<Row[]> {
           pull.extrepo.push(mibPerSecond(data.size, pulled.seconds));
         } else {
           const created = await extrepo.create(`bench-curl-${runIndex}`);
-          const result = await run('curl', ['-sS', '--fail', '-o', '/dev/null', '-T', data.path, '-H', auth, '-H', 'Expect:', `${api}/${created.id}`], env);
+          const result = await run(
+            'curl',
+            ['-sS', '--fail', '-o', '/dev/null', '-T', data.path, '-H', auth, '-H', 'Expect:', `${api}/${created.id}`],
+            env,
+          );
           push.baseline.push(mibPerSecond(data.size, result.seconds));
           await extrepo.delete(created.id);
           const meta = await run('curl', ['-sS', '--fail', '-H', auth, `${api}/${target.id}`], env);
@@ -82,13 +86,14 @@ export async function runCliTransfers(ctx: BenchContext): Promise<Row[]> {
     await rm(home, { recursive: true, force: true });
   }
   const row = (id: string, label: string, samples: typeof push, note: string) =>
-    pairedRow(
-      { id, group: 'cli', label, unit: 'MiB/s', baselineLabel: 'curl, same server', target: '≥ 0.9× baseline', notes: [note] },
-      samples,
-      0.9,
-    );
+    pairedRow({ id, group: 'cli', label, unit: 'MiB/s', baselineLabel: 'curl, same server', target: '≥ 0.9× baseline', notes: [note] }, samples, 0.9);
   return [
-    row('cli-push', `extrepo push ${sizeLabel(data.size)} zip`, push, 'whole processes: the CLI also starts Node, validates the zip locally and creates the extension'),
+    row(
+      'cli-push',
+      `extrepo push ${sizeLabel(data.size)} zip`,
+      push,
+      'whole processes: the CLI also starts Node, validates the zip locally and creates the extension',
+    ),
     row('cli-pull', `extrepo pull ${sizeLabel(data.size)} -o FILE`, pull, 'whole processes: the CLI also GETs the metadata and checks size + sha256'),
   ];
 }

@@ -19,7 +19,15 @@ import { fill } from './listing.js';
 type ConsoleContext = Pick<BenchContext, 'options' | 'log'>;
 
 const CHROMIUM = process.env.EXTREPO_BENCH_CHROMIUM ?? '/usr/bin/chromium';
-const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const LAUNCH_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const LOAD_TARGET_SECONDS = 1.5;
 const JS_TARGET_KIB = 600;
 
@@ -76,7 +84,9 @@ export async function prefillEmbeddedStore(dataDir: string, count: number, log: 
   await blobs.close();
   const db = new Database(path.join(dataDir, 'extrepo.sqlite3'));
   try {
-    const insert = db.prepare(`INSERT INTO extensions (${EXTENSION_COLUMNS}) VALUES (?, ?, '*', 'bundle', ?, NULL, NULL, NULL, NULL, 'admin', 1, ?, ?)`);
+    const insert = db.prepare(
+      `INSERT INTO extensions (${EXTENSION_COLUMNS}) VALUES (?, ?, '*', 'bundle', ?, NULL, NULL, NULL, NULL, 'admin', 1, ?, ?)`,
+    );
     const now = Date.now();
     db.transaction(() => {
       for (let i = 0; i < count; i++) {

@@ -117,7 +117,14 @@ function rowsFor(
       ),
     );
   } else {
-    rows.push({ ...nginxRow, extrepo: summarize(values.extrepo), baseline: null, ratio: null, pass: null, notes: [ctx.nginxMissing ?? 'nginx was not started'] });
+    rows.push({
+      ...nginxRow,
+      extrepo: summarize(values.extrepo),
+      baseline: null,
+      ratio: null,
+      pass: null,
+      notes: [ctx.nginxMissing ?? 'nginx was not started'],
+    });
   }
   return rows;
 }
@@ -188,9 +195,7 @@ function checkLoad(side: string, result: LoadResult, fileSize: number): void {
   const partial = result.statuses[206] ?? 0;
   const expectedBytes = partial * Math.min(MiB, fileSize);
   if (partial !== result.requests || partial === 0 || result.bytes !== expectedBytes) {
-    throw new Error(
-      `${side} range load: statuses ${JSON.stringify(result.statuses)}, ${result.bytes} bytes for ${partial} ranges`,
-    );
+    throw new Error(`${side} range load: statuses ${JSON.stringify(result.statuses)}, ${result.bytes} bytes for ${partial} ranges`);
   }
 }
 
@@ -203,9 +208,7 @@ async function rangeDownloads(ctx: BenchContext, connections: number): Promise<R
   for (let run = 0; run < loadRuns; run++) {
     for (const side of sidesFor(run, sides)) {
       ctx.extrepo.server.assertRunning();
-      const { value: result, cpuSeconds } = await withGroupCpu(pids[side]!, () =>
-        rangeLoad(urls[side]!, ctx.data.size, loadSeconds, connections),
-      );
+      const { value: result, cpuSeconds } = await withGroupCpu(pids[side]!, () => rangeLoad(urls[side]!, ctx.data.size, loadSeconds, connections));
       checkLoad(side, result, ctx.data.size);
       cpu[side].push((cpuSeconds / result.requests) * 1000);
       rates[side].push(result.requests / result.seconds);

@@ -59,7 +59,17 @@ export async function runListing(ctx: ListingContext, startRepo: (level: number)
   try {
     for (const level of ctx.options.listLevels) {
       const repo = await startRepo(level);
-      const entry: Level = { level, repo, bytes: 0, times: [], cpuBefore: 0, sampler: new RssSampler(repo.server.pid), closeWindow: () => [], cpuMs: 0, peakRssMiB: 0 };
+      const entry: Level = {
+        level,
+        repo,
+        bytes: 0,
+        times: [],
+        cpuBefore: 0,
+        sampler: new RssSampler(repo.server.pid),
+        closeWindow: () => [],
+        cpuMs: 0,
+        peakRssMiB: 0,
+      };
       levels.push(entry);
       await fill(ctx, repo, level);
       const first = await repo.list(); // warm-up, and check the count

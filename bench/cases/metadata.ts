@@ -21,9 +21,7 @@ function load(url: string, headers: Record<string, string>, seconds: number, con
 
 function checkLoad(side: string, result: Result): void {
   if (result.errors > 0 || result.non2xx > 0 || result['2xx'] === 0) {
-    throw new Error(
-      `${side} metadata load: ${result.errors} errors, ${result.non2xx} non-2xx, statuses ${JSON.stringify(result.statusCodeStats)}`,
-    );
+    throw new Error(`${side} metadata load: ${result.errors} errors, ${result.non2xx} non-2xx, statuses ${JSON.stringify(result.statusCodeStats)}`);
   }
 }
 
@@ -34,7 +32,13 @@ interface Measured {
 }
 
 /** Alternating autocannon runs against extrepo and the bare route (after one warm-up run each). */
-async function measure(ctx: BenchContext, urls: { extrepo: string; baseline: string }, auth: Record<string, string>, pids: { extrepo: number; baseline: number }, phase: string): Promise<Measured> {
+async function measure(
+  ctx: BenchContext,
+  urls: { extrepo: string; baseline: string },
+  auth: Record<string, string>,
+  pids: { extrepo: number; baseline: number },
+  phase: string,
+): Promise<Measured> {
   const { loadSeconds, loadRuns, metadataConnections } = ctx.options;
   const result: Measured = {
     rates: { extrepo: [], baseline: [] },
@@ -178,7 +182,17 @@ export async function runMetadataGets(ctx: BenchContext): Promise<Row[]> {
   const port = await freePort();
   const bare = await startServer({
     name: 'bare-fastify',
-    args: [...profileArgs(ctx.options, 'bare-fastify'), '--import', 'tsx', 'bench/baselines.ts', 'metadata', '--port', String(port), '--json', jsonFile],
+    args: [
+      ...profileArgs(ctx.options, 'bare-fastify'),
+      '--import',
+      'tsx',
+      'bench/baselines.ts',
+      'metadata',
+      '--port',
+      String(port),
+      '--json',
+      jsonFile,
+    ],
     port,
     echo: ctx.options.echo,
   });

@@ -50,8 +50,6 @@ export async function runSmallBundles(ctx: BenchContext): Promise<Row> {
     ratio: null,
     target: 'report only',
     pass: null,
-    notes: [
-      `${smallOps} operations per run, each 3 requests; server CPU ${median(cpuPerOp).toFixed(2)} ms per operation.`,
-    ],
+    notes: [`${smallOps} operations per run, each 3 requests; server CPU ${median(cpuPerOp).toFixed(2)} ms per operation.`],
   };
 }

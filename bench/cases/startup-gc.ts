@@ -92,10 +92,13 @@ export async function runStartupGc(ctx: StartupGcContext, backend: Backend, work
     const first = await measureStart(ctx, env, dataDir, level, 'full sweep');
     const expected = Math.ceil(level / ORPHAN_EVERY);
     if (first.gc.collected !== expected || first.gc.sweep !== 'finished' || first.gc.listed !== level) {
-      throw new Error(`startup-gc ${level}: the full sweep listed ${first.gc.listed} and removed ${first.gc.collected} blobs (${first.gc.sweep}), expected ${level} and ${expected} (finished)`);
+      throw new Error(
+        `startup-gc ${level}: the full sweep listed ${first.gc.listed} and removed ${first.gc.collected} blobs (${first.gc.sweep}), expected ${level} and ${expected} (finished)`,
+      );
     }
     const second = await measureStart(ctx, env, dataDir, level, 'regular cycle');
-    if (second.gc.sweep !== 'idle') throw new Error(`startup-gc ${level}: the second start's collection was not a regular cycle (${second.gc.sweep})`);
+    if (second.gc.sweep !== 'idle')
+      throw new Error(`startup-gc ${level}: the second start's collection was not a regular cycle (${second.gc.sweep})`);
     measured.push({ level, first, second, seedSeconds });
   }
   return rowsFor(measured);
@@ -235,7 +238,10 @@ async function probeStatus(url: string): Promise<number> {
 
 /** The server's "start-up garbage collection finished" log line, once it has been written. */
 function finishedLine(server: Extrepo['server']): CollectionLine | null {
-  for (const line of server.logs(64 * 1024).split('\n').reverse()) {
+  for (const line of server
+    .logs(64 * 1024)
+    .split('\n')
+    .reverse()) {
     if (!line.includes('start-up garbage collection finished')) continue;
     try {
       return JSON.parse(line) as CollectionLine;
@@ -315,16 +321,22 @@ function rowsFor(measured: Measurement[]): Row[] {
       };
     };
     const { first, second } = entry;
-    rows.push(row('startup-listen', 'start-up to listening', 'ms', first.listenMs, previous?.first.listenMs, previous ? 1.5 : null, [
-      `stores seeded directly in ${entry.seedSeconds.toFixed(1)} s (${ORPHAN_EVERY - 1} in ${ORPHAN_EVERY} blobs referenced); includes Node + tsx start.`,
-    ]));
+    rows.push(
+      row('startup-listen', 'start-up to listening', 'ms', first.listenMs, previous?.first.listenMs, previous ? 1.5 : null, [
+        `stores seeded directly in ${entry.seedSeconds.toFixed(1)} s (${ORPHAN_EVERY - 1} in ${ORPHAN_EVERY} blobs referenced); includes Node + tsx start.`,
+      ]),
+    );
     rows.push(row('startup-ready', 'start-up to /readyz 200', 'ms', first.readyMs, previous?.first.readyMs, previous ? 1.5 : null, []));
-    rows.push(row('gc-time', 'full GC sweep (one cycle)', 'ms', first.gc.durationMs, previous?.first.gc.durationMs, factor, [
-      `listed ${first.gc.listed.toLocaleString('en-US')} blobs and removed ${first.gc.collected.toLocaleString('en-US')} unreferenced ones; runs in the background after listen.`,
-    ]));
-    rows.push(row('gc-peak-rss', 'server peak RSS after the sweep', 'MiB', first.peakRssMiB, previous?.first.peakRssMiB, previous ? 1.5 : null, [
-      `RSS when ready: ${first.readyRssMiB.toFixed(0)} MiB.`,
-    ]));
+    rows.push(
+      row('gc-time', 'full GC sweep (one cycle)', 'ms', first.gc.durationMs, previous?.first.gc.durationMs, factor, [
+        `listed ${first.gc.listed.toLocaleString('en-US')} blobs and removed ${first.gc.collected.toLocaleString('en-US')} unreferenced ones; runs in the background after listen.`,
+      ]),
+    );
+    rows.push(
+      row('gc-peak-rss', 'server peak RSS after the sweep', 'MiB', first.peakRssMiB, previous?.first.peakRssMiB, previous ? 1.5 : null, [
+        `RSS when ready: ${first.readyRssMiB.toFixed(0)} MiB.`,
+      ]),
+    );
     rows.push({
       id: `gc-regular-${entry.level}`,
       group: 'startup-gc',

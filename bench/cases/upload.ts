@@ -146,10 +146,7 @@ export async function runUploads(ctx: BenchContext, kinds: UploadKind[]): Promis
       {
         id: `upload-${kind}`,
         group: `upload-${kind}`,
-        label:
-          kind === 'raw'
-            ? `upload ${sizeLabel(data.size)}, raw body (curl -T)`
-            : `upload ${sizeLabel(data.size)}, multipart chunked (Go SDK)`,
+        label: kind === 'raw' ? `upload ${sizeLabel(data.size)}, raw body (curl -T)` : `upload ${sizeLabel(data.size)}, multipart chunked (Go SDK)`,
         unit: 'MiB/s',
         baselineLabel: 'plain http',
         target: '≥ 0.85× baseline',
@@ -179,15 +176,11 @@ export function rssRow(ctx: BenchContext): Row {
   const extrepo = summarize(peaks);
   const worst = extrepo.max;
   const hwm = ctx.extrepoRss.latest?.hwmBytes;
-  const notes = [
-    `${peaks.length} uploads sampled every 50 ms; the target applies to the highest peak (${worst.toFixed(0)} MiB).`,
-  ];
+  const notes = [`${peaks.length} uploads sampled every 50 ms; the target applies to the highest peak (${worst.toFixed(0)} MiB).`];
   if (!ctx.options.serverEntry.endsWith('.js')) notes.push(TSX_NOTE);
   if (hwm !== undefined) notes.push(`server VmHWM (lifetime peak) so far: ${(hwm / MiB).toFixed(0)} MiB.`);
   if (ctx.state.baselineUploadPeaks.length > 0) {
-    notes.push(
-      `plain baseline server peak during the same uploads: ${(Math.max(...ctx.state.baselineUploadPeaks) / MiB).toFixed(0)} MiB.`,
-    );
+    notes.push(`plain baseline server peak during the same uploads: ${(Math.max(...ctx.state.baselineUploadPeaks) / MiB).toFixed(0)} MiB.`);
   }
   return {
     id: 'rss-upload-peak',

@@ -48,54 +48,54 @@ function WritersOnly({ children }: { children: JSX.Element }) {
 function AppRoutes() {
   return (
     <Suspense fallback={<EuiLoadingSpinner size="xl" />}>
-    <Routes>
-      <Route path="/sign-in" element={<SignInPage />} />
-      <Route
-        element={
-          <RequireSession>
-            <Layout />
-          </RequireSession>
-        }
-      >
-        <Route path="/" element={<Navigate to="/extensions" replace />} />
-        <Route path="/extensions" element={<ExtensionsPage />} />
+      <Routes>
+        <Route path="/sign-in" element={<SignInPage />} />
         <Route
-          path="/extensions/new"
           element={
-            <WritersOnly>
-              <ExtensionCreatePage />
-            </WritersOnly>
+            <RequireSession>
+              <Layout />
+            </RequireSession>
           }
-        />
-        <Route path="/extensions/:id" element={<ExtensionDetailsPage />} />
-        <Route
-          path="/extensions/:id/edit"
-          element={
-            <WritersOnly>
-              <ExtensionEditPage />
-            </WritersOnly>
-          }
-        />
-        <Route path="/api-keys" element={<ApiKeysPage />} />
-        <Route
-          path="/admin/users"
-          element={
-            <AdminOnly>
-              <UsersPage />
-            </AdminOnly>
-          }
-        />
-        <Route
-          path="/admin/audit"
-          element={
-            <AdminOnly>
-              <AuditPage />
-            </AdminOnly>
-          }
-        />
-        <Route path="*" element={<NotFoundPage />} />
-      </Route>
-    </Routes>
+        >
+          <Route path="/" element={<Navigate to="/extensions" replace />} />
+          <Route path="/extensions" element={<ExtensionsPage />} />
+          <Route
+            path="/extensions/new"
+            element={
+              <WritersOnly>
+                <ExtensionCreatePage />
+              </WritersOnly>
+            }
+          />
+          <Route path="/extensions/:id" element={<ExtensionDetailsPage />} />
+          <Route
+            path="/extensions/:id/edit"
+            element={
+              <WritersOnly>
+                <ExtensionEditPage />
+              </WritersOnly>
+            }
+          />
+          <Route path="/api-keys" element={<ApiKeysPage />} />
+          <Route
+            path="/admin/users"
+            element={
+              <AdminOnly>
+                <UsersPage />
+              </AdminOnly>
+            }
+          />
+          <Route
+            path="/admin/audit"
+            element={
+              <AdminOnly>
+                <AuditPage />
+              </AdminOnly>
+            }
+          />
+          <Route path="*" element={<NotFoundPage />} />
+        </Route>
+      </Routes>
     </Suspense>
   );
 }

@@ -249,7 +249,10 @@ class DeflateDecoder implements EntryDecoder {
 }
 
 const DECODERS: ReadonlyMap<number, DecoderFactory> = new Map<number, DecoderFactory>([
-  [METHOD_STORED, (entry, sink) => (entry.declared ? new StoredDecoder(entry.declared.compressedSize, sink) : new StoredScanDecoder(entry.name, sink))],
+  [
+    METHOD_STORED,
+    (entry, sink) => (entry.declared ? new StoredDecoder(entry.declared.compressedSize, sink) : new StoredScanDecoder(entry.name, sink)),
+  ],
   [METHOD_DEFLATE, (entry, sink) => new DeflateDecoder(entry, sink)],
 ]);
 

@@ -106,11 +106,7 @@ export const ONE_PIECE_MAX_OUTPUT = 256 * 1024;
  * With `complete`, `input` must be exactly the whole deflate stream (its compressed size is
  * known): a stream that is incomplete, or ends early, throws.
  */
-export function inflateInOnePiece(
-  input: Buffer,
-  maxOutput: number,
-  complete: boolean,
-): { output: Buffer; consumed: number } | null {
+export function inflateInOnePiece(input: Buffer, maxOutput: number, complete: boolean): { output: Buffer; consumed: number } | null {
   let result: { buffer: Buffer; engine: { bytesWritten: number } };
   try {
     result = inflateRawSync(input, {

@@ -99,10 +99,18 @@ function unescape(s: string): string {
     if (i >= s.length) break; // a lone trailing backslash is dropped
     const e = s[i]!;
     switch (e) {
-      case 't': out += '\t'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 'f': out += '\f'; break;
+      case 't':
+        out += '\t';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 'f':
+        out += '\f';
+        break;
       case 'u': {
         const hex = s.slice(i + 1, i + 5);
         if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw new JavaPropertiesError(`Malformed \\uXXXX escape "\\u${hex}"`);
@@ -110,7 +118,8 @@ function unescape(s: string): string {
         i += 4;
         break;
       }
-      default: out += e;
+      default:
+        out += e;
     }
   }
   return out;

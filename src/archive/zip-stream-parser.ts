@@ -15,16 +15,7 @@ import { createEntryDecoder, isSupportedMethod, type EntryDecoder } from './entr
 import { ArchiveRejectedError, quote } from './errors.js';
 import { LimitTracker, checkEntryName, rejectEncrypted, rejectUnsupportedMethod } from './entry-rules.js';
 import { MAX_DESCRIPTOR_BYTES, createContentRules, type ContentRules } from './plugin-descriptor.js';
-import {
-  corrupt,
-  dataAfterEnd,
-  emptyUpload,
-  hex32,
-  notAZip,
-  truncated,
-  unexpectedSignature,
-  type Phase,
-} from './rejections.js';
+import { corrupt, dataAfterEnd, emptyUpload, hex32, notAZip, truncated, unexpectedSignature, type Phase } from './rejections.js';
 import type { ArchiveExpectations, ArchiveLimits, ArchiveReport } from './types.js';
 import {
   CENTRAL_FILE_FIXED,
@@ -319,12 +310,7 @@ export class ZipStreamParser {
     const hasDescriptor = (header.flags & FLAG_DATA_DESCRIPTOR) !== 0;
     let declared: LocalEntry['declared'] = null;
     if (!hasDescriptor) {
-      const sizes = applyZip64Extra(
-        { compressedSize: header.compressedSize, uncompressedSize: header.uncompressedSize },
-        extra,
-        name,
-        'local',
-      );
+      const sizes = applyZip64Extra({ compressedSize: header.compressedSize, uncompressedSize: header.uncompressedSize }, extra, name, 'local');
       declared = { crc32: header.crc32, ...sizes };
       if (header.method === METHOD_STORED && sizes.compressedSize !== sizes.uncompressedSize) {
         throw corrupt(
@@ -493,9 +479,7 @@ export class ZipStreamParser {
     this.phase = 'after-zip64-eocd';
     const next: State = { kind: 'signature' };
     this.state =
-      record.extensibleDataLength > 0
-        ? { kind: 'skip', remaining: record.extensibleDataLength, what: 'zip64 extensible data', then: next }
-        : next;
+      record.extensibleDataLength > 0 ? { kind: 'skip', remaining: record.extensibleDataLength, what: 'zip64 extensible data', then: next } : next;
     return true;
   }
 

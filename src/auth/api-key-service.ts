@@ -180,4 +180,3 @@ export class ApiKeyService {
 function keyNotFound(keyId: string) {
   return apiError('keyNotFound', `API key [${keyId}] not found.`);
 }
-

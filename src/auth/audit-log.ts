@@ -40,7 +40,10 @@ export class AuditLog {
     }
   }
 
-  async list(principal: Principal, query: Record<string, string | undefined>): Promise<{ total: number; from: number; size: number; records: AuditRecord[] }> {
+  async list(
+    principal: Principal,
+    query: Record<string, string | undefined>,
+  ): Promise<{ total: number; from: number; size: number; records: AuditRecord[] }> {
     if (!hasPermission(principal, 'audit.read')) {
       throw apiError('forbidden', 'Only platform admins may read the audit log.');
     }

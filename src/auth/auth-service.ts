@@ -270,10 +270,7 @@ export class AuthService implements Authenticator {
       });
     }
     const user = await this.store.getUser(userName);
-    const ok =
-      user !== null && user.passwordHash !== null
-        ? await verifyPassword(password, user.passwordHash)
-        : await verifyAgainstNothing(password);
+    const ok = user !== null && user.passwordHash !== null ? await verifyPassword(password, user.passwordHash) : await verifyAgainstNothing(password);
     if (!ok || user === null) {
       this.throttle.failed(userName, context.clientAddress);
       return null;

@@ -62,7 +62,7 @@ function requireCredentialCovers(principal: Principal, roles: readonly string[],
   throw apiError(
     'forbidden',
     `The password of [${userName}] unlocks ${beyond.join(', ')}, which the credential you used does not hold: ` +
-      'change it signed in with the password or with a key that has all of the user\'s roles.',
+      "change it signed in with the password or with a key that has all of the user's roles.",
     { fields: ['security.password'] },
   );
 }
@@ -126,11 +126,9 @@ export class UserService {
     if (!isObject(body)) throw apiError('invalidJson', 'The body must be a User object.');
     const userName = body.user_name;
     if (typeof userName !== 'string' || !USER_NAME.test(userName) || RESERVED_NAMES.has(userName)) {
-      throw apiError(
-        'userNameInvalid',
-        'user_name must be 1 to 255 characters: letters, digits and ._@- (not first), and not "auth".',
-        { fields: ['user_name'] },
-      );
+      throw apiError('userNameInvalid', 'user_name must be 1 to 255 characters: letters, digits and ._@- (not first), and not "auth".', {
+        fields: ['user_name'],
+      });
     }
     if (body.builtin === true) throw apiError('restrictedField', 'builtin cannot be set.', { fields: ['builtin'] });
     const security = body.security;

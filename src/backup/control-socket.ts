@@ -88,7 +88,12 @@ export class ControlSocketUnavailable extends Error {
 /** Asks the server on `dataDir` for a backup; ControlSocketUnavailable when no server listens there. */
 export function requestBackup(dataDir: string, dir: string): Promise<BackupManifest> {
   return new Promise((resolve, reject) => {
-    const request = http.request({ socketPath: controlSocketPath(dataDir), method: 'POST', path: '/backup', headers: { 'content-type': 'application/json' } });
+    const request = http.request({
+      socketPath: controlSocketPath(dataDir),
+      method: 'POST',
+      path: '/backup',
+      headers: { 'content-type': 'application/json' },
+    });
     request.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') reject(new ControlSocketUnavailable(error.message));
       else reject(error);

@@ -95,9 +95,7 @@ export async function restoreEmbedded(backupDir: string, dataDir: string): Promi
     throw new BackupRefusedError(`${from} is a backup in format ${manifest.format}, which this extrepo does not know`);
   }
   if (!(await isMissingOrEmpty(to))) {
-    throw new BackupRefusedError(
-      `EXTREPO_DATA_DIR=${to} is not empty: restore only into a new or empty directory (move the old one aside first)`,
-    );
+    throw new BackupRefusedError(`EXTREPO_DATA_DIR=${to} is not empty: restore only into a new or empty directory (move the old one aside first)`);
   }
   const database = path.join(from, DATABASE_FILE);
   const contents = readDatabaseContents(database);

@@ -32,7 +32,11 @@ export function startEmbeddedBackups(config: Config, stores: Stores): ServerBack
           else log.error({ dir, err: error }, 'backup failed');
         },
       });
-      if (socket === null) log.warn({ dataDir: config.dataDir }, 'the data dir path is too long for a control socket: npm run backup works only while the server is stopped');
+      if (socket === null)
+        log.warn(
+          { dataDir: config.dataDir },
+          'the data dir path is too long for a control socket: npm run backup works only while the server is stopped',
+        );
     },
     async close() {
       await socket?.close();

@@ -47,20 +47,18 @@ Examples:
   program
     .command('login')
     .description('check credentials against a server and save them as a profile')
-    .option('--url <url>', 'server URL (default: EXTREPO_URL, the profile\'s, or http://127.0.0.1:12400)')
+    .option('--url <url>', "server URL (default: EXTREPO_URL, the profile's, or http://127.0.0.1:12400)")
     .option('--user <name>', 'sign in as this user; the password is asked for without echo (or read from stdin)')
     .option('--api-key <key>', 'use this API key')
     .addHelpText(
       'after',
       examples(
         'extrepo login --url https://extrepo.example.com --user alice',
-        "printf '%s\\n' \"$PASSWORD\" | extrepo login --user ci     # no terminal: the first line of stdin",
+        'printf \'%s\\n\' "$PASSWORD" | extrepo login --user ci     # no terminal: the first line of stdin',
         'extrepo login --profile staging --url https://staging.example.com --api-key "$KEY"',
       ) + '\n\nWith --user, an API key of that user is created and saved (never the password); logout deletes it.',
     )
-    .action(async (options, command: Command) =>
-      run(command, async (f) => (await import('./commands/auth/login.js')).runLogin(options, f)),
-    );
+    .action(async (options, command: Command) => run(command, async (f) => (await import('./commands/auth/login.js')).runLogin(options, f)));
   program
     .command('logout')
     .description('forget the profile (and delete the API key that login made)')
@@ -69,11 +67,9 @@ Examples:
   program
     .command('whoami')
     .description('show who the credentials belong to')
-    .option('--json', 'the server\'s JSON')
+    .option('--json', "the server's JSON")
     .addHelpText('after', examples('extrepo whoami', 'EXTREPO_API_KEY=… extrepo whoami --json'))
-    .action(async (options, command: Command) =>
-      run(command, async (f) => (await import('./commands/auth/whoami.js')).runWhoami(options, f)),
-    );
+    .action(async (options, command: Command) => run(command, async (f) => (await import('./commands/auth/whoami.js')).runWhoami(options, f)));
 
   // ---- extensions -------------------------------------------------------------------------------
   program
@@ -88,7 +84,7 @@ Examples:
     .description('show one extension')
     .argument('<id>', 'extension id')
     .option('--include-deployments', 'also list the deployments that use it')
-    .option('--json', 'the server\'s JSON')
+    .option('--json', "the server's JSON")
     .addHelpText('after', examples('extrepo show 1234567890', 'extrepo show 1234567890 --json | jq -r .file_metadata.sha256'))
     .action(async (id: string, options, command: Command) =>
       run(command, async (f) => (await import('./commands/extension/show.js')).runShow(id, options, f)),
@@ -97,10 +93,10 @@ Examples:
     .command('push')
     .description('upload a zip or a directory (zipped on the fly, deterministically), checked locally first')
     .argument('<path>', 'a .zip file or a directory')
-    .option('--name <name>', 'extension name (default: the plugin descriptor\'s name, or the file/folder name)')
-    .option('--version <version>', 'plugins: the Elasticsearch version (default: the descriptor\'s); bundles: * or 8.* (default *)')
+    .option('--name <name>', "extension name (default: the plugin descriptor's name, or the file/folder name)")
+    .option('--version <version>', "plugins: the Elasticsearch version (default: the descriptor's); bundles: * or 8.* (default *)")
     .addOption(typeOption().default(undefined, 'plugin if a plugin descriptor is at the root, else bundle'))
-    .option('--description <text>', 'description (default for plugins: the descriptor\'s)')
+    .option('--description <text>', "description (default for plugins: the descriptor's)")
     .option('--id <id>', 'replace the file of this existing extension instead of creating one')
     .option('--json', 'print the stored extension as JSON')
     .addHelpText(
@@ -110,7 +106,7 @@ Examples:
         "extrepo push ./synonyms --version '8.*' --description 'Company synonyms'",
         'extrepo push ./synonyms --id 1234567890                # new content, same id',
       ) +
-        '\n\nThe archive is validated with the server\'s rules before anything is sent or created; if the upload\n' +
+        "\n\nThe archive is validated with the server's rules before anything is sent or created; if the upload\n" +
         'fails, an extension it created is deleted again. The same folder always gives the same sha256.',
     )
     .action(async (target: string, options, command: Command) =>
@@ -127,16 +123,12 @@ Examples:
     .option('--json', 'print the created extension as JSON')
     .addHelpText(
       'after',
-      examples(
-        'extrepo create --download-url https://mirror.example.com/analysis-icu-8.12.2.zip --name analysis-icu --version 8.12.2 --type plugin',
-      ),
+      examples('extrepo create --download-url https://mirror.example.com/analysis-icu-8.12.2.zip --name analysis-icu --version 8.12.2 --type plugin'),
     )
-    .action(async (options, command: Command) =>
-      run(command, async (f) => (await import('./commands/extension/create.js')).runCreate(options, f)),
-    );
+    .action(async (options, command: Command) => run(command, async (f) => (await import('./commands/extension/create.js')).runCreate(options, f)));
   program
     .command('update')
-    .description('change an extension\'s metadata (or, with --download-url, its file)')
+    .description("change an extension's metadata (or, with --download-url, its file)")
     .argument('<id>', 'extension id')
     .option('--name <name>', 'new name')
     .option('--version <version>', 'new version')
@@ -162,7 +154,7 @@ Examples:
     );
   program
     .command('pull')
-    .description('download an extension\'s file, verify its size and sha256, optionally extract it')
+    .description("download an extension's file, verify its size and sha256, optionally extract it")
     .argument('<id>', 'extension id')
     .option('-o, --output <file>', 'where to write the zip (default: <name>.zip here; none with only --extract)')
     .option('--extract <dir>', 'unpack into this directory (no path may leave it, no symlinks)')
@@ -184,14 +176,14 @@ Examples:
     .command('ls')
     .description('list users')
     .option('--include-disabled', 'also disabled users')
-    .option('--json', 'the server\'s JSON')
+    .option('--json', "the server's JSON")
     .addHelpText('after', examples('extrepo users ls', 'extrepo users ls --include-disabled --json'))
     .action(async (options, command: Command) => run(command, async (f) => (await import('./commands/users/users.js')).runUsersLs(options, f)));
   users
     .command('show')
     .description('show a user')
     .argument('<name>', 'user name')
-    .option('--json', 'the server\'s JSON')
+    .option('--json', "the server's JSON")
     .addHelpText('after', examples('extrepo users show alice'))
     .action(async (name: string, options, command: Command) =>
       run(command, async (f) => (await import('./commands/users/users.js')).runUsersShow(name, options, f)),
@@ -200,11 +192,22 @@ Examples:
     .command('create')
     .description('create a user; the password is asked for (or read from stdin)')
     .argument('<name>', 'user name')
-    .option('--role <role>', 'a role (repeat for several): ece_platform_admin, ece_platform_viewer, ece_deployment_manager, ece_deployment_viewer', (value: string, previous: string[]) => [...previous, value], [])
+    .option(
+      '--role <role>',
+      'a role (repeat for several): ece_platform_admin, ece_platform_viewer, ece_deployment_manager, ece_deployment_viewer',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
     .option('--email <email>', 'e-mail address')
     .option('--full-name <name>', 'full name')
-    .option('--json', 'the server\'s JSON')
-    .addHelpText('after', examples('extrepo users create ci --role ece_deployment_manager', "printf '%s\\n' \"$PW\" | extrepo users create ci --role ece_deployment_manager"))
+    .option('--json', "the server's JSON")
+    .addHelpText(
+      'after',
+      examples(
+        'extrepo users create ci --role ece_deployment_manager',
+        'printf \'%s\\n\' "$PW" | extrepo users create ci --role ece_deployment_manager',
+      ),
+    )
     .action(async (name: string, options, command: Command) =>
       run(command, async (f) => (await import('./commands/users/users.js')).runUsersCreate(name, options, f)),
     );
@@ -212,7 +215,7 @@ Examples:
     .command('rm')
     .description('delete a user')
     .argument('<name>', 'user name')
-    .option('--reassign-extensions-to <user>', 'give the user\'s extensions to another user')
+    .option('--reassign-extensions-to <user>', "give the user's extensions to another user")
     .addHelpText('after', examples('extrepo users rm ci', 'extrepo users rm alice --reassign-extensions-to bob'))
     .action(async (name: string, options, command: Command) =>
       run(command, async (f) => (await import('./commands/users/users.js')).runUsersRm(name, options, f)),
@@ -225,8 +228,8 @@ Examples:
   keys
     .command('ls')
     .description('list your API keys')
-    .option('--all', 'everyone\'s (platform admins and viewers)')
-    .option('--json', 'the server\'s JSON')
+    .option('--all', "everyone's (platform admins and viewers)")
+    .option('--json', "the server's JSON")
     .addHelpText('after', examples('extrepo keys ls', 'extrepo keys ls --all --json'))
     .action(async (options, command: Command) => run(command, async (f) => (await import('./commands/keys/keys.js')).runKeysLs(options, f)));
   keys
@@ -234,19 +237,18 @@ Examples:
     .description('create an API key; it is printed once, on stdout')
     .requiredOption('--description <text>', 'what the key is for')
     .option('--expiration <duration>', 'e.g. 30m, 12h, 7d, 4w, 1y (default: never)')
-    .option('--json', 'the server\'s JSON (with the key)')
-    .addHelpText('after', examples('extrepo keys create --description "CI pipeline" --expiration 90d', 'extrepo keys create --description deploy --json | jq -r .key'))
-    .action(async (options, command: Command) =>
-      run(command, async (f) => (await import('./commands/keys/keys.js')).runKeysCreate(options, f)),
-    );
+    .option('--json', "the server's JSON (with the key)")
+    .addHelpText(
+      'after',
+      examples('extrepo keys create --description "CI pipeline" --expiration 90d', 'extrepo keys create --description deploy --json | jq -r .key'),
+    )
+    .action(async (options, command: Command) => run(command, async (f) => (await import('./commands/keys/keys.js')).runKeysCreate(options, f)));
   keys
     .command('rm')
     .description('delete one of your API keys')
     .argument('<id>', 'key id')
     .addHelpText('after', examples('extrepo keys rm 0f3c…'))
-    .action(async (id: string, _options, command: Command) =>
-      run(command, async (f) => (await import('./commands/keys/keys.js')).runKeysRm(id, f)),
-    );
+    .action(async (id: string, _options, command: Command) => run(command, async (f) => (await import('./commands/keys/keys.js')).runKeysRm(id, f)));
 
   program
     .command('audit')
@@ -259,7 +261,7 @@ Examples:
     .option('--until <time>', 'ISO 8601 time')
     .option('--size <n>', 'records per page (default 100, at most 1000)')
     .option('--from <n>', 'skip this many records')
-    .option('--json', 'the server\'s JSON')
+    .option('--json', "the server's JSON")
     .addHelpText('after', examples('extrepo audit --action delete-extension', 'extrepo audit --outcome failure --since 2026-12-01T00:00:00Z --json'))
     .action(async (options, command: Command) => run(command, async (f) => (await import('./commands/audit/audit.js')).runAudit(options, f)));
 
@@ -273,7 +275,11 @@ Examples:
     .addHelpText('after', examples('extrepo serve', 'EXTREPO_DATABASE_URL=postgres://… extrepo serve --host 0.0.0.0'))
     .action(async (options) => (await import('./commands/server/server-tools.js')).runServe(options));
   for (const [name, description, example] of [
-    ['migrate', 'move an embedded installation to PostgreSQL + S3 (arguments as for npm run migrate)', 'extrepo migrate --from-data-dir ./data --to-database-url postgres://… --to-s3-bucket extrepo'],
+    [
+      'migrate',
+      'move an embedded installation to PostgreSQL + S3 (arguments as for npm run migrate)',
+      'extrepo migrate --from-data-dir ./data --to-database-url postgres://… --to-s3-bucket extrepo',
+    ],
     ['gc', 'one garbage collection over the configured stores', 'extrepo gc'],
   ] as const) {
     program

@@ -85,8 +85,7 @@ export async function startProgress(io: IOStreams, label: string, total: number)
 function lineProgress(io: IOStreams, label: string, total: number, rate: (bytes: number) => number): Progress {
   let nextTenth = 1;
   let finished = false;
-  const line = (percent: number, bytes: number) =>
-    io.err(`${label}: ${percent}% (${bytes} of ${total} bytes, ${formatBytes(rate(bytes))}/s)\n`);
+  const line = (percent: number, bytes: number) => io.err(`${label}: ${percent}% (${bytes} of ${total} bytes, ${formatBytes(rate(bytes))}/s)\n`);
   return {
     update(bytes) {
       if (total <= 0) return;

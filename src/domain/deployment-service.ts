@@ -241,13 +241,7 @@ export class DeploymentService {
     });
   }
 
-  private stored(
-    payload: ElasticsearchPayload,
-    resourceId: string | null,
-    action: string,
-    principal: Principal,
-    now: Date,
-  ): StoredElasticsearch {
+  private stored(payload: ElasticsearchPayload, resourceId: string | null, action: string, principal: Principal, now: Date): StoredElasticsearch {
     return {
       refId: payload.refId,
       resourceId: resourceId ?? newDeploymentId(),
@@ -303,5 +297,3 @@ export function elasticsearchPayloadOf(stored: StoredElasticsearch): Record<stri
 export function notFound(id: string): ApiError {
   return apiError('deploymentNotFound', `Deployment [${id}] not found.`);
 }
-
-

@@ -75,7 +75,9 @@ export function getResponse(record: DeploymentRecord, options: GetOptions): Json
   if (es !== null) {
     const plansInfo: Json = {
       history: options.showPlanHistory
-        ? options.history.filter((entry) => entry.elasticsearch.resourceId === es.resourceId).map((entry) => planInfo(entry.elasticsearch, entry.endedAt))
+        ? options.history
+            .filter((entry) => entry.elasticsearch.resourceId === es.resourceId)
+            .map((entry) => planInfo(entry.elasticsearch, entry.endedAt))
         : [],
     };
     if (options.showPlans) plansInfo.current = planInfo(es, null);

@@ -103,7 +103,11 @@ async function checkCandidates(batches: Batches): Promise<void> {
   for (;;) {
     const batch = await batches.store.listGcCandidates(after, batches.batchSize);
     if (batch.length === 0) return;
-    await removeUnreferenced(batches, batch.map((candidate) => candidate.sha256), true);
+    await removeUnreferenced(
+      batches,
+      batch.map((candidate) => candidate.sha256),
+      true,
+    );
     await batches.store.forgetGcCandidates(batch);
     batches.progress.candidates += batch.length;
     batches.report();

@@ -59,7 +59,6 @@ export function startHousekeeping(store: MetadataStore, blobs: BlobStore, option
       }
       first = false;
     },
-    onError: (error) =>
-      options.log.warn({ err: error, retryInMs: options.retryMs ?? 30_000 }, 'garbage collection failed; retrying later'),
+    onError: (error) => options.log.warn({ err: error, retryInMs: options.retryMs ?? 30_000 }, 'garbage collection failed; retrying later'),
   });
 }

@@ -65,14 +65,20 @@ export async function resolvePlanReferences(
     const id = repoId(entry.url);
     if (id === null) {
       if (!isExternal(entry.url)) {
-        throw planError(`${entry.field}.url`, `${entry.field}.url must be repo://<extension id> or an http(s) URL, not ${JSON.stringify(entry.url)}.`);
+        throw planError(
+          `${entry.field}.url`,
+          `${entry.field}.url must be repo://<extension id> or an http(s) URL, not ${JSON.stringify(entry.url)}.`,
+        );
       }
       resolved.push({ entry, kind, extension: null });
       continue;
     }
     const earlier = seen.get(id);
     if (earlier !== undefined) {
-      throw planError(`${entry.field}.url`, `${entry.field} references extension [${id}] again (already ${earlier}); reference each extension once per plan.`);
+      throw planError(
+        `${entry.field}.url`,
+        `${entry.field} references extension [${id}] again (already ${earlier}); reference each extension once per plan.`,
+      );
     }
     seen.set(id, entry.field);
     const extension = await lookup(id);

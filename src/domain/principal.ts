@@ -1,12 +1,7 @@
 // Who is calling. Authentication produces it; the domain uses it for ownership and permissions.
 export type Role = 'ece_platform_admin' | 'ece_platform_viewer' | 'ece_deployment_manager' | 'ece_deployment_viewer';
 
-export const ROLES: readonly Role[] = [
-  'ece_platform_admin',
-  'ece_platform_viewer',
-  'ece_deployment_manager',
-  'ece_deployment_viewer',
-];
+export const ROLES: readonly Role[] = ['ece_platform_admin', 'ece_platform_viewer', 'ece_deployment_manager', 'ece_deployment_viewer'];
 
 export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);

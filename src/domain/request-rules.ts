@@ -42,10 +42,7 @@ export function checkExtensionRequest(body: ExtensionRequestBody, kind: 'create'
   if (name.trim() === '') throw invalid('name', 'name must not be empty.');
   checkLength('name', name, LIMITS.name);
   if (kind === 'create' && !NAME_PATTERN.test(name)) {
-    throw invalid(
-      'name',
-      `name "${name}" contains characters that are not allowed: use only ASCII letters, digits, "_", "." and "-".`,
-    );
+    throw invalid('name', `name "${name}" contains characters that are not allowed: use only ASCII letters, digits, "_", "." and "-".`);
   }
   checkLength('version', version, LIMITS.version);
   if (extensionType === 'plugin' && !EXACT_VERSION.test(version)) {

@@ -75,9 +75,7 @@ export class DownloadBody extends Readable {
   #onData = (chunk: Buffer): void => {
     this.#received += chunk.length;
     if (this.#received > this.#maxBytes) {
-      this.destroy(
-        new DownloadError('too_large', `download_url is larger than the limit of ${this.#maxBytes} bytes`),
-      );
+      this.destroy(new DownloadError('too_large', `download_url is larger than the limit of ${this.#maxBytes} bytes`));
       return;
     }
     this.#idleTimer.refresh();
@@ -96,10 +94,7 @@ export class DownloadBody extends Readable {
   #onIdle = (): void => {
     if (this.#paused || this.#ended) return;
     this.destroy(
-      new DownloadError(
-        'timeout',
-        `download_url host ${this.#where} sent nothing for ${formatSeconds(this.#idleTimeoutMs)} s; download abandoned`,
-      ),
+      new DownloadError('timeout', `download_url host ${this.#where} sent nothing for ${formatSeconds(this.#idleTimeoutMs)} s; download abandoned`),
     );
   };
 

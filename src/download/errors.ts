@@ -2,15 +2,7 @@
 // written for the person who supplied `download_url`, so it never contains URL credentials.
 
 export type DownloadErrorReason =
-  | 'invalid_url'
-  | 'forbidden_address'
-  | 'dns'
-  | 'connect'
-  | 'timeout'
-  | 'http_status'
-  | 'redirect'
-  | 'too_large'
-  | 'network';
+  'invalid_url' | 'forbidden_address' | 'dns' | 'connect' | 'timeout' | 'http_status' | 'redirect' | 'too_large' | 'network';
 
 export class DownloadError extends Error {
   readonly reason: DownloadErrorReason;

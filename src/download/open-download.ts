@@ -31,12 +31,7 @@ export async function openDownload(url: string, policy: DownloadPolicy, signal?:
   // holds the caller as much as a server that does.
   const opening = new AbortController();
   const timer = setTimeout(() => {
-    opening.abort(
-      new DownloadError(
-        'timeout',
-        `download_url host ${where} did not respond within ${formatSeconds(policy.connectTimeoutMs)} s`,
-      ),
-    );
+    opening.abort(new DownloadError('timeout', `download_url host ${where} did not respond within ${formatSeconds(policy.connectTimeoutMs)} s`));
   }, policy.connectTimeoutMs);
   const forwardAbort = () => opening.abort(signal?.reason);
   signal?.addEventListener('abort', forwardAbort, { once: true });
@@ -78,7 +73,10 @@ function pinnedLookup(addresses: readonly ResolvedAddress[]): LookupFunction {
     // Asynchronous like a real resolver; net.connect does not expect the callback inline.
     process.nextTick(() => {
       if (options.all) {
-        callback(null, addresses.map(({ address, family }) => ({ address, family })));
+        callback(
+          null,
+          addresses.map(({ address, family }) => ({ address, family })),
+        );
       } else {
         const first = addresses[0];
         if (first) callback(null, first.address, first.family);
@@ -172,10 +170,7 @@ function acceptResponse(
   const contentLength = parseContentLength(response.headers['content-length']);
   if (contentLength !== null && contentLength > policy.maxBytes) {
     request.destroy();
-    throw new DownloadError(
-      'too_large',
-      `download_url is ${contentLength} bytes, more than the limit of ${policy.maxBytes} bytes`,
-    );
+    throw new DownloadError('too_large', `download_url is ${contentLength} bytes, more than the limit of ${policy.maxBytes} bytes`);
   }
   return {
     body: new DownloadBody(request, response, {

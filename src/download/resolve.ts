@@ -21,18 +21,12 @@ const systemLookup: HostLookup = async (hostname) => {
  * `forbidden_address` DownloadError if any address breaks the address policy, unless the host is
  * in `allowHosts`. IP literals are not looked up. Never returns an empty list.
  */
-export async function resolveDownloadHost(
-  hostname: string,
-  policy: Pick<DownloadPolicy, 'allowHosts' | 'lookup'>,
-): Promise<ResolvedAddress[]> {
+export async function resolveDownloadHost(hostname: string, policy: Pick<DownloadPolicy, 'allowHosts' | 'lookup'>): Promise<ResolvedAddress[]> {
   const host = normaliseHost(hostname);
   const exempt = isAllowedHost(host, policy.allowHosts);
 
   if (!exempt && isLocalhostName(host)) {
-    throw new DownloadError(
-      'forbidden_address',
-      `download_url host ${host} is the local machine; downloads from it are refused (${ALLOW_HINT})`,
-    );
+    throw new DownloadError('forbidden_address', `download_url host ${host} is the local machine; downloads from it are refused (${ALLOW_HINT})`);
   }
 
   const literalFamily = isIP(host);
@@ -40,10 +34,7 @@ export async function resolveDownloadHost(
     if (!exempt) {
       const verdict = checkAddress(host);
       if (!verdict.allowed) {
-        throw new DownloadError(
-          'forbidden_address',
-          `download_url host ${host} is ${verdict.why}; downloads from it are refused (${ALLOW_HINT})`,
-        );
+        throw new DownloadError('forbidden_address', `download_url host ${host} is ${verdict.why}; downloads from it are refused (${ALLOW_HINT})`);
       }
     }
     return [{ address: host, family: literalFamily === 6 ? 6 : 4 }];

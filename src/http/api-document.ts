@@ -11,7 +11,7 @@ type JsonObject = { [key: string]: unknown };
 const DESCRIPTION =
   "extrepo, an extension repository that speaks Elastic Cloud Enterprise's deployment extensions API " +
   '(ECE API version 1, as of ECE 3.8) on the wire, plus its users, authentication and API keys. ' +
-  "Everything marked `x-extrepo: true` (the Audit tag, its operation and definitions, and the `sha256` of a file) " +
+  'Everything marked `x-extrepo: true` (the Audit tag, its operation and definitions, and the `sha256` of a file) ' +
   "is extrepo's own addition; the rest is Elastic's specification (Apache-2.0, see spec/NOTICE.md).";
 
 /** The served document minus host, schemes and basePath, built once. */

@@ -20,9 +20,13 @@ function sha256Query(query: unknown): string | undefined {
   const value = (query as Record<string, unknown>).if_sha256;
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !SHA256.test(value)) {
-    throw apiError('invalidRequest', `Query parameter if_sha256 must be the 64 hex digits of a sha256 (file_metadata.sha256), got ${JSON.stringify(value)}.`, {
-      fields: ['if_sha256'],
-    });
+    throw apiError(
+      'invalidRequest',
+      `Query parameter if_sha256 must be the 64 hex digits of a sha256 (file_metadata.sha256), got ${JSON.stringify(value)}.`,
+      {
+        fields: ['if_sha256'],
+      },
+    );
   }
   return value.toLowerCase();
 }
@@ -38,9 +42,13 @@ function ifMatchHeader(header: string | string[] | undefined): FileCondition | u
     if (tag === '') continue;
     const match = /^(W\/)?"([^"]*)"$/.exec(tag);
     if (match === null) {
-      throw apiError('invalidRequest', `If-Match must list entity tags such as "<sha256>" (the file's ETag, quotes included) or be *, got ${JSON.stringify(value)}.`, {
-        fields: ['If-Match'],
-      });
+      throw apiError(
+        'invalidRequest',
+        `If-Match must list entity tags such as "<sha256>" (the file's ETag, quotes included) or be *, got ${JSON.stringify(value)}.`,
+        {
+          fields: ['If-Match'],
+        },
+      );
     }
     const opaque = match[2]!;
     if (match[1] === undefined && SHA256.test(opaque)) hashes.push(opaque.toLowerCase());

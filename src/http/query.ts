@@ -16,9 +16,13 @@ export function versionQuery(query: unknown): number | undefined {
   const value = (query as Record<string, unknown>).version;
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) {
-    throw apiError('invalidRequest', `Query parameter version must be a whole number (the x-cloud-resource-version you read), got ${JSON.stringify(value)}.`, {
-      fields: ['version'],
-    });
+    throw apiError(
+      'invalidRequest',
+      `Query parameter version must be a whole number (the x-cloud-resource-version you read), got ${JSON.stringify(value)}.`,
+      {
+        fields: ['version'],
+      },
+    );
   }
   return Number(value);
 }

@@ -18,9 +18,7 @@ export const SPEC_PARTS = [
 ];
 
 /** The served document: the extensions extract with the paths, tags and definitions of SPEC_PARTS. */
-export const swaggerDocument: JsonObject = mergeSpecs(
-  [SPEC_PATH, ...SPEC_PARTS].map((url) => JSON.parse(readFileSync(url, 'utf8')) as JsonObject),
-);
+export const swaggerDocument: JsonObject = mergeSpecs([SPEC_PATH, ...SPEC_PARTS].map((url) => JSON.parse(readFileSync(url, 'utf8')) as JsonObject));
 
 function mergeSpecs([base, ...parts]: JsonObject[]): JsonObject {
   const merged = structuredClone(base!);
@@ -70,7 +68,11 @@ function amendOperations(paths: JsonObject, amendments: JsonObject): void {
     for (const [method, amendment] of Object.entries(methods as JsonObject)) {
       const operation = (paths[path] as JsonObject | undefined)?.[method] as JsonObject | undefined;
       if (operation === undefined) throw new Error(`spec amendment of ${method} ${path}: no such operation`);
-      const { description, parameters = [], responses = {} } = amendment as {
+      const {
+        description,
+        parameters = [],
+        responses = {},
+      } = amendment as {
         description?: string;
         parameters?: JsonObject[];
         responses?: JsonObject;
@@ -115,9 +117,7 @@ function toJsonSchema(node: unknown): JsonObject {
   for (const [key, value] of Object.entries(source)) {
     if (key === 'description' || key.startsWith('x-')) continue;
     if (key === 'properties') {
-      result.properties = Object.fromEntries(
-        Object.entries(value as JsonObject).map(([name, schema]) => [name, toJsonSchema(schema)]),
-      );
+      result.properties = Object.fromEntries(Object.entries(value as JsonObject).map(([name, schema]) => [name, toJsonSchema(schema)]));
     } else if (key === 'items') {
       result.items = toJsonSchema(value);
     } else {

@@ -40,8 +40,7 @@ export function multipartFileStream(request: IncomingMessage, maxFileBytes: numb
     throw apiError('invalidRequest', `The multipart body cannot be parsed: ${(error as Error).message}`);
   }
   let found = false;
-  const malformed = (error: Error) =>
-    apiError('requestExecutionFailed', `The multipart body is malformed or incomplete: ${error.message}`);
+  const malformed = (error: Error) => apiError('requestExecutionFailed', `The multipart body is malformed or incomplete: ${error.message}`);
   parser.on('file', (name, stream) => {
     if (name !== 'file' || found) {
       stream.resume();

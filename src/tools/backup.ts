@@ -24,7 +24,9 @@ runTool('backup', USAGE, async (args) => {
   const dir = resolveArgumentPath(args[0]!);
   const config = loadToolConfig();
   if (config.database !== null || config.s3 !== null) {
-    throw new UsageError('backup covers the embedded store (SQLite + local files); back up PostgreSQL and S3 with their own tools (docs/deployment.md)');
+    throw new UsageError(
+      'backup covers the embedded store (SQLite + local files); back up PostgreSQL and S3 with their own tools (docs/deployment.md)',
+    );
   }
   requireExistingDatabase(config);
   let manifest: BackupManifest;
@@ -49,4 +51,3 @@ runTool('backup', USAGE, async (args) => {
   );
   process.stdout.write(`${JSON.stringify(manifest)}\n`);
 });
-

@@ -295,7 +295,9 @@ async function main(): Promise<void> {
   });
   const fromDataDir = values['from-data-dir'];
   if (!fromDataDir) {
-    process.stderr.write('extrepo migrate: --from-data-dir is required (the data dir of the SQLite installation); npm run migrate -- --help for the usage\n');
+    process.stderr.write(
+      'extrepo migrate: --from-data-dir is required (the data dir of the SQLite installation); npm run migrate -- --help for the usage\n',
+    );
     process.exit(2);
   }
   const overrides: Record<string, string> = {};

@@ -153,11 +153,17 @@ export function blobStoreContract(name: string, open: OpenBlobStore): void {
       const all = await collect(store.list());
       assert.deepEqual(all, [...all].sort());
       const middle = all[Math.floor(all.length / 2)]!;
-      assert.deepEqual(await collect(store.list({ startAfter: middle, pageSize: 2 })), all.filter((hash) => hash > middle));
+      assert.deepEqual(
+        await collect(store.list({ startAfter: middle, pageSize: 2 })),
+        all.filter((hash) => hash > middle),
+      );
       assert.deepEqual(await collect(store.list({ startAfter: all[all.length - 1]! })), []);
       // A hash that is not stored is a position like any other.
       const between = middle.slice(0, 63) + (middle.endsWith('0') ? '1' : '0');
-      assert.deepEqual(await collect(store.list({ startAfter: between })), all.filter((hash) => hash > between));
+      assert.deepEqual(
+        await collect(store.list({ startAfter: between })),
+        all.filter((hash) => hash > between),
+      );
     });
 
     test('list returns every committed hash, each once', async () => {

@@ -60,7 +60,17 @@ export function deploymentStoreContract(name: string, open: OpenMetadataStore): 
 
     async function extension(): Promise<string> {
       const id = `ext-${randomUUID()}`;
-      await store.insertExtension({ id, name: 'e', version: '*', extensionType: 'bundle', description: null, downloadUrl: null, file: null, ownerId: 'owner-1', now: new Date(T0) });
+      await store.insertExtension({
+        id,
+        name: 'e',
+        version: '*',
+        extensionType: 'bundle',
+        description: null,
+        downloadUrl: null,
+        file: null,
+        ownerId: 'owner-1',
+        now: new Date(T0),
+      });
       return id;
     }
 
@@ -93,7 +103,10 @@ export function deploymentStoreContract(name: string, open: OpenMetadataStore): 
     test('references need existing extensions: MissingExtensionsError writes nothing', async () => {
       const present = await extension();
       const draft = newDeployment({ references: [present, 'ext-missing'] });
-      await assert.rejects(store.deployments.insertDeployment(draft), (error: unknown) => error instanceof MissingExtensionsError && error.ids.join() === 'ext-missing');
+      await assert.rejects(
+        store.deployments.insertDeployment(draft),
+        (error: unknown) => error instanceof MissingExtensionsError && error.ids.join() === 'ext-missing',
+      );
       assert.equal(await store.deployments.getDeployment(draft.id), null);
     });
 
@@ -103,13 +116,24 @@ export function deploymentStoreContract(name: string, open: OpenMetadataStore): 
       assert.equal(await store.deployments.referencesExtension(deployment.id, used), true);
       await assert.rejects(
         store.deleteExtension(used),
-        (error: unknown) => error instanceof ExtensionInUseError && error.deployments[0]!.name === 'user-of-it' && error.deployments[0]!.id === deployment.id,
+        (error: unknown) =>
+          error instanceof ExtensionInUseError && error.deployments[0]!.name === 'user-of-it' && error.deployments[0]!.id === deployment.id,
       );
       assert.ok(await store.getExtension(used));
       const referencing = await store.deployments.deploymentsReferencing([used], { limit: 10 });
-      assert.deepEqual(referencing.get(used)!.map((d) => d.id), [deployment.id]);
+      assert.deepEqual(
+        referencing.get(used)!.map((d) => d.id),
+        [deployment.id],
+      );
       assert.deepEqual((await store.deployments.deploymentsReferencing([used], { ownerId: 'nobody', limit: 10 })).get(used), []);
-      await store.deployments.updateDeployment(deployment.id, { name: 'user-of-it', alias: null, tags: [], elasticsearch: es(), references: [], now: new Date(T0 + 1) });
+      await store.deployments.updateDeployment(deployment.id, {
+        name: 'user-of-it',
+        alias: null,
+        tags: [],
+        elasticsearch: es(),
+        references: [],
+        now: new Date(T0 + 1),
+      });
       assert.equal(await store.deployments.referencesExtension(deployment.id, used), false);
       await store.deleteExtension(used);
     });
@@ -119,11 +143,18 @@ export function deploymentStoreContract(name: string, open: OpenMetadataStore): 
       await store.deployments.insertDeployment(draft);
       const next = es('8.15.1');
       next.resourceId = draft.elasticsearch.resourceId;
-      const updated = await store.deployments.updateDeployment(draft.id, { name: 'renamed', alias: 'a', tags: [], elasticsearch: next, references: [], now: new Date(T0 + 1000) }, 1);
+      const updated = await store.deployments.updateDeployment(
+        draft.id,
+        { name: 'renamed', alias: 'a', tags: [], elasticsearch: next, references: [], now: new Date(T0 + 1000) },
+        1,
+      );
       assert.equal(updated.resourceVersion, 2);
       assert.equal(updated.name, 'renamed');
       assert.deepEqual(updated.elasticsearch, next);
-      await assert.rejects(store.deployments.updateDeployment(draft.id, { name: 'x', alias: null, tags: [], now: new Date() }, 1), VersionConflictError);
+      await assert.rejects(
+        store.deployments.updateDeployment(draft.id, { name: 'x', alias: null, tags: [], now: new Date() }, 1),
+        VersionConflictError,
+      );
       await assert.rejects(store.deployments.updateDeployment(hex(), { name: 'x', alias: null, tags: [], now: new Date() }), NotFoundError);
       const metadataOnly = await store.deployments.updateDeployment(draft.id, { name: 'again', alias: null, tags: [], now: new Date(T0 + 2000) });
       assert.deepEqual(metadataOnly.elasticsearch, next);
@@ -132,7 +163,14 @@ export function deploymentStoreContract(name: string, open: OpenMetadataStore): 
       assert.deepEqual(history[0]!.elasticsearch, draft.elasticsearch);
       assert.equal(history[0]!.endedAt.getTime(), T0 + 1000);
       // Pruning the resource: null, and its plan joins the history.
-      const pruned = await store.deployments.updateDeployment(draft.id, { name: 'again', alias: null, tags: [], elasticsearch: null, references: [], now: new Date(T0 + 3000) });
+      const pruned = await store.deployments.updateDeployment(draft.id, {
+        name: 'again',
+        alias: null,
+        tags: [],
+        elasticsearch: null,
+        references: [],
+        now: new Date(T0 + 3000),
+      });
       assert.equal(pruned.elasticsearch, null);
       assert.equal((await store.deployments.planHistory(draft.id)).length, 2);
     });
@@ -144,7 +182,14 @@ export function deploymentStoreContract(name: string, open: OpenMetadataStore): 
       const down = await store.deployments.shutdownDeployment(draft.id, new Date(T0 + 5));
       assert.equal(down.shutdownAt!.getTime(), T0 + 5);
       assert.equal((await store.deployments.shutdownDeployment(draft.id, new Date(T0 + 9))).shutdownAt!.getTime(), T0 + 5);
-      const restarted = await store.deployments.updateDeployment(draft.id, { name: 'n', alias: null, tags: [], elasticsearch: es(), references: [], now: new Date(T0 + 10) });
+      const restarted = await store.deployments.updateDeployment(draft.id, {
+        name: 'n',
+        alias: null,
+        tags: [],
+        elasticsearch: es(),
+        references: [],
+        now: new Date(T0 + 10),
+      });
       assert.equal(restarted.shutdownAt, null);
       await store.deployments.shutdownDeployment(draft.id, new Date(T0 + 11));
       const deleted = await store.deployments.deleteDeployment(draft.id);
@@ -168,7 +213,10 @@ export function deploymentStoreContract(name: string, open: OpenMetadataStore): 
       const owner = `lister-${randomUUID()}`;
       const one = await store.deployments.insertDeployment(newDeployment({ ownerId: owner, now: new Date(T0 + 1) }));
       const two = await store.deployments.insertDeployment(newDeployment({ ownerId: owner, now: new Date(T0 + 2) }));
-      assert.deepEqual((await store.deployments.listDeployments({ ownerId: owner })).map((d) => d.id), [one.id, two.id]);
+      assert.deepEqual(
+        (await store.deployments.listDeployments({ ownerId: owner })).map((d) => d.id),
+        [one.id, two.id],
+      );
       const all = (await store.deployments.listDeployments()).map((d) => d.id);
       assert.ok(all.includes(one.id) && all.includes(two.id));
     });

@@ -166,7 +166,10 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
         const cursor = made.find((r) => r.id === expected[4])!;
         const everyone = await store.listExtensions({ after: { createdAt: cursor.createdAt, id: cursor.id }, limit: 100 });
         assert.ok(everyone.every((r) => r.createdAt.getTime() >= cursor.createdAt.getTime()));
-        assert.deepEqual(everyone.filter((r) => r.ownerId === owner).map((r) => r.id), expected.slice(5));
+        assert.deepEqual(
+          everyone.filter((r) => r.ownerId === owner).map((r) => r.id),
+          expected.slice(5),
+        );
       });
 
       test('timestamps keep millisecond precision and come back as Dates', async () => {
@@ -204,7 +207,10 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
         const d = await store.insertExtension(newExtension({ id: uid('d'), ownerId: owner, now: new Date(T0 - 5) }));
         const ours = new Set([a.id, b.id, c.id, d.id]);
         const all = (await store.listExtensions()).filter((record) => ours.has(record.id));
-        assert.deepEqual(all.map((record) => record.id), [d.id, a.id, b.id, c.id]);
+        assert.deepEqual(
+          all.map((record) => record.id),
+          [d.id, a.id, b.id, c.id],
+        );
         assert.deepEqual(fieldsOf(all[0]), fieldsOf(d));
       });
 
@@ -318,10 +324,7 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
 
       test('a conditional update racing a conditional delete: exactly one wins', async () => {
         const created = await store.insertExtension(newExtension());
-        const outcomes = await Promise.allSettled([
-          store.updateExtension(created.id, changes(), 1),
-          store.deleteExtension(created.id, 1),
-        ]);
+        const outcomes = await Promise.allSettled([store.updateExtension(created.id, changes(), 1), store.deleteExtension(created.id, 1)]);
         assert.equal(outcomes.filter((outcome) => outcome.status === 'fulfilled').length, 1);
         const loser = outcomes.find((outcome) => outcome.status === 'rejected');
         assert.ok(loser?.status === 'rejected');
@@ -415,23 +418,35 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
         await store.updateExtension(b.id, changes({ file: next, keepFileVersions: 1 })); // prunes old
         await store.deleteExtension(a.id); // shared is still referenced by the third
         const found = await candidatesAmong([shared.sha256, old.sha256, next.sha256]);
-        assert.deepEqual(found.map((candidate) => candidate.sha256), [old.sha256]);
+        assert.deepEqual(
+          found.map((candidate) => candidate.sha256),
+          [old.sha256],
+        );
         await store.deleteExtension(b.id);
-        assert.deepEqual((await candidatesAmong([next.sha256])).map((candidate) => candidate.sha256), [next.sha256]);
+        assert.deepEqual(
+          (await candidatesAmong([next.sha256])).map((candidate) => candidate.sha256),
+          [next.sha256],
+        );
       });
 
       test('candidates page in sha256 order; forgetting one recorded again since it was read keeps it', async () => {
         const hashes = [hashOf(uid()), hashOf(uid()), hashOf(uid())].sort();
         await store.recordGcCandidates(hashes, new Date(T0));
         const read = await candidatesAmong(hashes);
-        assert.deepEqual(read.map((candidate) => candidate.sha256), hashes);
+        assert.deepEqual(
+          read.map((candidate) => candidate.sha256),
+          hashes,
+        );
         const first = await store.listGcCandidates(hashes[0]!, 1);
         assert.ok(first[0]!.sha256 > hashes[0]!);
         // A reference dropped again after the check: a new generation, not forgotten with the old one.
         await store.recordGcCandidates([hashes[1]!], new Date(T0 + 1));
         assert.equal(await store.forgetGcCandidates(read), 2);
         const left = await candidatesAmong(hashes);
-        assert.deepEqual(left.map((candidate) => candidate.sha256), [hashes[1]]);
+        assert.deepEqual(
+          left.map((candidate) => candidate.sha256),
+          [hashes[1]],
+        );
         assert.equal(left[0]!.generation, read[1]!.generation + 1);
         assert.equal(await store.forgetGcCandidates(left), 1);
         assert.deepEqual(await candidatesAmong(hashes), []);
@@ -477,14 +492,38 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
         assert.deepEqual(
           listed.versions.map((v) => ({ ...v })),
           [
-            { extensionId: created.id, version: 3, sha256: third.sha256, size: 30, createdAt: new Date(T0 + 3), createdBy: null, source: { kind: 'upload' }, plugin: null, current: true },
             {
-              extensionId: created.id, version: 2, sha256: second.sha256, size: 20, createdAt: new Date(T0 + 2), createdBy: 'bob',
-              source: { kind: 'download_url', downloadUrl: 'https://example.com/v2.zip' }, plugin: null, current: false,
+              extensionId: created.id,
+              version: 3,
+              sha256: third.sha256,
+              size: 30,
+              createdAt: new Date(T0 + 3),
+              createdBy: null,
+              source: { kind: 'upload' },
+              plugin: null,
+              current: true,
             },
             {
-              extensionId: created.id, version: 1, sha256: first.sha256, size: 10, createdAt: new Date(T0 + 1), createdBy: 'alice',
-              source: { kind: 'upload', form: 'multipart' }, plugin, current: false,
+              extensionId: created.id,
+              version: 2,
+              sha256: second.sha256,
+              size: 20,
+              createdAt: new Date(T0 + 2),
+              createdBy: 'bob',
+              source: { kind: 'download_url', downloadUrl: 'https://example.com/v2.zip' },
+              plugin: null,
+              current: false,
+            },
+            {
+              extensionId: created.id,
+              version: 1,
+              sha256: first.sha256,
+              size: 10,
+              createdAt: new Date(T0 + 1),
+              createdBy: 'alice',
+              source: { kind: 'upload', form: 'multipart' },
+              plugin,
+              current: false,
             },
           ],
         );
@@ -513,7 +552,13 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
         assert.equal(restored.record.resourceVersion, 3);
         assert.equal(restored.record.modifiedAt.getTime(), T0 + 99);
         assert.deepEqual({ ...(await store.getExtension(created.id))?.file }, { ...restored.record.file });
-        assert.deepEqual((await store.listFileVersions(created.id, page)).versions.map((v) => [v.version, v.current]), [[2, false], [1, true]]);
+        assert.deepEqual(
+          (await store.listFileVersions(created.id, page)).versions.map((v) => [v.version, v.current]),
+          [
+            [2, false],
+            [1, true],
+          ],
+        );
 
         await store.updateExtension(created.id, changes({ file: fileOf('r3') }));
         assert.deepEqual(await numbers(created.id), [3, 2, 1]);
@@ -648,11 +693,7 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
           await delay(40);
           events.push(`${label}:end`);
         };
-        await Promise.all([
-          store.withBlobLock(hash, holder('a')),
-          store.withBlobLock(hash, holder('b')),
-          store.withBlobLock(hash, holder('c')),
-        ]);
+        await Promise.all([store.withBlobLock(hash, holder('a')), store.withBlobLock(hash, holder('b')), store.withBlobLock(hash, holder('c'))]);
         assert.equal(events.length, 6);
         for (let i = 0; i < events.length; i += 2) {
           const label = events[i]?.split(':')[0];
@@ -719,7 +760,10 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
         const b1 = keyOf(bob, 1);
         for (const key of [a2, a1, b1]) await store.insertApiKey(key);
         await assert.rejects(store.insertApiKey(a1), IdCollisionError);
-        assert.deepEqual((await store.listApiKeys(alice)).map((k) => k.id), [a1.id, a2.id]);
+        assert.deepEqual(
+          (await store.listApiKeys(alice)).map((k) => k.id),
+          [a1.id, a2.id],
+        );
         const all = (await store.listApiKeys()).map((k) => k.id);
         for (const key of [a1, a2, b1]) assert.ok(all.includes(key.id));
         // Bob's key is not deleted on Alice's behalf; unknown ids are ignored.
@@ -758,7 +802,10 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
         await assert.rejects(store.insertUser(user), IdCollisionError);
         const names = (await store.listUsers()).map((u) => u.userName);
         assert.ok(names.includes(user.userName));
-        assert.deepEqual(names, [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+        assert.deepEqual(
+          names,
+          [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+        );
       });
 
       test('update applies only the given fields; recordLogin stamps the login', async () => {
@@ -817,7 +864,13 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
         const a = await store.insertExtension(newExtension({ ownerId: owner.userName }));
         const b = await store.insertExtension(newExtension({ ownerId: owner.userName }));
         await store.insertApiKey({
-          id: uid('key'), secretHash: hashOf('s'), userId: owner.userName, description: 'd', createdAt: new Date(T0), expiresAt: null, roles: null,
+          id: uid('key'),
+          secretHash: hashOf('s'),
+          userId: owner.userName,
+          description: 'd',
+          createdAt: new Date(T0),
+          expiresAt: null,
+          roles: null,
         });
         const session = { id: uid('sid'), userId: owner.userName, createdAt: new Date(T0), expiresAt: new Date(T0 + 1000), revokedAt: null };
         await store.insertSession(session);
@@ -868,21 +921,46 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
           requestId: 'req',
         };
         await store.appendAudit({ ...base, at: new Date(T0 + 1), action: 'create-extension', outcome: 'success' });
-        await store.appendAudit({ ...base, at: new Date(T0 + 2), action: 'delete-extension', outcome: 'failure', status: 401, errorCode: 'extensions.unauthorised' });
+        await store.appendAudit({
+          ...base,
+          at: new Date(T0 + 2),
+          action: 'delete-extension',
+          outcome: 'failure',
+          status: 401,
+          errorCode: 'extensions.unauthorised',
+        });
         await store.appendAudit({ ...base, at: new Date(T0 + 3), action: 'delete-extension', outcome: 'success' });
         const all = await store.listAudit({ userId: actor, from: 0, size: 10 });
         assert.equal(all.total, 3);
-        assert.deepEqual(all.records.map((r) => r.at.getTime()), [T0 + 3, T0 + 2, T0 + 1]);
+        assert.deepEqual(
+          all.records.map((r) => r.at.getTime()),
+          [T0 + 3, T0 + 2, T0 + 1],
+        );
         const failed = all.records[1]!;
         assert.equal(typeof failed.id, 'number');
-        assert.deepEqual({ ...failed, id: 0 }, {
-          ...base, id: 0, at: new Date(T0 + 2), action: 'delete-extension', outcome: 'failure', status: 401, errorCode: 'extensions.unauthorised',
-        });
+        assert.deepEqual(
+          { ...failed, id: 0 },
+          {
+            ...base,
+            id: 0,
+            at: new Date(T0 + 2),
+            action: 'delete-extension',
+            outcome: 'failure',
+            status: 401,
+            errorCode: 'extensions.unauthorised',
+          },
+        );
         const page = await store.listAudit({ userId: actor, action: 'delete-extension', from: 1, size: 1 });
         assert.equal(page.total, 2);
-        assert.deepEqual(page.records.map((r) => r.at.getTime()), [T0 + 2]);
+        assert.deepEqual(
+          page.records.map((r) => r.at.getTime()),
+          [T0 + 2],
+        );
         const window = await store.listAudit({ userId: actor, since: new Date(T0 + 2), until: new Date(T0 + 3), from: 0, size: 10 });
-        assert.deepEqual(window.records.map((r) => r.at.getTime()), [T0 + 2]);
+        assert.deepEqual(
+          window.records.map((r) => r.at.getTime()),
+          [T0 + 2],
+        );
         assert.equal((await store.listAudit({ userId: actor, outcome: 'failure', target: 'ext-1', from: 0, size: 10 })).total, 1);
       });
     });

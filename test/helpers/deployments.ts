@@ -14,7 +14,9 @@ export interface PlanEntry {
 }
 
 /** A DeploymentCreateRequest with one Elasticsearch resource (what ecctl --file reads). */
-export function createRequest(options: { name?: string; version?: string; plugins?: PlanEntry[]; bundles?: PlanEntry[]; extra?: Record<string, unknown> } = {}) {
+export function createRequest(
+  options: { name?: string; version?: string; plugins?: PlanEntry[]; bundles?: PlanEntry[]; extra?: Record<string, unknown> } = {},
+) {
   const version = options.version ?? '8.15.0';
   return {
     name: options.name ?? `dep-${randomUUID().slice(0, 8)}`,

@@ -87,7 +87,12 @@ export async function startEntryPoint(env: Record<string, string>, kind: EntryPo
   const port = await freePort();
   const child = spawnChild({ EXTREPO_PORT: String(port), ...env }, entryPointCommand(kind));
   const url = `http://127.0.0.1:${port}`;
-  const up = await waitFor(child, () => fetch(`${url}/healthz`).then((response) => response.ok, () => false));
+  const up = await waitFor(child, () =>
+    fetch(`${url}/healthz`).then(
+      (response) => response.ok,
+      () => false,
+    ),
+  );
   if (!up) throw new Error(`extrepo did not start (exit ${await child.exited}):\n${child.stdout()}${child.stderr()}`);
   return { ...child, port, url };
 }

@@ -31,9 +31,7 @@ export function sendChunked(url: string, method: string, headers: Record<string,
 /** The multipart body cloud-sdk-go sends for an upload: one part "file", filename "Extension". */
 export function goSdkMultipart(file: Buffer, partType = 'application/zip'): { contentType: string; chunks: Buffer[] } {
   const boundary = 'a3f1c9d2e4b5a6978812ffee0011223344556677889900aabbccddeeff';
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="Extension"\r\nContent-Type: ${partType}\r\n\r\n`,
-  );
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="Extension"\r\nContent-Type: ${partType}\r\n\r\n`);
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   // Split the file into several chunks so the part spans many reads on the server.
   const pieces: Buffer[] = [];

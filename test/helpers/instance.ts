@@ -63,7 +63,10 @@ export async function startInstance(env: Record<string, string>, options: Instan
   };
   for (let attempt = 0; attempt < 300; attempt++) {
     if (child.exitCode !== null) break;
-    const ok = await fetch(`${url}/healthz`).then((response) => response.ok, () => false);
+    const ok = await fetch(`${url}/healthz`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ok) return instance;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -102,9 +102,7 @@ async function startCluster(): Promise<RestartablePostgres> {
   }
   const user = await postgresUser();
   const asPostgres = (tool: string, args: string[]) =>
-    user
-      ? run('runuser', ['-u', 'postgres', '--', path.join(PG_BIN, tool), ...args])
-      : run(path.join(PG_BIN, tool), args);
+    user ? run('runuser', ['-u', 'postgres', '--', path.join(PG_BIN, tool), ...args]) : run(path.join(PG_BIN, tool), args);
 
   const root = await fs.mkdtemp('/tmp/pgtest.');
   const data = path.join(root, 'data');
@@ -116,14 +114,7 @@ async function startCluster(): Promise<RestartablePostgres> {
     // Another process may grab the port between freePort() and start: retry a few times.
     let port = 0;
     const options = () =>
-      [
-        `-p ${port}`,
-        `-k ${root}`,
-        '-c listen_addresses=127.0.0.1',
-        '-c fsync=off',
-        '-c synchronous_commit=off',
-        '-c full_page_writes=off',
-      ].join(' ');
+      [`-p ${port}`, `-k ${root}`, '-c listen_addresses=127.0.0.1', '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'].join(' ');
     const pgStart = () => asPostgres('pg_ctl', ['-D', data, '-l', path.join(root, 'server.log'), '-w', '-t', '30', '-o', options(), 'start']);
     for (let attempt = 1; ; attempt += 1) {
       port = await freePort();

@@ -150,8 +150,7 @@ export interface RestartableS3 extends TestS3 {
 export async function startS3(): Promise<RestartableS3> {
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), 's3rver-'));
   const bucket = 'extrepo-test';
-  const serve = (port: number) =>
-    new S3rver({ port, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket }] });
+  const serve = (port: number) => new S3rver({ port, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket }] });
   let server = serve(0);
   try {
     const { port } = await server.run();

@@ -119,7 +119,10 @@ export async function assertMatchesSpec(response: ObservedResponse): Promise<voi
   }
   if (declared?.schema) {
     const validate = compile(declared.schema);
-    assert.ok(validate(response.body), `${where}: body does not match the spec: ${JSON.stringify(validate.errors)} in ${JSON.stringify(response.body)}`);
+    assert.ok(
+      validate(response.body),
+      `${where}: body does not match the spec: ${JSON.stringify(validate.errors)} in ${JSON.stringify(response.body)}`,
+    );
   }
   for (const header of Object.keys(declared?.headers ?? {})) {
     assert.ok(response.headers.has(header), `${where}: missing header ${header}`);

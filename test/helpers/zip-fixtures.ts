@@ -25,10 +25,7 @@ export interface YazlEntry {
   mode?: number;
 }
 
-export async function yazlZip(
-  entries: YazlEntry[],
-  options: { comment?: string; forceZip64Format?: boolean } = {},
-): Promise<Buffer> {
+export async function yazlZip(entries: YazlEntry[], options: { comment?: string; forceZip64Format?: boolean } = {}): Promise<Buffer> {
   const zip = new yazl.ZipFile();
   for (const entry of entries) {
     const common = {

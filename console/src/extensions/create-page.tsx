@@ -212,16 +212,10 @@ export function ExtensionCreatePage() {
             />
           )}
           {cancelled !== null && (
-            <EuiCallOut
-              title="The upload did not complete"
-              color="warning"
-              iconType="warning"
-              role="alert"
-              data-test-subj="uploadIncomplete"
-            >
+            <EuiCallOut title="The upload did not complete" color="warning" iconType="warning" role="alert" data-test-subj="uploadIncomplete">
               <p>
-                {failure ?? 'The upload was cancelled; nothing of the file was stored.'} The extension {cancelled.name} exists without a
-                file: upload one from{' '}
+                {failure ?? 'The upload was cancelled; nothing of the file was stored.'} The extension {cancelled.name} exists without a file: upload
+                one from{' '}
                 <EuiLink
                   href={`/extensions/${cancelled.id}`}
                   onClick={(event) => {

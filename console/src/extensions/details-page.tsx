@@ -212,10 +212,7 @@ export function ExtensionDetailsPage() {
               <EuiSpacer size="s" />
               {/* While a file is sent the progress bar stands for the picker (a disabled picker's prompt is too faint to read). */}
               <div hidden={progress !== null}>
-                <EuiFormRow
-                  label="Zip file"
-                  helpText="The new file replaces the stored one only once it has been received whole and validated."
-                >
+                <EuiFormRow label="Zip file" helpText="The new file replaces the stored one only once it has been received whole and validated.">
                   <EuiFilePicker
                     key={pickerKey}
                     name="replacement"
@@ -254,8 +251,8 @@ export function ExtensionDetailsPage() {
           isLoading={deleting}
         >
           <p>
-            {extension.name} {extension.version} ({extension.url}) and its file will be deleted. Deployments that reference it can no longer
-            install it.
+            {extension.name} {extension.version} ({extension.url}) and its file will be deleted. Deployments that reference it can no longer install
+            it.
           </p>
         </EuiConfirmModal>
       )}

@@ -1,6 +1,16 @@
 // Edit an extension's metadata (POST /deployments/extensions/{id}): name, version, description and
 // download_url; the type cannot change. A new download_url makes the server copy the file again.
-import { EuiButton, EuiButtonEmpty, EuiCallOut, EuiFlexGroup, EuiFlexItem, EuiForm, EuiLoadingSpinner, EuiPageTemplate, EuiSpacer } from '@elastic/eui';
+import {
+  EuiButton,
+  EuiButtonEmpty,
+  EuiCallOut,
+  EuiFlexGroup,
+  EuiFlexItem,
+  EuiForm,
+  EuiLoadingSpinner,
+  EuiPageTemplate,
+  EuiSpacer,
+} from '@elastic/eui';
 import { useEffect, useState, type FormEvent } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
 import { ApiFailure } from '../api/client';

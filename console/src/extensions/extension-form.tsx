@@ -1,11 +1,6 @@
 // The fields of an extension, for create and edit: each says what it accepts, is checked as it is
 // typed, and shows the server's refusal when the server names it.
-import {
-  EuiFieldText,
-  EuiFormRow,
-  EuiSelect,
-  EuiTextArea,
-} from '@elastic/eui';
+import { EuiFieldText, EuiFormRow, EuiSelect, EuiTextArea } from '@elastic/eui';
 import type { ExtensionType } from '../api/types';
 import { LIMITS, VERSION_HELP, type ExtensionFields, type FieldErrors } from './rules';
 
@@ -33,7 +28,14 @@ export function ExtensionFieldsForm({ fields, errors, shown, onChange, kind, wit
       >
         <EuiFieldText name="name" value={fields.name} isInvalid={errorOf('name') !== undefined} onChange={(e) => set('name', e.target.value)} />
       </EuiFormRow>
-      <EuiFormRow label="Type" helpText={kind === 'update' ? 'The type of an extension cannot be changed.' : 'A plugin is installed into Elasticsearch; a bundle is a set of files (synonyms, scripts, GeoIP databases).'}>
+      <EuiFormRow
+        label="Type"
+        helpText={
+          kind === 'update'
+            ? 'The type of an extension cannot be changed.'
+            : 'A plugin is installed into Elasticsearch; a bundle is a set of files (synonyms, scripts, GeoIP databases).'
+        }
+      >
         <EuiSelect
           name="extension_type"
           value={fields.extension_type}
@@ -51,7 +53,12 @@ export function ExtensionFieldsForm({ fields, errors, shown, onChange, kind, wit
         isInvalid={errorOf('version') !== undefined}
         error={errorOf('version')}
       >
-        <EuiFieldText name="version" value={fields.version} isInvalid={errorOf('version') !== undefined} onChange={(e) => set('version', e.target.value)} />
+        <EuiFieldText
+          name="version"
+          value={fields.version}
+          isInvalid={errorOf('version') !== undefined}
+          onChange={(e) => set('version', e.target.value)}
+        />
       </EuiFormRow>
       <EuiFormRow
         label="Description"

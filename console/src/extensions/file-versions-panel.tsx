@@ -69,9 +69,7 @@ export function FileVersionsPanel({
       onRestored(restored, version);
     } catch (error) {
       setConfirming(null);
-      setFailure(
-        `Version ${version.version} was not restored; the file is unchanged. ${error instanceof Error ? error.message : String(error)}`,
-      );
+      setFailure(`Version ${version.version} was not restored; the file is unchanged. ${error instanceof Error ? error.message : String(error)}`);
     } finally {
       setRestoring(false);
     }
@@ -101,22 +99,13 @@ export function FileVersionsPanel({
       name: 'Actions',
       render: (version: ExtensionFileVersion) => (
         <span>
-          <EuiLink
-            href={version.url}
-            download={`${extension.name}-file-${version.version}.zip`}
-            aria-label={`Download version ${version.version}`}
-          >
+          <EuiLink href={version.url} download={`${extension.name}-file-${version.version}.zip`} aria-label={`Download version ${version.version}`}>
             Download
           </EuiLink>
           {canRestore && !version.current && (
             <>
               {' '}
-              <EuiButtonEmpty
-                size="xs"
-                iconType="refresh"
-                onClick={() => setConfirming(version)}
-                aria-label={`Restore version ${version.version}`}
-              >
+              <EuiButtonEmpty size="xs" iconType="refresh" onClick={() => setConfirming(version)} aria-label={`Restore version ${version.version}`}>
                 Restore
               </EuiButtonEmpty>
             </>
@@ -134,8 +123,7 @@ export function FileVersionsPanel({
       <EuiText size="xs" color="subdued">
         <p>
           Every file this extension had, newest first
-          {total > (versions?.length ?? 0) ? ` (${versions?.length ?? 0} of ${total} shown)` : ''}. The server keeps a limited number per
-          extension.
+          {total > (versions?.length ?? 0) ? ` (${versions?.length ?? 0} of ${total} shown)` : ''}. The server keeps a limited number per extension.
         </p>
       </EuiText>
       <EuiSpacer size="s" />
@@ -168,8 +156,8 @@ export function FileVersionsPanel({
         >
           <p>
             The extension&apos;s file becomes version {confirming.version} (sha256 <code>{shortSha(confirming.sha256)}</code>,{' '}
-            {formatBytes(confirming.size)}, stored {formatDate(confirming.created)}). Deployments that reference {extension.url} install
-            these bytes from then on. The current file stays in the history.
+            {formatBytes(confirming.size)}, stored {formatDate(confirming.created)}). Deployments that reference {extension.url} install these bytes
+            from then on. The current file stays in the history.
           </p>
         </EuiConfirmModal>
       )}

@@ -165,9 +165,7 @@ export function ExtensionsPage() {
         field: 'deployments',
         name: 'Deployments',
         align: 'right',
-        render: (deployments: string[] | undefined) => (
-          <span data-test-subj="deploymentCount">{(deployments?.length ?? 0).toLocaleString()}</span>
-        ),
+        render: (deployments: string[] | undefined) => <span data-test-subj="deploymentCount">{(deployments?.length ?? 0).toLocaleString()}</span>,
       },
     ],
     [navigate],
@@ -249,11 +247,7 @@ export function ExtensionsPage() {
           </EuiFlexItem>
           <EuiFlexItem grow={false}>
             <EuiFlexGroup gutterSize="s" responsive={false}>
-              <EuiButtonEmpty
-                iconType="chevronSingleLeft"
-                isDisabled={pageIndex === 0 || loading}
-                onClick={() => setPageIndex(pageIndex - 1)}
-              >
+              <EuiButtonEmpty iconType="chevronSingleLeft" isDisabled={pageIndex === 0 || loading} onClick={() => setPageIndex(pageIndex - 1)}>
                 Previous
               </EuiButtonEmpty>
               <EuiButtonEmpty

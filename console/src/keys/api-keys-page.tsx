@@ -163,7 +163,9 @@ export function ApiKeysPage() {
                 </EuiCodeBlock>
               </EuiFlexItem>
               <EuiFlexItem grow={false}>
-                <EuiCopy textToCopy={created.key ?? ''}>{(copy) => <EuiButtonIcon iconType="copy" onClick={copy} aria-label="Copy the API key" />}</EuiCopy>
+                <EuiCopy textToCopy={created.key ?? ''}>
+                  {(copy) => <EuiButtonIcon iconType="copy" onClick={copy} aria-label="Copy the API key" />}
+                </EuiCopy>
               </EuiFlexItem>
             </EuiFlexGroup>
           </EuiModalBody>

@@ -31,9 +31,7 @@ export function describeSignInFailure(error: unknown, method: Method): string {
   }
   if (error.status === 401) {
     if (/disabled/.test(error.message)) return error.message;
-    return method === 'password'
-      ? 'The user name or password is not valid.'
-      : 'This API key is not valid: it may have expired or been revoked.';
+    return method === 'password' ? 'The user name or password is not valid.' : 'This API key is not valid: it may have expired or been revoked.';
   }
   return error.message;
 }
@@ -106,13 +104,7 @@ export function SignInPage() {
               </>
             ) : (
               <EuiFormRow label="API key" helpText="A key from API keys, or from POST /api/v1/users/auth/keys.">
-                <EuiFieldPassword
-                  name="apiKey"
-                  type="dual"
-                  autoComplete="off"
-                  value={apiKey}
-                  onChange={(event) => setApiKey(event.target.value)}
-                />
+                <EuiFieldPassword name="apiKey" type="dual" autoComplete="off" value={apiKey} onChange={(event) => setApiKey(event.target.value)} />
               </EuiFormRow>
             )}
             <EuiSpacer size="m" />

@@ -44,7 +44,12 @@ function UserFlyout({ editing, onClose, onSaved }: { editing: Exclude<Editing, n
   const [failure, setFailure] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
 
-  const title = editing.kind === 'create' ? 'Create user' : editing.kind === 'roles' ? `Roles of ${editing.user.user_name}` : `Reset the password of ${editing.user.user_name}`;
+  const title =
+    editing.kind === 'create'
+      ? 'Create user'
+      : editing.kind === 'roles'
+        ? `Roles of ${editing.user.user_name}`
+        : `Reset the password of ${editing.user.user_name}`;
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -89,7 +94,13 @@ function UserFlyout({ editing, onClose, onSaved }: { editing: Exclude<Editing, n
               helpText="At least 8 characters, not containing the user name. Signed-in sessions of this user end."
               {...rowError('security.password')}
             >
-              <EuiFieldPassword name="password" type="dual" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+              <EuiFieldPassword
+                name="password"
+                type="dual"
+                autoComplete="new-password"
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+              />
             </EuiFormRow>
           )}
           {editing.kind !== 'password' && (
@@ -160,13 +171,20 @@ export function UsersPage() {
     },
     {
       name: 'Status',
-      render: (user: UserView) => (user.security.enabled ? <EuiBadge color="success">enabled</EuiBadge> : <EuiBadge color="default">disabled</EuiBadge>),
+      render: (user: UserView) =>
+        user.security.enabled ? <EuiBadge color="success">enabled</EuiBadge> : <EuiBadge color="default">disabled</EuiBadge>,
     },
     {
       name: 'Actions',
       actions: [
         { name: 'Roles', description: 'Change the roles', icon: 'users', type: 'icon', onClick: (user) => setEditing({ kind: 'roles', user }) },
-        { name: 'Reset password', description: 'Set a new password', icon: 'lock', type: 'icon', onClick: (user) => setEditing({ kind: 'password', user }) },
+        {
+          name: 'Reset password',
+          description: 'Set a new password',
+          icon: 'lock',
+          type: 'icon',
+          onClick: (user) => setEditing({ kind: 'password', user }),
+        },
         {
           name: 'Disable or enable',
           description: 'Disable (or enable) this user',
@@ -210,7 +228,14 @@ export function UsersPage() {
             <EuiSpacer size="m" />
           </>
         )}
-        <EuiBasicTable<UserView> tableCaption="Users" items={users} itemId="user_name" columns={columns} loading={loading} data-test-subj="usersTable" />
+        <EuiBasicTable<UserView>
+          tableCaption="Users"
+          items={users}
+          itemId="user_name"
+          columns={columns}
+          loading={loading}
+          data-test-subj="usersTable"
+        />
       </EuiPageTemplate.Section>
       {editing !== null && (
         <UserFlyout

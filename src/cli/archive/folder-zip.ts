@@ -57,10 +57,8 @@ export function zipFolder(entries: FolderEntry[]): Readable {
       zip.addEmptyDirectory(entry.name, { mtime: FIXED_TIME, mode: 0o40755, forceDosTimestamp: true });
       continue;
     }
-    zip.addReadStreamLazy(
-      entry.name,
-      { mtime: FIXED_TIME, mode: 0o100644, forceDosTimestamp: true, compress: true, size: entry.size },
-      (callback) => callback(null, createReadStream(entry.fullPath)),
+    zip.addReadStreamLazy(entry.name, { mtime: FIXED_TIME, mode: 0o100644, forceDosTimestamp: true, compress: true, size: entry.size }, (callback) =>
+      callback(null, createReadStream(entry.fullPath)),
     );
   }
   zip.end();

@@ -20,12 +20,7 @@ export interface ExtractResult {
   bytes: number;
 }
 
-export async function extractArchive(
-  file: string,
-  targetDir: string,
-  expect: ArchiveExpectations,
-  signal?: AbortSignal,
-): Promise<ExtractResult> {
+export async function extractArchive(file: string, targetDir: string, expect: ArchiveExpectations, signal?: AbortSignal): Promise<ExtractResult> {
   await validateArchive(createReadStream(file), expect, signal ? { signal } : {});
   const root = path.resolve(targetDir);
   await mkdir(root, { recursive: true });

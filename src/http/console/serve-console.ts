@@ -100,10 +100,7 @@ export async function registerConsole(app: FastifyInstance, dir: string): Promis
     scope.get('/*', async (request, reply) => {
       if (isMissingAsset(request.url)) return reply.callNotFound();
       const html = indexTemplate.replaceAll(NONCE_PLACEHOLDER, reply.cspNonce.style);
-      return reply
-        .header('cache-control', 'no-cache')
-        .type('text/html; charset=utf-8')
-        .send(html);
+      return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(html);
     });
   });
   return true;

@@ -28,7 +28,11 @@ export function serverTimeouts(config: Config): http.ServerOptions {
 }
 
 /** Bounds the time a JSON body may take to arrive; `streamsBody` routes (uploads) are exempt. */
-export function registerBodyTimeout(app: FastifyInstance, bodyTimeoutMs: number, streamsBody: (method: string, route: string | undefined) => boolean): void {
+export function registerBodyTimeout(
+  app: FastifyInstance,
+  bodyTimeoutMs: number,
+  streamsBody: (method: string, route: string | undefined) => boolean,
+): void {
   app.addHook('preParsing', (request, reply, payload, done) => {
     const headers = request.headers;
     const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');

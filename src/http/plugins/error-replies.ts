@@ -98,10 +98,7 @@ export function registerErrorReplies(app: FastifyInstance): void {
     return sendApiError(reply, apiErr);
   });
   app.setNotFoundHandler((request, reply) =>
-    sendApiError(
-      reply,
-      apiError('routeNotFound', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`),
-    ),
+    sendApiError(reply, apiError('routeNotFound', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`)),
   );
 }
 

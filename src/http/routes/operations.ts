@@ -21,7 +21,10 @@ export function registerOperations(app: FastifyInstance, deps: RouteDeps): void 
   app.get('/readyz', { config: { public: true } }, async (request) => {
     const [metadata, blobs] = await Promise.allSettled([deps.store.ping(), deps.blobs.ping()]);
     const down: string[] = [];
-    for (const [name, outcome] of [['metadata', metadata], ['blobs', blobs]] as const) {
+    for (const [name, outcome] of [
+      ['metadata', metadata],
+      ['blobs', blobs],
+    ] as const) {
       if (outcome.status === 'fulfilled') continue;
       down.push(storeNames[name]);
       request.log.warn({ err: outcome.reason, store: name }, 'readiness check: a store is not answering');

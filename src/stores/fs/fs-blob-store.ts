@@ -14,7 +14,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { BlobNotFoundError, type BlobInfo, type BlobStore, type BlobUpload, type ByteRange, type ListBlobsOptions, type LocalBlobFile } from '../blob-store.js';
+import {
+  BlobNotFoundError,
+  type BlobInfo,
+  type BlobStore,
+  type BlobUpload,
+  type ByteRange,
+  type ListBlobsOptions,
+  type LocalBlobFile,
+} from '../blob-store.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 
 /** Stream buffer size: large buffers mean fewer syscalls on the 1 GiB upload/download hot path. */

@@ -6,7 +6,6 @@ import type pg from 'pg';
 import { latestVersion, refuseNewerSchema, type Migration } from '../sql/migrations.js';
 import { LOCK_NAMESPACE } from './lock-keys.js';
 
-
 // ids are compared bytewise (COLLATE "C"), like SQLite, so list order does not depend on the
 // database's locale. Times are timestamptz (microsecond precision; we store milliseconds).
 const MIGRATIONS: readonly Migration[] = [

@@ -78,10 +78,7 @@ export class PostgresDeploymentStore implements DeploymentStore {
   private async writeReferences(client: pg.PoolClient, deploymentId: string, references: readonly string[]): Promise<void> {
     const unique = [...new Set(references)].sort();
     if (unique.length > 0) {
-      const found = await client.query<{ id: string }>(
-        'SELECT id FROM extensions WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE',
-        [unique],
-      );
+      const found = await client.query<{ id: string }>('SELECT id FROM extensions WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE', [unique]);
       const present = new Set(found.rows.map((row) => row.id));
       const missing = unique.filter((id) => !present.has(id));
       if (missing.length > 0) throw new MissingExtensionsError(missing);
@@ -89,10 +86,7 @@ export class PostgresDeploymentStore implements DeploymentStore {
     await client.query('DELETE FROM deployment_extensions WHERE deployment_id = $1', [deploymentId]);
     if (unique.length > 0) {
       try {
-        await client.query(
-          'INSERT INTO deployment_extensions (deployment_id, extension_id) SELECT $1, unnest($2::text[])',
-          [deploymentId, unique],
-        );
+        await client.query('INSERT INTO deployment_extensions (deployment_id, extension_id) SELECT $1, unnest($2::text[])', [deploymentId, unique]);
       } catch (error) {
         if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) throw new MissingExtensionsError(unique);
         throw error;
@@ -106,10 +100,10 @@ export class PostgresDeploymentStore implements DeploymentStore {
   }
 
   async getDeploymentByRequestId(ownerId: string | null, requestId: string): Promise<DeploymentRecord | null> {
-    const result = await this.pool.query<DeploymentRow>(
-      `SELECT ${COLUMNS} FROM deployments WHERE coalesce(owner_id, '') = $1 AND request_id = $2`,
-      [ownerId ?? '', requestId],
-    );
+    const result = await this.pool.query<DeploymentRow>(`SELECT ${COLUMNS} FROM deployments WHERE coalesce(owner_id, '') = $1 AND request_id = $2`, [
+      ownerId ?? '',
+      requestId,
+    ]);
     return result.rows[0] ? toDeployment(result.rows[0]) : null;
   }
 
@@ -117,9 +111,7 @@ export class PostgresDeploymentStore implements DeploymentStore {
     const result =
       options.ownerId === undefined
         ? await this.pool.query<DeploymentRow>(`SELECT ${COLUMNS} FROM deployments ORDER BY created_at, id`)
-        : await this.pool.query<DeploymentRow>(`SELECT ${COLUMNS} FROM deployments WHERE owner_id = $1 ORDER BY created_at, id`, [
-            options.ownerId,
-          ]);
+        : await this.pool.query<DeploymentRow>(`SELECT ${COLUMNS} FROM deployments WHERE owner_id = $1 ORDER BY created_at, id`, [options.ownerId]);
     return result.rows.map(toDeployment);
   }
 

@@ -278,9 +278,7 @@ class S3BlobStore implements BlobStore {
       for (const upload of page.Uploads ?? []) {
         if (!upload.Key || !upload.UploadId || !isStale(upload.Initiated)) continue;
         try {
-          await this.client.send(
-            new AbortMultipartUploadCommand({ Bucket: this.settings.bucket, Key: upload.Key, UploadId: upload.UploadId }),
-          );
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.settings.bucket, Key: upload.Key, UploadId: upload.UploadId }));
           aborted += 1;
         } catch (error) {
           if ((error as { name?: string }).name !== 'NoSuchUpload') throw error; // finished meanwhile

@@ -111,9 +111,7 @@ async function multipartCopy(options: CopyOptions): Promise<void> {
     );
   } catch (error) {
     // Parts of an abandoned multipart upload are billed until aborted.
-    await client
-      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: targetKey, UploadId: uploadId }))
-      .catch(() => undefined);
+    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: targetKey, UploadId: uploadId })).catch(() => undefined);
     throw error;
   }
 }

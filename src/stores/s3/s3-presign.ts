@@ -49,7 +49,11 @@ export async function createS3Presigner(options: S3BlobStoreOptions): Promise<S3
   const client = new S3Client({ region, ...(options.credentials ? { credentials: options.credentials } : {}) });
   const resolve = async (): Promise<Credentials> => {
     const value = await client.config.credentials();
-    return { accessKeyId: value.accessKeyId, secretAccessKey: value.secretAccessKey, ...(value.sessionToken ? { sessionToken: value.sessionToken } : {}) };
+    return {
+      accessKeyId: value.accessKeyId,
+      secretAccessKey: value.secretAccessKey,
+      ...(value.sessionToken ? { sessionToken: value.sessionToken } : {}),
+    };
   };
   let credentials = await resolve();
   const timer = setInterval(() => {
@@ -67,7 +71,9 @@ export async function createS3Presigner(options: S3BlobStoreOptions): Promise<S3
     const trimmed = (options.prefix ?? '').replace(/^\/+/, '');
     return trimmed === '' || trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
   })();
-  const endpoint = new URL(options.endpoint ?? (region.startsWith('cn-') ? `https://s3.${region}.amazonaws.com.cn` : `https://s3.${region}.amazonaws.com`));
+  const endpoint = new URL(
+    options.endpoint ?? (region.startsWith('cn-') ? `https://s3.${region}.amazonaws.com.cn` : `https://s3.${region}.amazonaws.com`),
+  );
   const pathStyle = options.forcePathStyle === true;
 
   return {
@@ -116,7 +122,10 @@ export function presignGetUrl(request: PresignRequest): string {
   const basePath = endpoint.pathname.replace(/\/+$/, '');
   const keyPath = request.key.split('/').map(encode).join('/');
   const canonicalUri = request.pathStyle ? `${basePath}/${encode(bucket)}/${keyPath}` : `${basePath}/${keyPath}`;
-  const amzDate = request.signedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = request.signedAt
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const day = amzDate.slice(0, 8);
   const scope = `${day}/${region}/s3/aws4_request`;
   const params: Array<[string, string]> = [

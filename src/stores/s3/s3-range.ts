@@ -16,11 +16,7 @@ function bodyStart(contentRange: string | undefined): number | null {
  * The body itself when the server honoured the range, else a stream of just the requested bytes
  * cut out of what it sent.
  */
-export function exactRange(
-  body: Readable,
-  range: ByteRange,
-  response: { contentRange?: string; contentLength?: number },
-): Readable {
+export function exactRange(body: Readable, range: ByteRange, response: { contentRange?: string; contentLength?: number }): Readable {
   const wanted = range.end - range.start + 1;
   const start = bodyStart(response.contentRange);
   if (start === range.start && response.contentLength === wanted) return body;

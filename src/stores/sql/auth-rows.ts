@@ -130,13 +130,7 @@ export function toSession(row: SessionRow, dialect: SqlDialect): SessionRecord {
 export const SESSION_COLUMNS = 'id, user_id, created_at, expires_at, revoked_at';
 
 export function sessionValues(session: SessionRecord, dialect: SqlDialect): unknown[] {
-  return [
-    session.id,
-    session.userId,
-    dialect.time(session.createdAt),
-    dialect.time(session.expiresAt),
-    nullableTime(dialect, session.revokedAt),
-  ];
+  return [session.id, session.userId, dialect.time(session.createdAt), dialect.time(session.expiresAt), nullableTime(dialect, session.revokedAt)];
 }
 
 export function toAudit(row: AuditRow, dialect: SqlDialect): AuditRecord {

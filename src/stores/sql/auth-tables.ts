@@ -77,9 +77,7 @@ export abstract class SqlAuthTables implements ApiKeyStore, UserStore, SessionSt
 
   async listApiKeys(userId?: string): Promise<ApiKeyRecord[]> {
     const rows = await this.runSteps(
-      userId === undefined
-        ? selectRows<ApiKeyRow>(this.sql.listApiKeys)
-        : selectRows<ApiKeyRow>(this.sql.listApiKeysOfUser, [userId]),
+      userId === undefined ? selectRows<ApiKeyRow>(this.sql.listApiKeys) : selectRows<ApiKeyRow>(this.sql.listApiKeysOfUser, [userId]),
     );
     return rows.map((row) => toApiKey(row, this.dialect));
   }

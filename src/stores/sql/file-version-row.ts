@@ -26,16 +26,11 @@ export interface FileVersionRow {
 }
 
 /** The provenance columns of a new version (everything but the key, the bytes, the time and `current`). */
-export function provenanceColumns(file: NewFile): Pick<
+export function provenanceColumns(
+  file: NewFile,
+): Pick<
   FileVersionRow,
-  | 'created_by'
-  | 'source_kind'
-  | 'source_form'
-  | 'source_url'
-  | 'plugin_name'
-  | 'plugin_version'
-  | 'plugin_classname'
-  | 'plugin_elasticsearch_version'
+  'created_by' | 'source_kind' | 'source_form' | 'source_url' | 'plugin_name' | 'plugin_version' | 'plugin_classname' | 'plugin_elasticsearch_version'
 > {
   const source: FileSource = file.source ?? { kind: 'upload' };
   const plugin = file.plugin ?? null;

@@ -58,11 +58,7 @@ export function* updateUserSteps(context: UserContext, userName: string, changes
   return next;
 }
 
-export function* deleteUserSteps(
-  context: UserContext,
-  userName: string,
-  options: DeleteUserOptions,
-): SqlSteps<{ reassigned: number }> {
+export function* deleteUserSteps(context: UserContext, userName: string, options: DeleteUserOptions): SqlSteps<{ reassigned: number }> {
   const { sql } = context;
   yield* serializeUserChanges(context.dialect);
   const current = yield* lockUser(context, userName);

@@ -5,7 +5,6 @@
 import type Database from 'better-sqlite3';
 import { latestVersion, refuseNewerSchema, type Migration } from '../sql/migrations.js';
 
-
 // Times are integer epoch milliseconds: exact to the millisecond, cheap to compare and index.
 const MIGRATIONS: readonly Migration[] = [
   {

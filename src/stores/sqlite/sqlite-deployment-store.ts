@@ -34,9 +34,7 @@ export class SqliteDeploymentStore implements DeploymentStore {
       clearReferences: db.prepare('DELETE FROM deployment_extensions WHERE deployment_id = ?'),
       references: db.prepare('SELECT 1 FROM deployment_extensions WHERE deployment_id = ? AND extension_id = ?').pluck(),
       nextSeq: db.prepare('SELECT coalesce(max(seq), 0) + 1 FROM deployment_plan_history WHERE deployment_id = ?').pluck(),
-      addHistory: db.prepare(
-        'INSERT INTO deployment_plan_history (deployment_id, seq, elasticsearch, ended_at) VALUES (?, ?, ?, ?)',
-      ),
+      addHistory: db.prepare('INSERT INTO deployment_plan_history (deployment_id, seq, elasticsearch, ended_at) VALUES (?, ?, ?, ?)'),
       history: db.prepare('SELECT elasticsearch, ended_at FROM deployment_plan_history WHERE deployment_id = ? ORDER BY seq'),
       referencing: db.prepare(`SELECT d.id, d.name, d.owner_id FROM deployment_extensions r
         JOIN deployments d ON d.id = r.deployment_id

@@ -58,7 +58,6 @@ function toRecord(row: ExtensionRow): ExtensionRecord {
   };
 }
 
-
 /**
  * Opens (creating if needed, with its directory) the SQLite database at `file` and brings its
  * schema up to date. Refuses a database written by a newer extrepo.
@@ -145,16 +144,10 @@ class SqliteMetadataStore extends SqlAuthTables implements MetadataStore {
           @file_uploaded_at, @owner_id, @resource_version, @created_at, @modified_at)`),
       getExtension: db.prepare(`SELECT ${EXTENSION_COLUMNS} FROM extensions WHERE id = ?`),
       listAll: db.prepare(`SELECT ${EXTENSION_COLUMNS} FROM extensions ORDER BY created_at, id LIMIT ?`).raw(),
-      listAllAfter: db
-        .prepare(`SELECT ${EXTENSION_COLUMNS} FROM extensions WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?`)
-        .raw(),
-      listByOwner: db
-        .prepare(`SELECT ${EXTENSION_COLUMNS} FROM extensions WHERE owner_id = ? ORDER BY created_at, id LIMIT ?`)
-        .raw(),
+      listAllAfter: db.prepare(`SELECT ${EXTENSION_COLUMNS} FROM extensions WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?`).raw(),
+      listByOwner: db.prepare(`SELECT ${EXTENSION_COLUMNS} FROM extensions WHERE owner_id = ? ORDER BY created_at, id LIMIT ?`).raw(),
       listByOwnerAfter: db
-        .prepare(
-          `SELECT ${EXTENSION_COLUMNS} FROM extensions WHERE owner_id = ? AND (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?`,
-        )
+        .prepare(`SELECT ${EXTENSION_COLUMNS} FROM extensions WHERE owner_id = ? AND (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?`)
         .raw(),
       updateExtension: db.prepare(`UPDATE extensions SET name = @name, version = @version, description = @description,
           download_url = @download_url, file_sha256 = @file_sha256, file_size = @file_size,
@@ -173,9 +166,7 @@ class SqliteMetadataStore extends SqlAuthTables implements MetadataStore {
       insertFileVersion: db.prepare(`INSERT INTO file_versions (${FILE_VERSION_COLUMNS})
         VALUES (@extension_id, @version, @sha256, @size, @created_at, @created_by, @source_kind, @source_form, @source_url,
           @plugin_name, @plugin_version, @plugin_classname, @plugin_elasticsearch_version, @current)`),
-      nextFileVersion: db
-        .prepare('SELECT coalesce(max(version), 0) + 1 FROM file_versions WHERE extension_id = ?')
-        .pluck(),
+      nextFileVersion: db.prepare('SELECT coalesce(max(version), 0) + 1 FROM file_versions WHERE extension_id = ?').pluck(),
       clearCurrentFileVersion: db.prepare('UPDATE file_versions SET current = 0 WHERE extension_id = ? AND current = 1'),
       setCurrentFileVersion: db.prepare('UPDATE file_versions SET current = 1 WHERE extension_id = ? AND version = ?'),
       // Everything past the newest `keep` versions, except the current one.
@@ -186,9 +177,7 @@ class SqliteMetadataStore extends SqlAuthTables implements MetadataStore {
       deleteFileVersion: db.prepare('DELETE FROM file_versions WHERE extension_id = ? AND version = ? AND current = 0'),
       fileVersionBlobs: db.prepare('SELECT DISTINCT sha256 FROM file_versions WHERE extension_id = ?').pluck(),
       countFileVersions: db.prepare('SELECT count(*) FROM file_versions WHERE extension_id = ?').pluck(),
-      listFileVersions: db.prepare(
-        `SELECT ${FILE_VERSION_COLUMNS} FROM file_versions WHERE extension_id = ? ORDER BY version DESC LIMIT ? OFFSET ?`,
-      ),
+      listFileVersions: db.prepare(`SELECT ${FILE_VERSION_COLUMNS} FROM file_versions WHERE extension_id = ? ORDER BY version DESC LIMIT ? OFFSET ?`),
       getFileVersion: db.prepare(`SELECT ${FILE_VERSION_COLUMNS} FROM file_versions WHERE extension_id = ? AND version = ?`),
       getSetting: db.prepare('SELECT value FROM settings WHERE key = ?').pluck(),
       initSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
@@ -288,9 +277,9 @@ class SqliteMetadataStore extends SqlAuthTables implements MetadataStore {
     const rows = this.browseStatement(`SELECT ${EXTENSION_COLUMNS} FROM extensions ${statement.pageClause}`, true).all(
       ...statement.pageValues,
     ) as ExtensionTuple[];
-    const total = this.browseStatement(`SELECT count(*) FROM extensions ${statement.filterClause}`, false).pluck().get(
-      ...statement.filterValues,
-    ) as number;
+    const total = this.browseStatement(`SELECT count(*) FROM extensions ${statement.filterClause}`, false)
+      .pluck()
+      .get(...statement.filterValues) as number;
     return { records: rows.map(tupleToRecord), total };
   }
 

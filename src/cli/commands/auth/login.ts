@@ -27,7 +27,12 @@ export async function runLogin(options: LoginOptions, f: Factory): Promise<void>
   let profile: Profile;
   if (apiKey !== undefined && apiKey !== '') {
     const info = await f.anonymousClient(url, `ApiKey ${apiKey}`).json<AuthInfo>('GET', '/users/auth', undefined, f.signal);
-    profile = { url, api_key: apiKey, ...(info.api_key_id ? { api_key_id: info.api_key_id } : {}), ...(info.user_name ? { user: info.user_name } : {}) };
+    profile = {
+      url,
+      api_key: apiKey,
+      ...(info.api_key_id ? { api_key_id: info.api_key_id } : {}),
+      ...(info.user_name ? { user: info.user_name } : {}),
+    };
   } else if (options.user !== undefined) {
     profile = await loginWithPassword(f, url, options.user);
   } else {
@@ -40,9 +45,7 @@ export async function runLogin(options: LoginOptions, f: Factory): Promise<void>
 async function loginWithPassword(f: Factory, url: string, user: string): Promise<Profile> {
   const password = await askPassword(f.io, `Password for ${user} at ${url}: `);
   if (password === '') throw new CliError('no password given');
-  const session = await f
-    .anonymousClient(url)
-    .json<{ token: string }>('POST', '/users/auth/_login', { username: user, password }, f.signal);
+  const session = await f.anonymousClient(url).json<{ token: string }>('POST', '/users/auth/_login', { username: user, password }, f.signal);
   const asUser = f.anonymousClient(url, `Bearer ${session.token}`);
   try {
     const created = await asUser.json<{ id: string; key: string }>(

@@ -78,7 +78,8 @@ export async function runPull(id: string, options: PullOptions, f: Factory): Pro
       });
     } else if (!f.io.quiet) {
       if (!tempDir) f.io.err(`Pulled ${extension.name} ${extension.version} to ${target} (${formatBytes(size)}, sha256 verified).\n`);
-      if (extracted) f.io.err(`Extracted ${extracted.files} file${extracted.files === 1 ? '' : 's'} (${formatBytes(extracted.bytes)}) into ${options.extract}.\n`);
+      if (extracted)
+        f.io.err(`Extracted ${extracted.files} file${extracted.files === 1 ? '' : 's'} (${formatBytes(extracted.bytes)}) into ${options.extract}.\n`);
     }
   } catch (error) {
     progress.stop();

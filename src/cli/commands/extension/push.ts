@@ -38,9 +38,7 @@ export interface PushOptions {
   json?: boolean;
 }
 
-type Source =
-  | { kind: 'folder'; path: string; entries: FolderEntry[] }
-  | { kind: 'zip'; path: string; size: number; mtimeMs: number };
+type Source = { kind: 'folder'; path: string; entries: FolderEntry[] } | { kind: 'zip'; path: string; size: number; mtimeMs: number };
 
 interface Plan {
   extensionType: 'plugin' | 'bundle';

@@ -47,7 +47,11 @@ export function registerAuditTrail(app: FastifyInstance, audit: AuditLog): void 
   // Synchronous hooks: they run on every request (reads included), where an async hook's promise
   // per request is measurable; only a change request goes on to write its record.
   app.addHook('onSend', (request, reply, payload, done) => {
-    if ((reply.statusCode === 201 || reply.statusCode === 202) && CREATES.has(`${request.method} ${request.routeOptions.url}`) && typeof payload === 'string') {
+    if (
+      (reply.statusCode === 201 || reply.statusCode === 202) &&
+      CREATES.has(`${request.method} ${request.routeOptions.url}`) &&
+      typeof payload === 'string'
+    ) {
       try {
         const id = (JSON.parse(payload) as { id?: unknown }).id;
         if (typeof id === 'string') noteForAudit(request, { target: id });
@@ -67,17 +71,19 @@ export function registerAuditTrail(app: FastifyInstance, audit: AuditLog): void 
     }
     const failed = reply.statusCode >= 400;
     const errorCodes = reply.getHeader('x-cloud-error-codes');
-    audit.record({
-      at: new Date(),
-      userId: request.principal?.userId ?? note?.userId ?? null,
-      keyId: request.principal?.keyId ?? note?.keyId ?? null,
-      action,
-      target: note?.target ?? targetOf(request),
-      outcome: failed ? 'failure' : 'success',
-      status: reply.statusCode,
-      errorCode: failed && errorCodes !== undefined ? String(errorCodes) : null,
-      clientAddress: request.ip,
-      requestId: request.id,
-    }).then(() => done(), done);
+    audit
+      .record({
+        at: new Date(),
+        userId: request.principal?.userId ?? note?.userId ?? null,
+        keyId: request.principal?.keyId ?? note?.keyId ?? null,
+        action,
+        target: note?.target ?? targetOf(request),
+        outcome: failed ? 'failure' : 'success',
+        status: reply.statusCode,
+        errorCode: failed && errorCodes !== undefined ? String(errorCodes) : null,
+        clientAddress: request.ip,
+        requestId: request.id,
+      })
+      .then(() => done(), done);
   });
 }

@@ -8,7 +8,17 @@ import { booleanQuery } from '../../query.js';
 import type { RouteDeps } from '../../route-deps.js';
 import { deploymentIdParams } from './schemas.js';
 
-const ACCEPTED_FLAGS = ['show_security', 'show_metadata', 'show_plan_logs', 'show_plan_defaults', 'convert_legacy_plans', 'show_instance_configurations', 'enrich_with_template', 'force_all_plan_history', 'clear_transient'];
+const ACCEPTED_FLAGS = [
+  'show_security',
+  'show_metadata',
+  'show_plan_logs',
+  'show_plan_defaults',
+  'convert_legacy_plans',
+  'show_instance_configurations',
+  'enrich_with_template',
+  'force_all_plan_history',
+  'clear_transient',
+];
 
 export function registerGetDeployment(app: FastifyInstance, deps: RouteDeps): void {
   app.get<{ Params: { deployment_id: string } }>(

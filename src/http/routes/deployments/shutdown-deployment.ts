@@ -18,7 +18,9 @@ export function registerShutdownDeployment(app: FastifyInstance, deps: RouteDeps
       booleanQuery(request.query, 'skip_snapshot');
       if (booleanQuery(request.query, 'hide') !== undefined) {
         if (!principal.roles.includes('ece_platform_admin')) {
-          throw apiError('restrictedParameter', 'Parameter hide is restricted and can only be set by a Platform administrator.', { fields: ['hide'] });
+          throw apiError('restrictedParameter', 'Parameter hide is restricted and can only be set by a Platform administrator.', {
+            fields: ['hide'],
+          });
         }
         throw apiError('invalidRequest', 'extrepo does not hide deployments: leave out hide.', { fields: ['hide'] });
       }

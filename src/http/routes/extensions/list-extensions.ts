@@ -34,7 +34,12 @@ async function* extensionsDocument(
   for (;;) {
     let chunk = '';
     // One query per page for the deployments of all its extensions.
-    const used = includeDeployments ? await deps.deployments.deploymentIdsReferencing(page.map((r) => r.id), principal) : null;
+    const used = includeDeployments
+      ? await deps.deployments.deploymentIdsReferencing(
+          page.map((r) => r.id),
+          principal,
+        )
+      : null;
     for (const record of page) {
       const options = {
         fileUrl: fileUrlOf(deps, record),
@@ -62,7 +67,12 @@ export function registerListExtensions(app: FastifyInstance, deps: RouteDeps): v
       const records = page.records.slice(0, browse.limit);
       // include_deployments on a page (the console's "Deployments" column): the same one query per
       // page as the whole list, so a count costs no store query of its own.
-      const used = includeDeployments ? await deps.deployments.deploymentIdsReferencing(records.map((r) => r.id), principal) : null;
+      const used = includeDeployments
+        ? await deps.deployments.deploymentIdsReferencing(
+            records.map((r) => r.id),
+            principal,
+          )
+        : null;
       const body: Record<string, unknown> = {
         extensions: records.map((record) =>
           renderExtension(record, {

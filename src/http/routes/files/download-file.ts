@@ -42,21 +42,31 @@ export function registerDownloadFile(app: FastifyInstance, deps: RouteDeps): voi
     return serveBlob(request, reply, deps, { extensionId: id, sha256, size: record.file.size, modified: record.file.uploadedAt, name: record.name });
   });
 
-  app.get<{ Params: VersionParams; Querystring: Query }>(`${FILE_LINK_PREFIX}/:extension_id/versions/:version/:file`, { config: { public: true } }, async (request, reply) => {
-    const { extension_id: id, file } = request.params;
-    const sha256 = /^([0-9a-f]{64})\.zip$/.exec(file)?.[1];
-    const version = /^\d{1,9}$/.test(request.params.version) ? Number(request.params.version) : undefined;
-    const { expires, signature } = request.query;
-    if (sha256 === undefined || version === undefined || typeof expires !== 'string' || typeof signature !== 'string') {
-      throw apiError('forbiddenLink', 'This file link is incomplete: ask the API for the file version again to get a fresh url.');
-    }
-    refuseBadLink(deps.links.verifyVersion(id, version, sha256, expires, signature, new Date()), 'the file version again to get a fresh url');
-    const [record, kept] = await Promise.all([deps.store.getExtension(id), deps.store.getFileVersion(id, version)]);
-    if (record === null || kept === null || kept.sha256 !== sha256) {
-      throw apiError('notFound', `Extension [${id}] no longer has file version ${version}: it was pruned or the extension was deleted.`);
-    }
-    return serveBlob(request, reply, deps, { extensionId: id, sha256, size: kept.size, modified: kept.createdAt, name: `${record.name}-v${version}` });
-  });
+  app.get<{ Params: VersionParams; Querystring: Query }>(
+    `${FILE_LINK_PREFIX}/:extension_id/versions/:version/:file`,
+    { config: { public: true } },
+    async (request, reply) => {
+      const { extension_id: id, file } = request.params;
+      const sha256 = /^([0-9a-f]{64})\.zip$/.exec(file)?.[1];
+      const version = /^\d{1,9}$/.test(request.params.version) ? Number(request.params.version) : undefined;
+      const { expires, signature } = request.query;
+      if (sha256 === undefined || version === undefined || typeof expires !== 'string' || typeof signature !== 'string') {
+        throw apiError('forbiddenLink', 'This file link is incomplete: ask the API for the file version again to get a fresh url.');
+      }
+      refuseBadLink(deps.links.verifyVersion(id, version, sha256, expires, signature, new Date()), 'the file version again to get a fresh url');
+      const [record, kept] = await Promise.all([deps.store.getExtension(id), deps.store.getFileVersion(id, version)]);
+      if (record === null || kept === null || kept.sha256 !== sha256) {
+        throw apiError('notFound', `Extension [${id}] no longer has file version ${version}: it was pruned or the extension was deleted.`);
+      }
+      return serveBlob(request, reply, deps, {
+        extensionId: id,
+        sha256,
+        size: kept.size,
+        modified: kept.createdAt,
+        name: `${record.name}-v${version}`,
+      });
+    },
+  );
 }
 
 /** 403 for an expired or forged link; `askFor` says what to ask the API for instead. */
@@ -178,12 +188,7 @@ function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
 }
 
 /** The single byte range to serve, null for the whole file. Several ranges are served whole (RFC 9110 allows it). */
-function requestedRange(
-  header: string | undefined,
-  ifRange: string | undefined,
-  etag: string,
-  size: number,
-): ByteRange | null | 'unsatisfiable' {
+function requestedRange(header: string | undefined, ifRange: string | undefined, etag: string, size: number): ByteRange | null | 'unsatisfiable' {
   if (header === undefined) return null;
   if (ifRange !== undefined && ifRange.trim() !== etag) return null;
   const ranges = parseRange(size, header, { combine: true });
