@@ -167,19 +167,19 @@ describe(`garbage collection (${process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs'}
       const crashed = randomBytes(300);
       const crashedHash = sha256(crashed);
       // What an upload does before committing, and then a crash before the reference is stored.
-      await server.store.recordGcCandidates([crashedHash], new Date());
+      await server.store.gcState.recordGcCandidates([crashedHash], new Date());
       await writeBlob(crashed, true);
-      const before = await server.store.getGcSweep();
+      const before = await server.store.gcState.getGcSweep();
       const result = await collectGarbage(server.store, server.blobs, 60_000, new Date(), step(1000));
       assert.equal(result.sweep, 'idle');
       assert.equal(result.listed, 0, 'no blob listed');
       assert.equal(result.candidates, 1);
       assert.equal(result.collected, 1);
-      assert.deepEqual(await server.store.getGcSweep(), before, 'the sweep did not move');
+      assert.deepEqual(await server.store.gcState.getGcSweep(), before, 'the sweep did not move');
       const left = await committed();
       assert.ok(!left.includes(crashedHash));
       assert.ok(left.includes(unrelated), 'left to the next full sweep');
-      assert.deepEqual(await server.store.listGcCandidates(null, 10), []);
+      assert.deepEqual(await server.store.gcState.listGcCandidates(null, 10), []);
       // Once the interval has passed, the sweep finds it.
       const due = await collectGarbage(server.store, server.blobs, 60_000, new Date(Date.now() + 3_600_000), step(1_000_000));
       assert.equal(due.sweep, 'finished');
@@ -199,7 +199,7 @@ describe(`garbage collection (${process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs'}
         server.api('PUT', `/api/v1/deployments/extensions/${id}`, { body: zip, headers: { 'content-type': 'application/zip' } });
       assert.equal((await put(first)).status, 200);
       assert.deepEqual(
-        (await server.store.listGcCandidates(null, 10)).map((c) => c.sha256),
+        (await server.store.gcState.listGcCandidates(null, 10)).map((c) => c.sha256),
         [sha256(first)],
       );
       const result = await collectGarbage(server.store, server.blobs, 60_000, new Date(), step(1000));
@@ -208,7 +208,7 @@ describe(`garbage collection (${process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs'}
       // The delete removed the blob at once; the candidate it recorded is checked and forgotten.
       const after = await collectGarbage(server.store, server.blobs, 60_000, new Date(), step(1000));
       assert.deepEqual([after.candidates, after.collected, after.listed], [1, 0, 0]);
-      assert.deepEqual(await server.store.listGcCandidates(null, 10), []);
+      assert.deepEqual(await server.store.gcState.listGcCandidates(null, 10), []);
       assert.ok(!(await committed()).includes(sha256(first)));
     });
 
@@ -226,7 +226,7 @@ describe(`garbage collection (${process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs'}
         assert.ok(result.listed <= 2);
         listed += result.listed;
         outcome = result.sweep;
-        const state = await server.store.getGcSweep();
+        const state = await server.store.gcState.getGcSweep();
         if (outcome === 'in progress') {
           assert.equal(state.startAfter, result.sweepCursor, 'the cursor is persisted');
           assert.ok(
@@ -239,7 +239,7 @@ describe(`garbage collection (${process.env.EXTREPO_TEST_BACKEND || 'sqlite-fs'}
       assert.equal(outcome, 'finished');
       assert.equal(listed, total, 'every blob listed exactly once over the cycles');
       assert.ok(cursors.length >= Math.floor(total / 2) - 1);
-      const state = await server.store.getGcSweep();
+      const state = await server.store.gcState.getGcSweep();
       assert.equal(state.startAfter, null);
       assert.equal(state.startedAt, null);
       assert.ok(state.finishedAt !== null);

@@ -130,7 +130,7 @@ describe(`garbage collection across restarts (${process.env.EXTREPO_TEST_BACKEND
       // Every other start ends with kill -9: the cursor was saved with the batch, not at shutdown.
       const result = await oneCollection(start % 2 === 0 ? 'stop' : 'kill');
       results.push(result);
-      const state = await withStores((store) => store.getGcSweep());
+      const state = await withStores((store) => store.gcState.getGcSweep());
       assert.equal(state.startAfter, result.sweepCursor, 'the logged cursor is the persisted one');
       cursors.push(state.startAfter);
       const left = await withStores((_store, blobs) => listAll(blobs));
@@ -159,19 +159,19 @@ describe(`garbage collection across restarts (${process.env.EXTREPO_TEST_BACKEND
       const unrelatedHash = await commitBlob(blobs, randomBytes(100)); // an orphan no candidate names
       // An upload that recorded its candidate and committed, then died before storing the reference.
       const bytes = randomBytes(100);
-      await store.recordGcCandidates([sha256(bytes)], new Date());
+      await store.gcState.recordGcCandidates([sha256(bytes)], new Date());
       return { unrelated: unrelatedHash, crashed: await commitBlob(blobs, bytes) };
     });
-    const before = await withStores((store) => store.getGcSweep());
+    const before = await withStores((store) => store.gcState.getGcSweep());
     const result = await oneCollection();
     assert.equal(result.sweep, 'idle');
     assert.equal(result.listed, 0);
     assert.equal(result.candidates, 1);
     assert.equal(result.collected, 1);
-    assert.deepEqual(await withStores((store) => store.getGcSweep()), before, 'the sweep state did not change');
+    assert.deepEqual(await withStores((store) => store.gcState.getGcSweep()), before, 'the sweep state did not change');
     const left = await withStores((_store, blobs) => listAll(blobs));
     assert.ok(!left.includes(crashed));
     assert.ok(left.includes(unrelated), 'not listed, so left to the next full sweep');
-    assert.equal(await withStores((store) => store.countGcCandidates()), 0);
+    assert.equal(await withStores((store) => store.gcState.countGcCandidates()), 0);
   });
 });

@@ -296,7 +296,7 @@ export class ExtensionService {
         result = await this.store.withBlobLock(sha256, async () => {
           // A candidate for garbage collection before it exists: should this process die between the
           // commit and the reference, the next regular collection checks it (domain/garbage-collector.ts).
-          await this.store.recordGcCandidates([sha256], this.now());
+          await this.store.gcState.recordGcCandidates([sha256], this.now());
           await upload.commit(sha256);
           return write(file);
         });

@@ -101,14 +101,14 @@ async function removeUnreferenced(batches: Batches, sha256s: readonly string[], 
 async function checkCandidates(batches: Batches): Promise<void> {
   let after: string | null = null;
   for (;;) {
-    const batch = await batches.store.listGcCandidates(after, batches.batchSize);
+    const batch = await batches.store.gcState.listGcCandidates(after, batches.batchSize);
     if (batch.length === 0) return;
     await removeUnreferenced(
       batches,
       batch.map((candidate) => candidate.sha256),
       true,
     );
-    await batches.store.forgetGcCandidates(batch);
+    await batches.store.gcState.forgetGcCandidates(batch);
     batches.progress.candidates += batch.length;
     batches.report();
     if (batch.length < batches.batchSize) return;
@@ -119,7 +119,7 @@ async function checkCandidates(batches: Batches): Promise<void> {
 /** One step of the full sweep (or all of it, in 'full' mode). */
 async function sweep(batches: Batches, policy: SweepPolicy, now: Date): Promise<SweepOutcome> {
   const { store, blobs, progress } = batches;
-  const state = await store.getGcSweep();
+  const state = await store.gcState.getGcSweep();
   let revision = state.revision;
   let startedAt: Date;
   let cursor: string | null;
@@ -133,7 +133,7 @@ async function sweep(batches: Batches, policy: SweepPolicy, now: Date): Promise<
     startedAt = now;
     cursor = null;
     // Another instance may have started it just now: then its step goes first.
-    if (!(await store.saveGcSweep({ startAfter: null, startedAt, finishedAt: state.finishedAt }, revision))) return 'in progress';
+    if (!(await store.gcState.saveGcSweep({ startAfter: null, startedAt, finishedAt: state.finishedAt }, revision))) return 'in progress';
     revision++;
   } else {
     return 'idle';
@@ -151,7 +151,7 @@ async function sweep(batches: Batches, policy: SweepPolicy, now: Date): Promise<
     batch = [];
     batches.report();
     if (policy.mode === 'full') return true;
-    if (!(await store.saveGcSweep({ startAfter: cursor, startedAt, finishedAt: state.finishedAt }, revision))) return false;
+    if (!(await store.gcState.saveGcSweep({ startAfter: cursor, startedAt, finishedAt: state.finishedAt }, revision))) return false;
     revision++;
     return true;
   };
@@ -167,8 +167,8 @@ async function sweep(batches: Batches, policy: SweepPolicy, now: Date): Promise<
   }
   if (batch.length > 0 && !(await checkBatch())) return 'in progress';
   // The end of the listing: the sweep is complete.
-  const latest = policy.mode === 'full' ? (await store.getGcSweep()).revision : revision;
-  await store.saveGcSweep({ startAfter: null, startedAt: null, finishedAt: new Date() }, latest);
+  const latest = policy.mode === 'full' ? (await store.gcState.getGcSweep()).revision : revision;
+  await store.gcState.saveGcSweep({ startAfter: null, startedAt: null, finishedAt: new Date() }, latest);
   progress.sweepCursor = null;
   return 'finished';
 }

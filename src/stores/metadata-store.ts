@@ -430,7 +430,9 @@ export interface SettingsStore {
   initSetting(key: string, value: string): Promise<string>;
 }
 
-export interface MetadataStore extends ExtensionStore, ApiKeyStore, UserStore, SessionStore, AuditStore, SettingsStore, GcStateStore {
+export interface MetadataStore extends ExtensionStore, ApiKeyStore, UserStore, SessionStore, AuditStore, SettingsStore {
+  /** What garbage collection keeps here: its candidates and the full sweep's cursor (gc-state-store.ts). */
+  readonly gcState: GcStateStore;
   /** Deployments and the extensions their plans reference (src/stores/deployment-store.ts). */
   readonly deployments: DeploymentStore;
   /**

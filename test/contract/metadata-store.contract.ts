@@ -401,7 +401,7 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
         const found = [];
         let after: string | null = null;
         for (;;) {
-          const page = await store.listGcCandidates(after, 500);
+          const page = await store.gcState.listGcCandidates(after, 500);
           found.push(...page.filter((candidate) => wanted.has(candidate.sha256)));
           if (page.length < 500) return found;
           after = page[page.length - 1]!.sha256;
@@ -431,40 +431,45 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
 
       test('candidates page in sha256 order; forgetting one recorded again since it was read keeps it', async () => {
         const hashes = [hashOf(uid()), hashOf(uid()), hashOf(uid())].sort();
-        await store.recordGcCandidates(hashes, new Date(T0));
+        await store.gcState.recordGcCandidates(hashes, new Date(T0));
         const read = await candidatesAmong(hashes);
         assert.deepEqual(
           read.map((candidate) => candidate.sha256),
           hashes,
         );
-        const first = await store.listGcCandidates(hashes[0]!, 1);
+        const first = await store.gcState.listGcCandidates(hashes[0]!, 1);
         assert.ok(first[0]!.sha256 > hashes[0]!);
         // A reference dropped again after the check: a new generation, not forgotten with the old one.
-        await store.recordGcCandidates([hashes[1]!], new Date(T0 + 1));
-        assert.equal(await store.forgetGcCandidates(read), 2);
+        await store.gcState.recordGcCandidates([hashes[1]!], new Date(T0 + 1));
+        assert.equal(await store.gcState.forgetGcCandidates(read), 2);
         const left = await candidatesAmong(hashes);
         assert.deepEqual(
           left.map((candidate) => candidate.sha256),
           [hashes[1]],
         );
         assert.equal(left[0]!.generation, read[1]!.generation + 1);
-        assert.equal(await store.forgetGcCandidates(left), 1);
+        assert.equal(await store.gcState.forgetGcCandidates(left), 1);
         assert.deepEqual(await candidatesAmong(hashes), []);
-        assert.ok((await store.countGcCandidates()) >= 0);
+        assert.ok((await store.gcState.countGcCandidates()) >= 0);
       });
 
       test('the sweep state is saved only at the revision it was read at', async () => {
-        const state = await store.getGcSweep();
+        const state = await store.gcState.getGcSweep();
         const cursor = hashOf(uid());
         const startedAt = new Date(T0);
-        assert.equal(await store.saveGcSweep({ startAfter: cursor, startedAt, finishedAt: null }, state.revision), true);
-        const saved = await store.getGcSweep();
+        assert.equal(await store.gcState.saveGcSweep({ startAfter: cursor, startedAt, finishedAt: null }, state.revision), true);
+        const saved = await store.gcState.getGcSweep();
         assert.deepEqual(saved, { startAfter: cursor, startedAt, finishedAt: null, revision: state.revision + 1 });
         // Another instance saving from the old revision loses.
-        assert.equal(await store.saveGcSweep({ startAfter: null, startedAt: null, finishedAt: new Date(T0) }, state.revision), false);
-        assert.deepEqual(await store.getGcSweep(), saved);
-        assert.equal(await store.saveGcSweep({ startAfter: null, startedAt: null, finishedAt: new Date(T0 + 5) }, saved.revision), true);
-        assert.deepEqual(await store.getGcSweep(), { startAfter: null, startedAt: null, finishedAt: new Date(T0 + 5), revision: state.revision + 2 });
+        assert.equal(await store.gcState.saveGcSweep({ startAfter: null, startedAt: null, finishedAt: new Date(T0) }, state.revision), false);
+        assert.deepEqual(await store.gcState.getGcSweep(), saved);
+        assert.equal(await store.gcState.saveGcSweep({ startAfter: null, startedAt: null, finishedAt: new Date(T0 + 5) }, saved.revision), true);
+        assert.deepEqual(await store.gcState.getGcSweep(), {
+          startAfter: null,
+          startedAt: null,
+          finishedAt: new Date(T0 + 5),
+          revision: state.revision + 2,
+        });
       });
     });
 

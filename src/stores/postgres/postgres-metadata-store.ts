@@ -9,7 +9,6 @@ import type { FileVersionRecord, ListOptions, MetadataStore, NewExtension, NewFi
 import { checkFileCondition, provenanceColumns, rowToFileVersion, type FileVersionRow } from '../sql/file-version-row.js';
 import { browseStatement } from '../sql/browse-sql.js';
 import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../sql/extension-tuple.js';
-import type { GcCandidate, GcSweepState, GcSweepUpdate } from '../gc-state-store.js';
 import { PostgresGcState, recordGcCandidatesWith } from './gc-state.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { LOCK_NAMESPACE, blobLockKey, intKey } from './lock-keys.js';
@@ -141,7 +140,7 @@ class PostgresMetadataStore extends SqlAuthTables implements MetadataStore {
   /** Every query outside a transaction goes through here, so outages are classified at the boundary. */
   private readonly db: { query: pg.Pool['query'] };
   readonly deployments: PostgresDeploymentStore;
-  private readonly gcState: PostgresGcState;
+  readonly gcState: PostgresGcState;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -458,30 +457,6 @@ class PostgresMetadataStore extends SqlAuthTables implements MetadataStore {
              UNION SELECT sha256, size FROM file_versions) AS distinct_files`,
     );
     return Number(result.rows[0]?.n ?? 0);
-  }
-
-  recordGcCandidates(sha256s: readonly string[], at: Date): Promise<void> {
-    return this.gcState.recordGcCandidates(sha256s, at);
-  }
-
-  listGcCandidates(after: string | null, limit: number): Promise<GcCandidate[]> {
-    return this.gcState.listGcCandidates(after, limit);
-  }
-
-  forgetGcCandidates(candidates: readonly GcCandidate[]): Promise<number> {
-    return this.gcState.forgetGcCandidates(candidates);
-  }
-
-  countGcCandidates(): Promise<number> {
-    return this.gcState.countGcCandidates();
-  }
-
-  getGcSweep(): Promise<GcSweepState> {
-    return this.gcState.getGcSweep();
-  }
-
-  saveGcSweep(next: GcSweepUpdate, expectedRevision: number): Promise<boolean> {
-    return this.gcState.saveGcSweep(next, expectedRevision);
   }
 
   /**

@@ -11,7 +11,6 @@ import type { FileVersionRecord, ListOptions, MetadataStore, NewExtension, NewFi
 import { FILE_VERSION_COLUMNS, checkFileCondition, provenanceColumns, rowToFileVersion, type FileVersionRow } from '../sql/file-version-row.js';
 import { browseStatement } from '../sql/browse-sql.js';
 import { EXTENSION_COLUMNS, tupleToRecord, type ExtensionTuple } from '../sql/extension-tuple.js';
-import type { GcCandidate, GcSweepState, GcSweepUpdate } from '../gc-state-store.js';
 import { SqliteGcState } from './gc-state.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { SqlAuthTables, type WriteEffects } from '../sql/auth-tables.js';
@@ -132,7 +131,7 @@ class SqliteMetadataStore extends SqlAuthTables implements MetadataStore {
   // Prepared once: statement preparation dominates the cost of small queries.
   private readonly statements;
   readonly deployments: SqliteDeploymentStore;
-  private readonly gcState: SqliteGcState;
+  readonly gcState: SqliteGcState;
 
   constructor(private readonly db: Database.Database) {
     super(SQLITE_DIALECT);
@@ -417,30 +416,6 @@ class SqliteMetadataStore extends SqlAuthTables implements MetadataStore {
 
   async referencedBlobBytes(): Promise<number> {
     return this.statements.referencedBlobBytes.get() as number;
-  }
-
-  recordGcCandidates(sha256s: readonly string[], at: Date): Promise<void> {
-    return this.gcState.recordGcCandidates(sha256s, at);
-  }
-
-  listGcCandidates(after: string | null, limit: number): Promise<GcCandidate[]> {
-    return this.gcState.listGcCandidates(after, limit);
-  }
-
-  forgetGcCandidates(candidates: readonly GcCandidate[]): Promise<number> {
-    return this.gcState.forgetGcCandidates(candidates);
-  }
-
-  countGcCandidates(): Promise<number> {
-    return this.gcState.countGcCandidates();
-  }
-
-  getGcSweep(): Promise<GcSweepState> {
-    return this.gcState.getGcSweep();
-  }
-
-  saveGcSweep(next: GcSweepUpdate, expectedRevision: number): Promise<boolean> {
-    return this.gcState.saveGcSweep(next, expectedRevision);
   }
 
   // SQLite is an embedded, single-server store: an in-process lock is exclusive across every
