@@ -143,6 +143,13 @@ interface ColumnInfo {
   type: string;
 }
 
+/**
+ * Garbage collection's own state (candidates and the full sweep's cursor) describes the source's blob
+ * store, not the repository: the target keeps its own, and its first full sweep (due, as none has
+ * finished there) covers every copied blob. Copying it would also make a second run insert rows again.
+ */
+const NOT_MIGRATED = new Set(['gc_candidates', 'gc_sweep']);
+
 async function copyTables(sqlitePath: string, to: Config, log: (message: string) => void): Promise<MigrationReport['tables']> {
   const sqlite = new Database(sqlitePath, { readonly: true, fileMustExist: true });
   const storeOptions = await storeOptionsFromConfig(to);
@@ -153,7 +160,9 @@ async function copyTables(sqlitePath: string, to: Config, log: (message: string)
       sqlite.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'`).all() as {
         name: string;
       }[]
-    ).map((row) => row.name);
+    )
+      .map((row) => row.name)
+      .filter((table) => !NOT_MIGRATED.has(table));
     const targetColumns = await columnsOf(client);
     const missing = tables.filter((table) => !targetColumns.has(table));
     if (missing.length > 0) throw new Error(`the target database has no table ${missing.join(', ')}: is it migrated by the same extrepo version?`);
