@@ -5,8 +5,9 @@ import { userView } from '../../../auth/user-service.js';
 import { noteForAudit, requirePrincipal } from '../../plugins/authenticate.js';
 import { booleanQuery } from '../../query.js';
 import type { RouteDeps } from '../../route-deps.js';
+import { userNameParams, type UserNameParams } from '../../schemas.js';
 
-type NameParams = { Params: { user_name: string } };
+type NameParams = { Params: UserNameParams };
 
 export function registerUserRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/api/v1/users', async (request) => {
@@ -21,15 +22,15 @@ export function registerUserRoutes(app: FastifyInstance, deps: RouteDeps): void 
     return userView(await deps.users.create(requirePrincipal(request), request.body));
   });
 
-  app.get<NameParams>('/api/v1/users/:user_name', async (request) =>
+  app.get<NameParams>('/api/v1/users/:user_name', { schema: { params: userNameParams } }, async (request) =>
     userView(await deps.users.get(requirePrincipal(request), request.params.user_name)),
   );
 
-  app.patch<NameParams>('/api/v1/users/:user_name', async (request) =>
+  app.patch<NameParams>('/api/v1/users/:user_name', { schema: { params: userNameParams } }, async (request) =>
     userView(await deps.users.update(requirePrincipal(request), request.params.user_name, request.body, false)),
   );
 
-  app.delete<NameParams>('/api/v1/users/:user_name', async (request) => {
+  app.delete<NameParams>('/api/v1/users/:user_name', { schema: { params: userNameParams } }, async (request) => {
     const raw = (request.query as Record<string, unknown>).reassign_extensions_to;
     const reassignTo = typeof raw === 'string' && raw !== '' ? raw : undefined;
     await deps.users.delete(requirePrincipal(request), request.params.user_name, reassignTo);
