@@ -1,4 +1,5 @@
 // Route schemas, derived from Elastic's definitions (src/http/spec.ts).
+import { RESERVED_USER_NAMES, USER_NAME, USER_TEXT_MAX } from '../auth/user-service.js';
 import { ROLES } from '../domain/principal.js';
 import { apiError } from '../errors.js';
 import { definitionSchema } from './spec.js';
@@ -52,6 +53,53 @@ function createApiKeyRequest(definition: JsonObject): JsonObject {
       description: { ...properties.description, minLength: 1, maxLength: 255, pattern: '\\S' },
       expiration: { ...properties.expiration, type: ['string', 'null'], format: 'extrepo-duration' },
       role_assignments: { ...assignments, type: ['object', 'null'], properties: { platform: scope, deployment: scope } },
+    },
+  };
+}
+
+/**
+ * ECE's User as POST /users takes it: the fields extrepo reads, held to what it accepts (a user name
+ * it can route, builtin never true, names up to 1024 characters or null); the rest of a User
+ * (metadata, permissions, security_realm…) is accepted and ignored, as it always was.
+ */
+export const createUserSchema = userSchema(true);
+
+/**
+ * A JSON Merge Patch of a User (PATCH /users/{user_name}, PATCH /user): null clears a name and resets
+ * roles and enabled; user_name, builtin and security.password are the domain's to judge (they are
+ * compared with the stored user, or checked after the caller's rights).
+ */
+export const userPatchSchema = userSchema(false);
+
+function userSchema(create: boolean): JsonObject {
+  const user = definitionSchema('User');
+  const properties = user.properties as Record<string, JsonObject>;
+  const security = properties.security as JsonObject;
+  const securityProperties = security.properties as Record<string, JsonObject>;
+  const orNull = (schema: JsonObject): JsonObject => (create ? schema : { ...schema, type: [schema.type, 'null'] });
+  const text = (schema: JsonObject): JsonObject => ({ ...schema, type: ['string', 'null'], maxLength: USER_TEXT_MAX });
+  const checkedSecurity: JsonObject = {
+    ...orNull(security),
+    properties: {
+      roles: orNull(securityProperties.roles as JsonObject),
+      enabled: orNull(securityProperties.enabled as JsonObject),
+      ...(create ? { password: securityProperties.password } : {}),
+    },
+    ...(create ? { required: ['password'] } : {}),
+  };
+  const checked: Record<string, JsonObject> = {
+    full_name: text(properties.full_name as JsonObject),
+    email: text(properties.email as JsonObject),
+    security: checkedSecurity,
+  };
+  if (!create) return { type: 'object', properties: checked };
+  return {
+    type: 'object',
+    required: user.required,
+    properties: {
+      user_name: { ...properties.user_name, pattern: USER_NAME.source, not: { enum: [...RESERVED_USER_NAMES] } },
+      builtin: { not: { const: true } },
+      ...checked,
     },
   };
 }
