@@ -43,6 +43,7 @@ import { registerUsersApiKeyRoutes } from './http/routes/auth/users-api-keys.js'
 import { registerCurrentUserRoutes } from './http/routes/users/current-user.js';
 import { registerUserRoutes } from './http/routes/users/users.js';
 import type { RouteDeps } from './http/route-deps.js';
+import { schemaFormats } from './http/schema-formats.js';
 import type { BlobStore } from './stores/blob-store.js';
 import type { MetadataStore } from './stores/metadata-store.js';
 import { storeOptionsFromConfig } from './stores/open-stores.js';
@@ -104,7 +105,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     requestIdHeader: false,
     genReqId: requestIdOf,
     // Our JSON bodies never need coercion or defaults; query strings are parsed by hand (http/query.ts).
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true } },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true, formats: schemaFormats } },
     forceCloseConnections: 'idle',
     http: serverTimeouts(config),
     // Errors raised before any route runs are BasicFailedReply too (protocol-errors.ts).

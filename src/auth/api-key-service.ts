@@ -1,13 +1,11 @@
 // API keys as ECE manages them: every user creates, lists and deletes their own; platform admins
 // (and, read-only, platform viewers) see and manage everyone's. A key is shown once, at creation.
-import type { ApiKeyResponse } from '../api-types.js';
+import type { ApiKeyResponse, CreateApiKeyRequest, DeleteUsersApiKeysRequest, RoleAssignments } from '../api-types.js';
 import { apiError } from '../errors.js';
-import { isRole, rolesBeyond, type Principal } from '../domain/principal.js';
+import { rolesBeyond, type Principal } from '../domain/principal.js';
 import { IdCollisionError, type ApiKeyRecord, type MetadataStore } from '../stores/metadata-store.js';
 import { issueApiKey, parseExpiration } from './api-keys.js';
 import { requirePermission } from './user-service.js';
-
-type Json = Record<string, unknown>;
 
 const DESCRIPTION_MAX = 255;
 
@@ -25,30 +23,36 @@ export function apiKeyView(record: ApiKeyRecord, key?: string): ApiKeyResponse {
   return view;
 }
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function invalid(message: string, field: string) {
   return apiError('keyInvalidInput', message, { fields: [field] });
 }
 
-/** Role ids named in a RoleAssignments object (platform and deployment scopes alike). */
-function requestedRoles(assignments: unknown): string[] {
-  if (!isObject(assignments)) throw invalid('role_assignments must be an object.', 'role_assignments');
-  const roles: string[] = [];
-  for (const scope of ['platform', 'deployment'] as const) {
-    const list = assignments[scope];
-    if (list === undefined) continue;
-    if (!Array.isArray(list)) throw invalid(`role_assignments.${scope} must be an array.`, `role_assignments.${scope}`);
-    for (const item of list) {
-      const roleId = isObject(item) ? item.role_id : undefined;
-      if (!isRole(roleId)) {
-        throw invalid(`role_assignments.${scope}[].role_id must be one of the four ECE platform roles.`, `role_assignments.${scope}`);
-      }
-      roles.push(roleId);
+const SCOPES = ['platform', 'deployment'] as const;
+
+/**
+ * The refusal of a body that is no CreateApiKeyRequest (its route's schema), given the fields the
+ * schema's issues name: the first wrong field in the order the fields were always checked in.
+ */
+export function createKeyRefusal(fields: readonly string[]) {
+  if (fields.includes('')) return invalid('The body must be a CreateApiKeyRequest object.', 'description');
+  if (fields.includes('description')) return invalid(`description is required: 1 to ${DESCRIPTION_MAX} characters.`, 'description');
+  if (fields.includes('expiration')) {
+    return invalid('expiration must be a duration such as "30m", "12h", "7d", "4w" or "1y".', 'expiration');
+  }
+  if (fields.includes('role_assignments')) return invalid('role_assignments must be an object.', 'role_assignments');
+  for (const scope of SCOPES) {
+    const field = `role_assignments.${scope}`;
+    if (fields.includes(field)) return invalid(`${field} must be an array.`, field);
+    if (fields.some((named) => named.startsWith(`${field}.`))) {
+      return invalid(`${field}[].role_id must be one of the four ECE platform roles.`, field);
     }
   }
+  return invalid('The body must be a CreateApiKeyRequest object.', 'description');
+}
+
+/** Role ids named in the platform and deployment scopes of a RoleAssignments its schema has checked. */
+function requestedRoles(assignments: RoleAssignments): string[] {
+  const roles = SCOPES.flatMap((scope) => (assignments[scope] ?? []).map((item) => item.role_id));
   return [...new Set(roles)];
 }
 
@@ -62,20 +66,15 @@ export class ApiKeyService {
     this.now = now ?? (() => new Date());
   }
 
-  async create(principal: Principal, body: unknown): Promise<{ record: ApiKeyRecord; key: string }> {
-    if (!isObject(body)) throw invalid('The body must be a CreateApiKeyRequest object.', 'description');
+  /** The body is a CreateApiKeyRequest its route's schema has checked (http/schemas.ts). */
+  async create(principal: Principal, body: CreateApiKeyRequest): Promise<{ record: ApiKeyRecord; key: string }> {
     const description = body.description;
-    if (typeof description !== 'string' || description.trim() === '' || description.length > DESCRIPTION_MAX) {
-      throw invalid(`description is required: 1 to ${DESCRIPTION_MAX} characters.`, 'description');
-    }
+    // The schema counts characters; the store's limit counts UTF-16 units, as String.length does.
+    if (description.length > DESCRIPTION_MAX) throw createKeyRefusal(['description']);
     const now = this.now();
     let expiresAt: Date | null = null;
-    if (body.expiration !== undefined && body.expiration !== null && body.expiration !== '') {
-      const ms = typeof body.expiration === 'string' ? parseExpiration(body.expiration) : null;
-      if (ms === null) {
-        throw invalid('expiration must be a duration such as "30m", "12h", "7d", "4w" or "1y".', 'expiration');
-      }
-      expiresAt = new Date(now.getTime() + ms);
+    if (typeof body.expiration === 'string' && body.expiration !== '') {
+      expiresAt = new Date(now.getTime() + parseExpiration(body.expiration)!);
     }
     // A key never has more than the roles in force for its creator now; by default exactly those.
     let roles: string[] = [...principal.roles];
@@ -124,16 +123,16 @@ export class ApiKeyService {
     return this.store.listApiKeys();
   }
 
-  async deleteManyOfUsers(principal: Principal, body: unknown): Promise<number> {
+  /** The right DELETE /users/auth/keys/_all needs, checked before its body is (a 403 comes before a 400). */
+  authorizeDeleteManyOfUsers(principal: Principal): void {
     requirePermission(principal, 'keys.write_all', "deleting other users' API keys");
-    const list = isObject(body) ? body.user_api_keys : undefined;
-    if (!Array.isArray(list) || list.some((item) => !isObject(item) || typeof item.user_id !== 'string' || typeof item.api_key_id !== 'string')) {
-      throw apiError('invalidJson', 'The body must be {"user_api_keys": [{"user_id": …, "api_key_id": …}, …]}.', {
-        fields: ['user_api_keys'],
-      });
-    }
+  }
+
+  /** The keys come from a DeleteUsersApiKeysRequest its route's schema has checked. */
+  async deleteManyOfUsers(principal: Principal, body: DeleteUsersApiKeysRequest): Promise<number> {
+    this.authorizeDeleteManyOfUsers(principal);
     let deleted = 0;
-    for (const item of list as Array<{ user_id: string; api_key_id: string }>) {
+    for (const item of body.user_api_keys) {
       deleted += (await this.store.deleteApiKeys([item.api_key_id], item.user_id)).length;
     }
     return deleted;

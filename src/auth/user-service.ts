@@ -18,12 +18,77 @@ import {
 import { ADMIN_USER_ID } from './api-keys.js';
 import { checkPasswordPolicy, hashPassword } from './passwords.js';
 
-type Json = Record<string, unknown>;
-
-const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,254}$/;
+/** A user name extrepo can route (POST /users' schema holds new names to it, http/schemas.ts). */
+export const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,254}$/;
 /** Names that would collide with the API's own paths under /users. */
-const RESERVED_NAMES = new Set(['auth', '_all']);
-const TEXT_MAX = 1024;
+export const RESERVED_USER_NAMES: readonly string[] = ['auth', '_all'];
+/** The longest full_name or email. */
+export const USER_TEXT_MAX = 1024;
+
+/** POST /users' body: a User its route's schema has checked (names may be null, meaning none). */
+export type NewUser = Omit<User, 'full_name' | 'email' | 'security'> & {
+  full_name?: string | null;
+  email?: string | null;
+  security: { roles?: string[]; password: string; enabled?: boolean };
+};
+
+/** PATCH's body: a JSON Merge Patch of a User its route's schema has checked. */
+export interface UserPatch {
+  user_name?: unknown;
+  builtin?: unknown;
+  full_name?: string | null;
+  email?: string | null;
+  security?: { roles?: string[] | null; enabled?: boolean | null; password?: unknown } | null;
+}
+
+type Refusal = ReturnType<typeof apiError>;
+
+/**
+ * The refusal of a body its route's User schema refused, given the schema's issues: the first wrong
+ * field in the order the fields were always checked in, with the code and words they always had.
+ */
+export function userBodyRefusal(issues: readonly { field: string; missing: boolean }[], create: boolean): Refusal {
+  const at = (field: string) => issues.find((issue) => issue.field === field || issue.field.startsWith(`${field}.`));
+  const exactly = (field: string) => issues.some((issue) => issue.field === field);
+  if (exactly('')) {
+    return apiError('invalidJson', create ? 'The body must be a User object.' : 'The body must be a JSON object (JSON Merge Patch of a User).');
+  }
+  const order = create ? ['user_name', 'builtin', 'security', 'full_name', 'email'] : ['full_name', 'email', 'security'];
+  for (const field of order) {
+    const issue = at(field);
+    if (issue === undefined) continue;
+    if (field === 'user_name') return userNameInvalid();
+    if (field === 'builtin') return apiError('restrictedField', 'builtin cannot be set.', { fields: ['builtin'] });
+    if (field === 'full_name' || field === 'email') return textInvalid(field);
+    if (exactly('security')) {
+      return create
+        ? apiError('invalidJson', 'security is required, with roles and password.', { fields: ['security'] })
+        : apiError('invalidJson', 'security must be an object.', { fields: ['security'] });
+    }
+    if (at('security.roles')) return rolesNotNames();
+    const password = at('security.password');
+    if (password !== undefined) {
+      const message = password.missing ? 'security.password is required.' : 'security.password must be a string.';
+      return apiError('passwordInvalid', message, { fields: ['security.password'] });
+    }
+    return apiError('invalidJson', 'security.enabled must be a boolean.', { fields: ['security.enabled'] });
+  }
+  return apiError('invalidJson', 'The body does not comply with the User schema.');
+}
+
+function userNameInvalid(): Refusal {
+  return apiError('userNameInvalid', 'user_name must be 1 to 255 characters: letters, digits and ._@- (not first), and not "auth".', {
+    fields: ['user_name'],
+  });
+}
+
+function textInvalid(label: string): Refusal {
+  return apiError('invalidJson', `${label} must be a string of at most ${USER_TEXT_MAX} characters.`, { fields: [label] });
+}
+
+function rolesNotNames(): Refusal {
+  return apiError('rolesInvalid', 'security.roles must be an array of role names.', { fields: ['security.roles'] });
+}
 
 /** ECE's `User` as JSON (the password is write-only and never shown). */
 export function userView(user: UserRecord): User {
@@ -67,31 +132,27 @@ function requireCredentialCovers(principal: Principal, roles: readonly string[],
   );
 }
 
-function isObject(value: unknown): value is Json {
+function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function optionalText(body: Json, field: string, label = field): string | null | undefined {
-  const value = body[field];
+/** A full_name or email as stored: '' and null are none. The schema counts characters, the limit UTF-16 units. */
+function optionalText(value: string | null | undefined, label: string): string | null | undefined {
   if (value === undefined) return undefined;
-  if (value === null) return null;
-  if (typeof value !== 'string' || value.length > TEXT_MAX) {
-    throw apiError('invalidJson', `${label} must be a string of at most ${TEXT_MAX} characters.`, { fields: [label] });
-  }
-  return value === '' ? null : value;
+  if (value === null || value === '') return null;
+  if (value.length > USER_TEXT_MAX) throw textInvalid(label);
+  return value;
 }
 
-function checkRoles(value: unknown): string[] {
-  if (!Array.isArray(value) || value.some((role) => typeof role !== 'string')) {
-    throw apiError('rolesInvalid', 'security.roles must be an array of role names.', { fields: ['security.roles'] });
-  }
+/** Roles are the four ECE platform roles (a domain rule; the schema checks only that they are names). */
+function checkRoles(value: readonly string[]): string[] {
   const unknown = value.filter((role) => !isRole(role));
   if (unknown.length > 0) {
     throw apiError('rolesInvalid', `Unknown role(s) ${unknown.join(', ')}; the roles are ${ROLES.join(', ')}.`, {
       fields: ['security.roles'],
     });
   }
-  return [...new Set(value as string[])];
+  return [...new Set(value)];
 }
 
 export interface UserServiceOptions {
@@ -121,33 +182,23 @@ export class UserService {
     return this.existing(userName);
   }
 
-  async create(principal: Principal, body: unknown): Promise<UserRecord> {
+  /** The right POST /users needs, checked before its body is (a 403 comes before a 400). */
+  authorizeCreate(principal: Principal): void {
     requirePermission(principal, 'users.write', 'creating users');
-    if (!isObject(body)) throw apiError('invalidJson', 'The body must be a User object.');
+  }
+
+  /** The body is a User its route's schema has checked (http/schemas.ts createUserSchema). */
+  async create(principal: Principal, body: NewUser): Promise<UserRecord> {
+    this.authorizeCreate(principal);
     const userName = body.user_name;
-    if (typeof userName !== 'string' || !USER_NAME.test(userName) || RESERVED_NAMES.has(userName)) {
-      throw apiError('userNameInvalid', 'user_name must be 1 to 255 characters: letters, digits and ._@- (not first), and not "auth".', {
-        fields: ['user_name'],
-      });
-    }
-    if (body.builtin === true) throw apiError('restrictedField', 'builtin cannot be set.', { fields: ['builtin'] });
     const security = body.security;
-    if (!isObject(security)) {
-      throw apiError('invalidJson', 'security is required, with roles and password.', { fields: ['security'] });
-    }
     const roles = security.roles === undefined ? [] : checkRoles(security.roles);
-    if (security.password === undefined) {
-      throw apiError('passwordInvalid', 'security.password is required.', { fields: ['security.password'] });
-    }
     const password = checkPasswordPolicy(security.password, userName);
-    if (security.enabled !== undefined && typeof security.enabled !== 'boolean') {
-      throw apiError('invalidJson', 'security.enabled must be a boolean.', { fields: ['security.enabled'] });
-    }
     const now = this.now();
     const user: UserRecord = {
       userName,
-      fullName: optionalText(body, 'full_name') ?? null,
-      email: optionalText(body, 'email') ?? null,
+      fullName: optionalText(body.full_name, 'full_name') ?? null,
+      email: optionalText(body.email, 'email') ?? null,
       roles,
       enabled: security.enabled ?? true,
       builtin: false,
@@ -173,22 +224,38 @@ export class UserService {
    * PATCH /users/{user_name} (admins) and PATCH /user (`self`: anyone, for their own name, e-mail
    * and password; roles and enabled are not theirs to change). JSON Merge Patch semantics.
    */
-  async update(principal: Principal, userName: string, body: unknown, self: boolean): Promise<UserRecord> {
+  /**
+   * What PATCH checks before its body's schema, so a refusal comes in the order it always did: the
+   * caller's right, then (for a body that is an object) that the user exists and that user_name and
+   * builtin are unchanged. Returns the stored user.
+   */
+  async precheckUpdate(principal: Principal, userName: string, body: unknown, self: boolean): Promise<UserRecord | null> {
     if (!self) requirePermission(principal, 'users.write', 'changing users');
-    if (!isObject(body)) throw apiError('invalidJson', 'The body must be a JSON object (JSON Merge Patch of a User).');
+    if (!isObject(body)) return null; // the schema refuses it
     const current = await this.existing(userName);
+    const restricted = (field: string) => apiError('restrictedField', `${field} cannot be changed.`, { fields: [field] });
+    if (body.user_name !== undefined && body.user_name !== userName) throw restricted('user_name');
+    if (body.builtin !== undefined && body.builtin !== current.builtin) throw restricted('builtin');
+    return current;
+  }
+
+  /**
+   * PATCH /users/{user_name} (admins) and PATCH /user (`self`: anyone, for their own name, e-mail
+   * and password; roles and enabled are not theirs to change). JSON Merge Patch semantics; the body
+   * is a UserPatch its route's schema has checked (http/schemas.ts userPatchSchema).
+   */
+  async update(principal: Principal, userName: string, body: UserPatch, self: boolean): Promise<UserRecord> {
+    const current = await this.precheckUpdate(principal, userName, body, self);
+    if (current === null) throw userBodyRefusal([{ field: '', missing: false }], false);
     const restricted = (field: string, why: string) => apiError('restrictedField', `${field} ${why}`, { fields: [field] });
-    if (body.user_name !== undefined && body.user_name !== userName) throw restricted('user_name', 'cannot be changed.');
-    if (body.builtin !== undefined && body.builtin !== current.builtin) throw restricted('builtin', 'cannot be changed.');
     const changes: UserChanges = { updatedAt: this.now(), updatedBy: principal.userId };
-    const fullName = optionalText(body, 'full_name');
+    const fullName = optionalText(body.full_name, 'full_name');
     if (fullName !== undefined) changes.fullName = fullName;
-    const email = optionalText(body, 'email');
+    const email = optionalText(body.email, 'email');
     if (email !== undefined) changes.email = email;
     let passwordChanged = false;
     if (body.security !== undefined && body.security !== null) {
       const security = body.security;
-      if (!isObject(security)) throw apiError('invalidJson', 'security must be an object.', { fields: ['security'] });
       if (security.roles !== undefined) {
         const roles = security.roles === null ? [] : checkRoles(security.roles);
         const same = roles.length === current.roles.length && roles.every((role) => current.roles.includes(role));
@@ -198,10 +265,7 @@ export class UserService {
         }
       }
       if (security.enabled !== undefined) {
-        const enabled = security.enabled === null ? true : security.enabled;
-        if (typeof enabled !== 'boolean') {
-          throw apiError('invalidJson', 'security.enabled must be a boolean.', { fields: ['security.enabled'] });
-        }
+        const enabled = security.enabled ?? true;
         if (enabled !== current.enabled) {
           if (self) throw restricted('security.enabled', 'of your own account is changed by a platform admin.');
           changes.enabled = enabled;

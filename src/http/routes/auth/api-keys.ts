@@ -2,13 +2,14 @@
 // /users/auth/keys/{api_key_id} (ECE's get-api-keys, create-api-key, delete-api-keys, get-api-key,
 // delete-api-key).
 import type { FastifyInstance } from 'fastify';
-import type { DeleteApiKeysRequest } from '../../../api-types.js';
-import { apiKeyView } from '../../../auth/api-key-service.js';
+import type { CreateApiKeyRequest, DeleteApiKeysRequest } from '../../../api-types.js';
+import { apiKeyView, createKeyRefusal } from '../../../auth/api-key-service.js';
 import { apiError } from '../../../errors.js';
 import { noteForAudit, requirePrincipal } from '../../plugins/authenticate.js';
 import type { RouteDeps } from '../../route-deps.js';
+import { fieldOf } from '../../plugins/error-replies.js';
 import { refuseBodyAs } from '../../schema-refusal.js';
-import { deleteApiKeysRequestSchema } from '../../schemas.js';
+import { apiKeyIdParams, createApiKeyRequestSchema, deleteApiKeysRequestSchema, type ApiKeyIdParams } from '../../schemas.js';
 
 const refuseDeleteKeys = refuseBodyAs(() => apiError('invalidJson', 'The body must be {"keys": ["<api key id>", …]}.', { fields: ['keys'] }));
 
@@ -18,12 +19,16 @@ export function registerOwnApiKeyRoutes(app: FastifyInstance, deps: RouteDeps): 
     return { keys: keys.map((record) => apiKeyView(record)) };
   });
 
-  app.post('/api/v1/users/auth/keys', async (request, reply) => {
-    const { record, key } = await deps.keys.create(requirePrincipal(request), request.body);
-    noteForAudit(request, { target: record.id });
-    reply.code(201);
-    return apiKeyView(record, key);
-  });
+  app.post<{ Body: CreateApiKeyRequest }>(
+    '/api/v1/users/auth/keys',
+    { schema: { body: createApiKeyRequestSchema }, schemaErrorFormatter: refuseBodyAs((issues) => createKeyRefusal(issues.map(fieldOf))) },
+    async (request, reply) => {
+      const { record, key } = await deps.keys.create(requirePrincipal(request), request.body);
+      noteForAudit(request, { target: record.id });
+      reply.code(201);
+      return apiKeyView(record, key);
+    },
+  );
 
   app.delete<{ Body: DeleteApiKeysRequest }>(
     '/api/v1/users/auth/keys',
@@ -35,11 +40,11 @@ export function registerOwnApiKeyRoutes(app: FastifyInstance, deps: RouteDeps): 
     },
   );
 
-  app.get<{ Params: { api_key_id: string } }>('/api/v1/users/auth/keys/:api_key_id', async (request) =>
+  app.get<{ Params: ApiKeyIdParams }>('/api/v1/users/auth/keys/:api_key_id', { schema: { params: apiKeyIdParams } }, async (request) =>
     apiKeyView(await deps.keys.getOwn(requirePrincipal(request), request.params.api_key_id)),
   );
 
-  app.delete<{ Params: { api_key_id: string } }>('/api/v1/users/auth/keys/:api_key_id', async (request) => {
+  app.delete<{ Params: ApiKeyIdParams }>('/api/v1/users/auth/keys/:api_key_id', { schema: { params: apiKeyIdParams } }, async (request) => {
     await deps.keys.deleteOwn(requirePrincipal(request), request.params.api_key_id);
     return {};
   });

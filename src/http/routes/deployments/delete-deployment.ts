@@ -6,11 +6,10 @@ import { lifecycleResponse } from '../../../domain/deployment-view.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import type { RouteDeps } from '../../route-deps.js';
 import { deploymentIdParams } from './schemas.js';
+import type { DeploymentIdParams } from './schemas.js';
 
 export function registerDeleteDeployment(app: FastifyInstance, deps: RouteDeps): void {
-  app.delete<{ Params: { deployment_id: string } }>(
-    '/api/v1/deployments/:deployment_id',
-    { schema: { params: deploymentIdParams } },
-    async (request) => lifecycleResponse(await deps.deployments.delete(request.params.deployment_id, requirePrincipal(request))),
+  app.delete<{ Params: DeploymentIdParams }>('/api/v1/deployments/:deployment_id', { schema: { params: deploymentIdParams } }, async (request) =>
+    lifecycleResponse(await deps.deployments.delete(request.params.deployment_id, requirePrincipal(request))),
   );
 }

@@ -6,9 +6,10 @@ import { requirePrincipal } from '../../plugins/authenticate.js';
 import type { RouteDeps } from '../../route-deps.js';
 import { installUrlOf } from './install-files.js';
 import { deploymentIdParams } from './schemas.js';
+import type { DeploymentIdParams } from './schemas.js';
 
 export function registerDeploymentBundles(app: FastifyInstance, deps: RouteDeps): void {
-  app.get<{ Params: { deployment_id: string } }>(
+  app.get<{ Params: DeploymentIdParams }>(
     '/api/v1/deployments/:deployment_id/bundles',
     { schema: { params: deploymentIdParams } },
     async (request, reply) => {

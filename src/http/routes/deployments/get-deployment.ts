@@ -7,6 +7,7 @@ import { requirePrincipal } from '../../plugins/authenticate.js';
 import { booleanQuery } from '../../query.js';
 import type { RouteDeps } from '../../route-deps.js';
 import { deploymentIdParams } from './schemas.js';
+import type { DeploymentIdParams } from './schemas.js';
 
 const ACCEPTED_FLAGS = [
   'show_security',
@@ -21,7 +22,7 @@ const ACCEPTED_FLAGS = [
 ];
 
 export function registerGetDeployment(app: FastifyInstance, deps: RouteDeps): void {
-  app.get<{ Params: { deployment_id: string } }>(
+  app.get<{ Params: DeploymentIdParams }>(
     '/api/v1/deployments/:deployment_id',
     { schema: { params: deploymentIdParams } },
     async (request, reply) => {

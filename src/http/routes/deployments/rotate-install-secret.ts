@@ -4,9 +4,10 @@ import type { FastifyInstance } from 'fastify';
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import type { RouteDeps } from '../../route-deps.js';
 import { deploymentIdParams } from './schemas.js';
+import type { DeploymentIdParams } from './schemas.js';
 
 export function registerRotateInstallSecret(app: FastifyInstance, deps: RouteDeps): void {
-  app.post<{ Params: { deployment_id: string } }>(
+  app.post<{ Params: DeploymentIdParams }>(
     '/api/v1/deployments/:deployment_id/_rotate_install_secret',
     { schema: { params: deploymentIdParams } },
     async (request) => {

@@ -1,6 +1,7 @@
 // Request schemas of the deployment operations, from ECE's definitions (spec/ece-deployments.swagger.json).
 // Responses get none: Fastify's serializer would drop plan fields the schema does not list, and the
 // stored plan must come back verbatim.
+import type { ParamsOf } from '../../schemas.js';
 import { swaggerDocument } from '../../spec.js';
 
 const definitions = swaggerDocument.definitions as Record<string, unknown>;
@@ -84,3 +85,5 @@ export const deploymentIdParams = {
   required: ['deployment_id'],
   properties: { deployment_id: { type: 'string', minLength: 1, maxLength: 128 } },
 } as const;
+
+export type DeploymentIdParams = ParamsOf<typeof deploymentIdParams>;

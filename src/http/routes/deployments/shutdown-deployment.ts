@@ -8,9 +8,10 @@ import { requirePrincipal } from '../../plugins/authenticate.js';
 import { booleanQuery } from '../../query.js';
 import type { RouteDeps } from '../../route-deps.js';
 import { deploymentIdParams } from './schemas.js';
+import type { DeploymentIdParams } from './schemas.js';
 
 export function registerShutdownDeployment(app: FastifyInstance, deps: RouteDeps): void {
-  app.post<{ Params: { deployment_id: string } }>(
+  app.post<{ Params: DeploymentIdParams }>(
     '/api/v1/deployments/:deployment_id/_shutdown',
     { schema: { params: deploymentIdParams } },
     async (request) => {

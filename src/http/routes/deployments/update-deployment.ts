@@ -8,9 +8,10 @@ import { requirePrincipal } from '../../plugins/authenticate.js';
 import { booleanQuery, versionQuery } from '../../query.js';
 import type { RouteDeps } from '../../route-deps.js';
 import { deploymentIdParams, deploymentUpdateRequestSchema } from './schemas.js';
+import type { DeploymentIdParams } from './schemas.js';
 
 export function registerUpdateDeployment(app: FastifyInstance, deps: RouteDeps): void {
-  app.put<{ Params: { deployment_id: string } }>(
+  app.put<{ Params: DeploymentIdParams }>(
     '/api/v1/deployments/:deployment_id',
     { schema: { params: deploymentIdParams, body: deploymentUpdateRequestSchema } },
     async (request, reply) => {
