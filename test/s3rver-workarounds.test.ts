@@ -7,20 +7,14 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { openS3BlobStore } from '../src/stores/s3/s3-blob-store.js';
+import { rawS3Client } from './helpers/bucket.js';
 import { S3RVER_PLACEHOLDER, startS3, type RestartableS3 } from './helpers/s3.js';
 
 let s3: RestartableS3;
 let client: S3Client;
 before(async () => {
   s3 = await startS3();
-  client = new S3Client({
-    region: s3.region,
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: s3.credentials,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  client = rawS3Client(s3);
 });
 after(async () => {
   client.destroy();

@@ -17,6 +17,7 @@ import { blobStoreContract } from './contract/blob-store.contract.js';
 import { deploymentStoreContract } from './contract/deployment-store.contract.js';
 import { metadataStoreContract, type OpenMetadataStore } from './contract/metadata-store.contract.js';
 import { createDatabase, startPostgres, type TestPostgres } from './helpers/postgres.js';
+import { rawS3Client } from './helpers/bucket.js';
 import { startS3, type TestS3 } from './helpers/s3.js';
 
 const MiB = 1024 ** 2;
@@ -313,14 +314,7 @@ describe('s3 blob store', () => {
 
   before(async () => {
     s3 = await startS3();
-    raw = new S3Client({
-      region: s3.region,
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: s3.credentials,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    raw = rawS3Client(s3);
   });
   after(async () => {
     raw?.destroy();

@@ -9,6 +9,18 @@ export interface BucketView {
   close(): void;
 }
 
+/** A plain S3 client for a test's s3rver (path style; checksums only where s3rver needs them). */
+export function rawS3Client(s3: { region: string; endpoint: string }): S3Client {
+  return new S3Client({
+    region: s3.region,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: S3RVER_CREDENTIALS,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
 export function bucketView(env: Record<string, string>): BucketView {
   const bucket = env.EXTREPO_S3_BUCKET!;
   const prefix = env.EXTREPO_S3_PREFIX ?? '';
