@@ -14,20 +14,12 @@ import Database from 'better-sqlite3';
 import { loadConfig } from '../../src/config.js';
 import { EXTENSION_COLUMNS } from '../../src/stores/sql/extension-tuple.js';
 import { openStores, storeOptionsFromConfig } from '../../src/stores/open-stores.js';
+import { CHROMIUM_LAUNCH_ARGS } from '../../test/helpers/browser.js';
 import { fill } from './listing.js';
 
 type ConsoleContext = Pick<BenchContext, 'options' | 'log'>;
 
 const CHROMIUM = process.env.EXTREPO_BENCH_CHROMIUM ?? '/usr/bin/chromium';
-const LAUNCH_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const LOAD_TARGET_SECONDS = 1.5;
 const JS_TARGET_KIB = 600;
 
@@ -106,7 +98,7 @@ export async function runConsoleLoad(
   startRepo: (level: number) => Promise<{ repo: Extrepo; prefilled: boolean }>,
 ): Promise<Row[]> {
   if (!existsSync('dist/console/index.html')) throw new Error('the console is not built: run npm run build:console');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_LAUNCH_ARGS });
   const rows: Row[] = [];
   let scripts: string[] = [];
   try {

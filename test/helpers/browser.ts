@@ -8,8 +8,8 @@ import { chromium, selectors, type Browser, type BrowserContext, type Page } fro
 export const CHROMIUM = process.env.EXTREPO_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
 // Without the background-networking flags Chromium keeps trying to reach Google's hosts, which this
-// machine's closed network refuses (TOOLING.md §6).
-const LAUNCH_ARGS = [
+// machine's closed network refuses (TOOLING.md §6). The console bench launches with the same flags.
+export const CHROMIUM_LAUNCH_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',
@@ -25,7 +25,7 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 selectors.setTestIdAttribute('data-test-subj');
 
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_LAUNCH_ARGS });
 }
 
 export interface WatchedPage {
