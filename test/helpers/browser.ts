@@ -87,6 +87,15 @@ export interface AxeViolation {
 
 /** The serious and critical accessibility violations axe-core finds on the page as it is now. */
 export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
+  // axe measures colour contrast on the styles of the moment: a modal or a button caught mid-way through
+  // EUI's fade-in has half its opacity, and a fill button then "fails" contrast (seen on a quiet CI
+  // machine, where the check ran sooner after the click). Finite animations and transitions finish first;
+  // endless ones (loading spinners) are left running, and none is waited on for more than 2 s.
+  await page.evaluate(async () => {
+    const finite = document.getAnimations().filter((animation) => animation.effect?.getComputedTiming().iterations !== Infinity);
+    const settled = Promise.all(finite.map((animation) => animation.finished.catch(() => undefined)));
+    await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 2000))]);
+  });
   // Evaluated through the DevTools protocol, which the page's CSP does not govern (an injected
   // <script> would be refused by it, as it should be).
   await page.evaluate(axeSource);
