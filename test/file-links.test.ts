@@ -213,13 +213,21 @@ describe('signed file links', () => {
     const body = await expectError(whole, 404, 'extensions.file_missing');
     assert.match(body.errors[0]!.message, /missing from the file store/);
     await expectError(await fetch(uploaded.body.file_metadata.url, { headers: { range: 'bytes=0-9' } }), 404, 'extensions.file_missing');
-    assert.equal(await faults(), before + 2);
+    // A HEAD says the same, rather than promise bytes a GET cannot give.
+    const head = await fetch(uploaded.body.file_metadata.url, { method: 'HEAD' });
+    assert.equal(head.status, 404);
+    assert.equal(head.headers.get('x-cloud-error-codes'), 'extensions.file_missing');
+    assert.equal(head.headers.get('etag'), null, 'no header of the file on an error');
+    assert.equal(await faults(), before + 3);
     // Uploading the file again repairs it.
     const repaired = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, {
       body: lostZip,
       headers: { 'content-type': 'application/zip' },
     });
     assert.deepEqual(Buffer.from(await (await fetch(repaired.body.file_metadata.url)).arrayBuffer()), lostZip);
+    const repairedHead = await fetch(repaired.body.file_metadata.url, { method: 'HEAD' });
+    assert.equal(repairedHead.status, 200);
+    assert.equal(repairedHead.headers.get('content-length'), String(lostZip.length));
   });
 
   test('EXTREPO_PUBLIC_URL sets the origin of links', async () => {

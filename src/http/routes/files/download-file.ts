@@ -121,8 +121,15 @@ async function serveBlob(
   }
   reply.header('content-length', String(length));
   // Fastify answers HEAD through this handler and keeps our Content-Length only for a stream
-  // payload, which it drains: hand it an empty one rather than open the blob.
-  if (request.method === 'HEAD') return reply.send(Readable.from([]));
+  // payload, which it drains: hand it an empty one rather than open the blob. The blob must still
+  // be there, or a HEAD would promise bytes that a GET then cannot give.
+  if (request.method === 'HEAD') {
+    const held = await deps.blobs.stat(sha256).catch((error: unknown) => {
+      throw openFailure(request, reply, deps, id, sha256, error);
+    });
+    if (held === null) throw openFailure(request, reply, deps, id, sha256, new BlobNotFoundError(sha256));
+    return reply.send(Readable.from([]));
+  }
   if (length === 0) return reply.send();
   const start = range?.start ?? 0;
   try {
