@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type TestServer } from './helpers/server.js';
+import { createDeployment, createRequest, DEPLOYMENTS } from './helpers/deployments.js';
 
 const PASSWORD = 'Users-test-password-0123';
 const basic = (user: string, password = PASSWORD) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -149,6 +150,18 @@ describe('users', () => {
     assert.equal((await server.api('GET', '/api/v1/users/owner')).status, 404);
     const heirList = await server.api('GET', '/api/v1/deployments/extensions', { headers: { authorization: basic('heir') } });
     assert.deepEqual(heirList.body.extensions.map((e: { id: string }) => e.id).sort(), ids.sort());
+  });
+
+  test('deleting an owner of deployments is refused too, and reassigning hands the deployments over', async () => {
+    await createUser('deployer');
+    await createUser('deployer-heir');
+    const id = await createDeployment(server, createRequest({ name: 'owned-by-deployer' }), basic('deployer'));
+    const refused = await server.api('DELETE', '/api/v1/users/deployer');
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.errors[0].code, 'user.restricted_deletion');
+    assert.match(refused.body.errors[0].message, /still owns 1 deployment\. Delete it first.*reassign_extensions_to/);
+    assert.equal((await server.api('DELETE', '/api/v1/users/deployer?reassign_extensions_to=deployer-heir')).status, 200);
+    assert.equal((await server.api('GET', `${DEPLOYMENTS}/${id}`, { headers: { authorization: basic('deployer-heir') } })).status, 200);
   });
 });
 

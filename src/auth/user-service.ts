@@ -310,10 +310,14 @@ export class UserService {
       return await this.store.deleteUser(userName, reassignTo === undefined ? {} : { reassignExtensionsTo: reassignTo });
     } catch (error) {
       if (error instanceof UserOwnsExtensionsError) {
+        const owned = [
+          ...(error.count > 0 ? [`${error.count} extension${error.count === 1 ? '' : 's'}`] : []),
+          ...(error.deployments > 0 ? [`${error.deployments} deployment${error.deployments === 1 ? '' : 's'}`] : []),
+        ];
+        const them = error.count + error.deployments === 1 ? 'it' : 'them';
         throw refuse(
-          `[${userName}] still owns ${error.count} extension${error.count === 1 ? '' : 's'}. Delete ` +
-            `${error.count === 1 ? 'it' : 'them'} first, or repeat with ?reassign_extensions_to=<user name> to hand ` +
-            `${error.count === 1 ? 'it' : 'them'} over.`,
+          `[${userName}] still owns ${owned.join(' and ')}. Delete ${them} first, or repeat with ` +
+            `?reassign_extensions_to=<user name> to hand ${them} over.`,
         );
       }
       if (error instanceof LastAdminError) {

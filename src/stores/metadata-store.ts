@@ -327,15 +327,19 @@ export class LastAdminError extends Error {
 }
 
 /** The user still owns extensions and no reassignment was asked for; nothing was changed. */
+/** The user still owns extensions or deployments (or both): `count` extensions, `deployments` deployments. */
 export class UserOwnsExtensionsError extends Error {
   override name = 'UserOwnsExtensionsError';
-  constructor(readonly count: number) {
-    super(`the user owns ${count} extension(s)`);
+  constructor(
+    readonly count: number,
+    readonly deployments = 0,
+  ) {
+    super(`the user owns ${count} extension(s) and ${deployments} deployment(s)`);
   }
 }
 
 export interface DeleteUserOptions {
-  /** Hand the user's extensions to this user instead of refusing the deletion. */
+  /** Hand the user's extensions and deployments to this user instead of refusing the deletion. */
   reassignExtensionsTo?: string;
 }
 
@@ -352,8 +356,9 @@ export interface UserStore {
   updateUser(userName: string, changes: UserChanges): Promise<UserRecord>;
   /**
    * Deletes the user with its API keys and sessions, atomically. NotFoundError, LastAdminError, and
-   * UserOwnsExtensionsError when it owns extensions and `reassignExtensionsTo` is not given (with it,
-   * they are handed over in the same transaction). Returns how many extensions were reassigned.
+   * UserOwnsExtensionsError when it owns extensions or deployments and `reassignExtensionsTo` is not
+   * given (with it, both are handed over in the same transaction). Returns how many extensions were
+   * reassigned.
    */
   deleteUser(userName: string, options?: DeleteUserOptions): Promise<{ reassigned: number }>;
   /** Stamps a successful login (no resource-version change). */

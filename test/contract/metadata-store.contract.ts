@@ -891,6 +891,47 @@ export function metadataStoreContract(name: string, open: OpenMetadataStore): vo
         await assert.rejects(store.deleteUser(owner.userName), NotFoundError);
         assert.deepEqual(await store.deleteUser(userOf().userName).catch((e: unknown) => e instanceof NotFoundError), true);
       });
+
+      test('delete refuses an owner of deployments too, and hands them over with the extensions; a shared request_id does not collide', async () => {
+        const owner = userOf();
+        const heir = userOf();
+        await store.insertUser(owner);
+        await store.insertUser(heir);
+        const requestId = 'r'.repeat(40);
+        const deployment = (ownerId: string) => ({
+          id: randomUUID().replaceAll('-', ''),
+          name: 'search',
+          alias: null,
+          ownerId,
+          requestId,
+          tags: [],
+          elasticsearch: {
+            refId: 'main-elasticsearch',
+            resourceId: randomUUID().replaceAll('-', ''),
+            region: 'ece-region',
+            displayName: null,
+            settings: null,
+            plan: { cluster_topology: [], elasticsearch: { version: '8.15.0' } },
+            planAttemptId: randomUUID(),
+            planStartedAt: new Date(T0),
+          },
+          references: [],
+          installSalt: 'salt',
+          now: new Date(T0),
+        });
+        const owned = await store.deployments.insertDeployment(deployment(owner.userName));
+        const inherited = await store.deployments.insertDeployment(deployment(heir.userName));
+        await assert.rejects(
+          store.deleteUser(owner.userName),
+          (error: unknown) => error instanceof UserOwnsExtensionsError && error.count === 0 && error.deployments === 1,
+        );
+        assert.notEqual(await store.getUser(owner.userName), null);
+        assert.deepEqual(await store.deleteUser(owner.userName, { reassignExtensionsTo: heir.userName }), { reassigned: 0 });
+        const handedOver = await store.deployments.getDeployment(owned.id);
+        assert.equal(handedOver?.ownerId, heir.userName);
+        assert.equal(handedOver?.requestId, null, 'the request_id of the deleted owner is forgotten');
+        assert.equal((await store.deployments.getDeploymentByRequestId(heir.userName, requestId))?.id, inherited.id);
+      });
     });
 
     describe('sessions', () => {

@@ -264,7 +264,7 @@ export function UsersPage() {
           defaultFocusedButton="cancel"
         >
           <p>The user, its sessions and its API keys are deleted.</p>
-          <EuiFormRow label="Give this user's extensions to" helpText="Required if the user owns extensions.">
+          <EuiFormRow label="Give this user's extensions and deployments to" helpText="Required if the user owns extensions or deployments.">
             <EuiSelect
               value={reassignTo}
               onChange={(e) => setReassignTo(e.target.value)}

@@ -28,8 +28,12 @@ export function authStatements(dialect: SqlDialect) {
     deleteUser: `DELETE FROM users WHERE user_name = ${p(1)}`,
     enabledUsers: `SELECT enabled, roles FROM users WHERE enabled = ${p(1)}`,
     recordLogin: `UPDATE users SET last_login_at = ${p(1)} WHERE user_name = ${p(2)}`,
-    countOwned: `SELECT count(*) AS n FROM extensions WHERE owner_id = ${p(1)}`,
+    countOwned: `SELECT (SELECT count(*) FROM extensions WHERE owner_id = ${p(1)}) AS extensions,
+        (SELECT count(*) FROM deployments WHERE owner_id = ${p(2)}) AS deployments`,
     reassignOwned: `UPDATE extensions SET owner_id = ${p(1)} WHERE owner_id = ${p(2)}`,
+    // A request_id is unique per owner: the heir may have used the same one, and the deleted
+    // user will never repeat a request, so the handed-over deployments forget theirs.
+    reassignOwnedDeployments: `UPDATE deployments SET owner_id = ${p(1)}, request_id = NULL WHERE owner_id = ${p(2)}`,
 
     insertSession: `INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (${placeholders(dialect, 5)})`,
     getSession: `SELECT * FROM sessions WHERE id = ${p(1)}`,

@@ -62,13 +62,16 @@ export function* deleteUserSteps(context: UserContext, userName: string, options
   const { sql } = context;
   yield* serializeUserChanges(context.dialect);
   const current = yield* lockUser(context, userName);
-  const [owned] = yield* selectRows<{ n: number | string }>(sql.countOwned, [userName]);
-  const count = Number(owned?.n ?? 0);
-  if (count > 0 && options.reassignExtensionsTo === undefined) throw new UserOwnsExtensionsError(count);
+  const [owned] = yield* selectRows<{ extensions: number | string; deployments: number | string }>(sql.countOwned, [userName, userName]);
+  const extensions = Number(owned?.extensions ?? 0);
+  const deployments = Number(owned?.deployments ?? 0);
+  const heir = options.reassignExtensionsTo;
+  if (extensions + deployments > 0 && heir === undefined) throw new UserOwnsExtensionsError(extensions, deployments);
   let reassigned = 0;
-  if (count > 0 && options.reassignExtensionsTo !== undefined) {
-    yield* lockUser(context, options.reassignExtensionsTo);
-    reassigned = yield* execute(sql.reassignOwned, [options.reassignExtensionsTo, userName]);
+  if (extensions + deployments > 0 && heir !== undefined) {
+    yield* lockUser(context, heir);
+    reassigned = yield* execute(sql.reassignOwned, [heir, userName]);
+    yield* execute(sql.reassignOwnedDeployments, [heir, userName]);
   }
   yield* execute(sql.deleteUser, [userName]);
   yield* execute(sql.deleteApiKeysOfUser, [userName]);
