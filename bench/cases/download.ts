@@ -57,7 +57,9 @@ function curlDownload(url: string): Promise<DownloadResult> {
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
     child.on('error', reject);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': the process can end before its stdout has been read, and the status line
+    // then read as '' (status 0; seen on a quiet CI machine, and once under load).
+    child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const [status, bytes] = out.trim().split(' ').map(Number);
       if (code !== 0) reject(new Error(`curl exited with ${code}: ${err.trim()}`));
