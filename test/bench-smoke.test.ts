@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CASES } from '../bench/context.js';
 import type { ComparisonReport, Report } from '../bench/report.js';
+import { childDone } from './helpers/child-exit.js';
 
 function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -22,7 +23,7 @@ function runBench(args: string[]): Promise<{ code: number | null; stdout: string
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    void childDone(child).then((code) => resolve({ code: typeof code === 'number' ? code : null, stdout, stderr }));
   });
 }
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { bundleZip, zipOf } from './helpers/archives.js';
+import { childDone } from './helpers/child-exit.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 async function freePort(): Promise<number> {
@@ -62,7 +63,7 @@ async function run(env: Record<string, string>): Promise<Running> {
 
 async function stop(running: Running): Promise<number | null> {
   if (running.child.exitCode !== null) return running.child.exitCode;
-  const exited = new Promise<number | null>((resolve) => running.child.once('exit', (code) => resolve(code)));
+  const exited = childDone(running.child).then((code) => (typeof code === 'number' ? code : null));
   running.child.kill('SIGTERM');
   return exited;
 }
@@ -99,7 +100,7 @@ describe('configuration', () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { PATH: process.env.PATH ?? '', EXTREPO_PORT: 'nope' } });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
-    const code = await new Promise((resolve) => child.once('exit', resolve));
+    const code = await childDone(child);
     assert.equal(code, 2);
     assert.match(stderr, /EXTREPO_PORT/);
   });
@@ -160,7 +161,7 @@ describe('npm start', () => {
     });
     const id = ((await created.json()) as { id: string }).id;
     const zip = await zipOf({ 'data.bin': Buffer.alloc(512 * 1024, 5) }, { compress: false });
-    const exited = new Promise<number | null>((resolve) => running.child.once('exit', (code) => resolve(code)));
+    const exited = childDone(running.child).then((code) => (typeof code === 'number' ? code : null));
     const status = await new Promise<number>((resolve, reject) => {
       const request = http.request(`${running.url}/api/v1/deployments/extensions/${id}`, {
         method: 'PUT',

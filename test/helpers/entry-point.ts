@@ -4,6 +4,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import net from 'node:net';
 import { after } from 'node:test';
+import { childDone } from './child-exit.js';
 
 export const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -45,12 +46,8 @@ export function spawnChild(env: Record<string, string>, command: string[] = entr
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
   child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      resolve(code ?? signal ?? 'unknown');
-    }),
-  );
+  child.once('exit', () => children.delete(child));
+  const exited = childDone(child).then((result) => result ?? 'unknown');
   return { process: child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { childDone } from './child-exit.js';
 
 export interface Instance {
   url: string;
@@ -45,7 +46,8 @@ export async function startInstance(env: Record<string, string>, options: Instan
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // A signal counts as no exit code, as before.
+  const exited = childDone(child).then((result) => (typeof result === 'number' ? result : null));
   if (ownDataDir) void exited.then(() => rm(dataDir, { recursive: true, force: true }));
   const url = `http://127.0.0.1:${port}`;
   const instance: Instance = {
