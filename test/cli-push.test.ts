@@ -171,6 +171,33 @@ describe('local validation', () => {
     assert.equal(await auditCount('create-extension'), creates, 'no create request reached the server');
   });
 
+  test("a zip whose outline is sound but whose bytes are corrupt is refused in the server's words before its last byte, and the new extension is deleted", async () => {
+    const zip = await zipOf({ 'geoip/data.mmdb': randomBytes(512 * 1024) }, { compress: false });
+    // One byte of the stored data flipped: names, sizes and the central directory are intact, the CRC-32 is not.
+    zip[100_000] = zip[100_000]! ^ 0xff;
+    const file = path.join(tmp, 'corrupt.zip');
+    await writeFile(file, zip);
+
+    const created = await server.api('POST', '/api/v1/deployments/extensions', {
+      json: { name: 'reference', version: '*', extension_type: 'bundle' },
+    });
+    const refused = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, {
+      body: zip,
+      headers: { 'content-type': 'application/zip' },
+    });
+    assert.equal(refused.status, 400);
+    await server.api('DELETE', `/api/v1/deployments/extensions/${created.body.id}`);
+    const serverError = refused.body.errors[0];
+    assert.match(serverError.message, /CRC/);
+
+    const extensions = await extensionCount();
+    const result = await home.run(['push', file, '--name', 'corrupt']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /the new extension \d+ was deleted again/);
+    assert.ok(result.stderr.trim().endsWith(`extrepo: ${serverError.code}: ${serverError.message}`), result.stderr);
+    assert.equal(await extensionCount(), extensions);
+  });
+
   test('a plugin whose version differs from its descriptor is refused locally', async () => {
     const root = await folder('mismatch', { 'plugin-descriptor.properties': pluginDescriptor('8.11.1'), 'x.jar': 'x' });
     const result = await home.run(['push', root, '--version', '8.12.0']);
