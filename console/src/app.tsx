@@ -5,7 +5,8 @@ import { EuiLoadingSpinner, EuiProvider } from '@elastic/eui';
 import { lazy, StrictMode, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter, Navigate, Route, Routes, useLocation } from 'react-router-dom';
-import { ExtensionsPage } from './extensions/list-page';
+import type { ApiClient } from './api/client';
+import { ExtensionsPage, prefetchFirstPage } from './extensions/list-page';
 import { Layout } from './layout/layout';
 import { NotFoundPage } from './layout/not-found-page';
 import { SessionProvider, useSession } from './session/session';
@@ -20,6 +21,9 @@ const ExtensionEditPage = lazy(() => import('./extensions/edit-page').then((m) =
 const ApiKeysPage = lazy(() => import('./keys/api-keys-page').then((m) => ({ default: m.ApiKeysPage })));
 const UsersPage = lazy(() => import('./users/users-page').then((m) => ({ default: m.UsersPage })));
 const AuditPage = lazy(() => import('./audit/audit-page').then((m) => ({ default: m.AuditPage })));
+
+// Module-level, so that SessionProvider sees the same function at every render.
+const prefetchOnRestore = (api: ApiClient) => prefetchFirstPage(api, window.location);
 
 function emotionCaches() {
   const nonce = styleNonce();
@@ -105,7 +109,7 @@ export function startApp(container: HTMLElement): void {
     <StrictMode>
       <EuiProvider colorMode="light" cache={emotionCaches()}>
         <BrowserRouter>
-          <SessionProvider>
+          <SessionProvider onRestore={prefetchOnRestore}>
             <AppRoutes />
           </SessionProvider>
         </BrowserRouter>

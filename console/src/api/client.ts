@@ -79,8 +79,33 @@ export class UploadCancelled extends Error {
   override name = 'UploadCancelled';
 }
 
+/** The path of one page of the extensions list. */
+export function browsePath(query: BrowseQuery): string {
+  const params = new URLSearchParams({ sort: `${query.sort}:${query.order}`, size: String(query.size) });
+  if (query.search) params.set('search', query.search);
+  if (query.type) params.set('type', query.type);
+  if (query.cursor) params.set('cursor', query.cursor);
+  if (query.includeDeployments) params.set('include_deployments', 'true');
+  return `/deployments/extensions?${params.toString()}`;
+}
+
 export class ApiClient {
+  /** GETs started ahead of their caller (see prefetch), with the credential they were sent with. */
+  private readonly early = new Map<string, { credential: Credential | null; answer: Promise<unknown> }>();
+
   constructor(private readonly credential: () => Credential | null) {}
+
+  /**
+   * Starts a GET now; the next call of the same path with the same credential takes its answer,
+   * once. The console asks for the first page's data beside the session check instead of after it:
+   * a cold load otherwise waits for the check, then for the page to mount, then for the data.
+   */
+  prefetch(path: string): void {
+    if (this.early.has(path)) return;
+    const answer = this.call('GET', path);
+    answer.catch(() => undefined); // consumed (or not) by the caller; never an unhandled rejection
+    this.early.set(path, { credential: this.credential(), answer });
+  }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     const credential = this.credential();
@@ -88,6 +113,12 @@ export class ApiClient {
   }
 
   private async call<T>(method: string, path: string, body?: unknown, credentialOverride?: Credential): Promise<T> {
+    const early = method === 'GET' && credentialOverride === undefined ? this.early.get(path) : undefined;
+    if (early !== undefined) {
+      this.early.delete(path);
+      // Signed in as someone else since, or the early request failed: ask again.
+      if (early.credential === this.credential()) return (early.answer as Promise<T>).catch(() => this.call<T>(method, path));
+    }
     const headers = this.headers(body === undefined ? {} : { 'content-type': 'application/json' });
     if (credentialOverride) headers.authorization = authorizationOf(credentialOverride);
     const response = await fetch(`${BASE}${path}`, {
@@ -115,12 +146,7 @@ export class ApiClient {
 
   // Extensions
   browseExtensions(query: BrowseQuery): Promise<ExtensionViewPage> {
-    const params = new URLSearchParams({ sort: `${query.sort}:${query.order}`, size: String(query.size) });
-    if (query.search) params.set('search', query.search);
-    if (query.type) params.set('type', query.type);
-    if (query.cursor) params.set('cursor', query.cursor);
-    if (query.includeDeployments) params.set('include_deployments', 'true');
-    return this.call('GET', `/deployments/extensions?${params.toString()}`);
+    return this.call('GET', browsePath(query));
   }
   getExtension(id: string): Promise<ExtensionView> {
     return this.call('GET', `/deployments/extensions/${encodeURIComponent(id)}?include_deployments=true`);

@@ -21,6 +21,7 @@ import {
 } from '@elastic/eui';
 import { useEffect, useMemo, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router-dom';
+import { browsePath, type ApiClient } from '../api/client';
 import type { ExtensionType, ExtensionView, ExtensionViewPage, SortDirection, SortField } from '../api/types';
 import { useSession } from '../session/session';
 import { formatBytes, formatDate, shortSha } from './format';
@@ -53,16 +54,40 @@ function useDebounced<T>(value: T, ms: number): T {
   return debounced;
 }
 
+/** What the page's address asks for: its type filter and sort order. */
+function viewOf(params: URLSearchParams): { type: ExtensionType | ''; sort: SortField; order: SortDirection } {
+  const type = (params.get('type') ?? '') as ExtensionType | '';
+  const [sortParam, orderParam] = (params.get('sort') ?? 'name:asc').split(':');
+  const sort: SortField = SORT_FIELDS.includes(sortParam as SortField) ? (sortParam as SortField) : 'name';
+  return { type, sort, order: orderParam === 'desc' ? 'desc' : 'asc' };
+}
+
+function firstPageQuery(search: string, view: ReturnType<typeof viewOf>) {
+  return {
+    search,
+    ...(view.type ? { type: view.type } : {}),
+    sort: view.sort,
+    order: view.order,
+    size: PAGE_SIZE,
+    includeDeployments: true,
+  };
+}
+
+/** Asks for the first page this address shows, while the session is still being checked. */
+export function prefetchFirstPage(api: ApiClient, location: { pathname: string; search: string }): void {
+  if (location.pathname !== '/extensions' && location.pathname !== '/') return;
+  const params = new URLSearchParams(location.search);
+  api.prefetch(browsePath(firstPageQuery(params.get('search') ?? '', viewOf(params))));
+}
+
 export function ExtensionsPage() {
   const { api, abilities } = useSession();
   const navigate = useNavigate();
   const [params, setParams] = useSearchParams();
   const [searchText, setSearchText] = useState(params.get('search') ?? '');
   const search = useDebounced(searchText, 250);
-  const type = (params.get('type') ?? '') as ExtensionType | '';
-  const [sortParam, orderParam] = (params.get('sort') ?? 'name:asc').split(':');
-  const sort: SortField = SORT_FIELDS.includes(sortParam as SortField) ? (sortParam as SortField) : 'name';
-  const order: SortDirection = orderParam === 'desc' ? 'desc' : 'asc';
+  const view = viewOf(params);
+  const { type, sort, order } = view;
 
   // cursors[i] is the cursor that fetches page i (page 0 has none).
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
@@ -94,15 +119,7 @@ export function ExtensionsPage() {
     let current = true;
     setLoading(true);
     api
-      .browseExtensions({
-        search,
-        ...(type ? { type } : {}),
-        sort,
-        order,
-        size: PAGE_SIZE,
-        includeDeployments: true,
-        ...(cursor ? { cursor } : {}),
-      })
+      .browseExtensions({ ...firstPageQuery(search, { type, sort, order }), ...(cursor ? { cursor } : {}) })
       .then((answer) => {
         if (!current) return;
         setPage(answer);

@@ -57,7 +57,11 @@ function refreshDelayMs(expiresAt: string): number {
   return Math.max(1000, left - Math.min(60_000, left / 5));
 }
 
-export function SessionProvider({ children }: { children: ReactNode }) {
+/**
+ * `onRestore` runs when a stored credential is about to be checked, with the client that will use
+ * it: the app starts the first page's request there, beside the check.
+ */
+export function SessionProvider({ children, onRestore }: { children: ReactNode; onRestore?: (api: ApiClient) => void }) {
   const [session, setSession] = useState<Session | null>(null);
   const [restoring, setRestoring] = useState(true);
   const credentialRef = useRef<Credential | null>(readStored());
@@ -85,10 +89,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       setRestoring(false);
       return;
     }
+    onRestore?.(api);
     adopt(stored)
       .catch(() => drop())
       .finally(() => setRestoring(false));
-  }, [adopt, drop]);
+    // Once, at mount: api is made once and onRestore must be a stable function.
+  }, [adopt, drop, api, onRestore]);
 
   // Refresh the bearer token before it expires; a failed refresh ends the session.
   useEffect(() => {
