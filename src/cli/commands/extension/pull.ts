@@ -2,6 +2,7 @@
 // temporary file next to the target while counting and hashing it, and renames it into place only
 // if size and sha256 are those the server recorded. On a mismatch (or Ctrl-C) what was written is
 // deleted. --extract DIR then unpacks it safely (see archive/safe-extract.ts).
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,7 +14,6 @@ import { CliError } from '../../cli-errors.js';
 import type { Factory } from '../../factory.js';
 import { printJson } from '../../output.js';
 import { formatBytes, startProgress } from '../../progress.js';
-import { threadedSha256 } from '../../threaded-sha256.js';
 import { extensionPath, type Extension } from './extension.js';
 
 export interface PullOptions {
@@ -34,10 +34,9 @@ export async function runPull(id: string, options: PullOptions, f: Factory): Pro
   const tempDir = options.output === undefined && options.extract !== undefined ? await mkdtemp(path.join(os.tmpdir(), 'extrepo-pull-')) : null;
   const target = options.output ?? (tempDir ? path.join(tempDir, `${extension.name}.zip`) : `${extension.name}.zip`);
   const partial = `${target}.${process.pid}.partial`;
+  const hash = createHash('sha256');
   let received = 0;
   const progress = await startProgress(f.io, `pull ${path.basename(target)}`, size);
-  // Hashed on another thread while this one receives and writes (threaded-sha256.ts).
-  const hash = threadedSha256();
   try {
     const response = await client.openDownload(file.url, f.signal);
     const declared = response.headers['content-length'];
@@ -50,17 +49,16 @@ export async function runPull(id: string, options: PullOptions, f: Factory): Pro
       transform(chunk: Buffer, _encoding, callback: TransformCallback) {
         received += chunk.length;
         if (received > size) return callback(mismatch(`more than the ${size} bytes expected arrived`));
+        hash.update(chunk);
         progress.update(received);
-        const caughtUp = hash.update(chunk);
-        if (caughtUp === undefined) callback(null, chunk);
-        else caughtUp.then(() => callback(null, chunk), callback);
+        callback(null, chunk);
       },
     });
     await pipeline(response, meter, createWriteStream(partial, { flags: 'wx', mode: 0o644, highWaterMark: 1024 * 1024 }), {
       signal: f.signal,
     });
     if (received !== size) throw mismatch(`${received} bytes arrived, ${size} expected`);
-    const sha256 = await hash.digest();
+    const sha256 = hash.digest('hex');
     if (file.sha256 !== undefined && sha256 !== file.sha256) throw mismatch(`sha256 is ${sha256}, the server recorded ${file.sha256}`);
     await rename(partial, target);
     progress.done();
@@ -85,7 +83,6 @@ export async function runPull(id: string, options: PullOptions, f: Factory): Pro
     }
   } catch (error) {
     progress.stop();
-    await hash.destroy();
     await rm(partial, { force: true });
     throw error;
   } finally {
