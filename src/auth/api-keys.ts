@@ -1,7 +1,7 @@
 // API keys. A key is "<id>.<secret>": the id is not secret, so a key can be named in logs and audit
 // records without being usable; only sha256(secret) is stored, and comparisons are constant-time.
 // A hash without salt is enough here because the secret is 256 random bits.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApiKeyRecord } from '../stores/metadata-store.js';
 
 /** The built-in platform admin created at first start. */
@@ -15,7 +15,7 @@ export interface IssuedApiKey {
 }
 
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 export function sameHash(aHex: string, bHex: string): boolean {

@@ -1,7 +1,7 @@
 // Authentication, the ECE way: `ApiKey <key>`, `Basic <user:password>` and `Bearer <token>` from
 // _login, checked on every request against the store, so disabling a user, deleting a key or
 // logging out takes effect at once on every instance.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 import { apiError } from '../errors.js';
 import { impliedRoles, isRole, type Principal, type Role } from '../domain/principal.js';
 import type { ApiKeyRecord, MetadataStore, UserRecord } from '../stores/metadata-store.js';
@@ -43,7 +43,8 @@ const PRINCIPAL_CACHE_MS = 60_000;
 
 /** The cache holds no credential, only its hash. */
 function principalCacheKey(authorization: string): string {
-  return createHash('sha256').update(authorization).digest('base64url');
+  // One-shot hash: a third of createHash's cost, on every authenticated request.
+  return hash('sha256', authorization, 'base64url');
 }
 
 /** A verified caller, and until when the credential itself stays valid (key or token expiry). */
