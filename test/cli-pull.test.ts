@@ -81,6 +81,23 @@ describe('pull with verification', () => {
     assert.deepEqual(await readdir(dir), []);
   });
 
+  test('a chunked download (no Content-Length, as some proxies send it) is verified and kept the same', async () => {
+    origin.mode = { kind: 'chunked-file' };
+    const dir = await dirFresh('chunked');
+    const result = await home.run(['pull', bundleId, '-o', path.join(dir, 'copy.zip')]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(await readFile(path.join(dir, 'copy.zip')), bundle);
+  });
+
+  test("a link the server refuses prints the server's code and message, exit 1, and nothing is left", async () => {
+    origin.mode = { kind: 'break-signature' };
+    const dir = await dirFresh('refused-link');
+    const result = await home.run(['pull', bundleId, '-o', path.join(dir, 'copy.zip')]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^extrepo: root\.forbidden: This file link is not valid/m);
+    assert.deepEqual(await readdir(dir), []);
+  });
+
   test('a tampered download is not extracted either', async () => {
     origin.mode = { kind: 'flip-byte' };
     const dir = await dirFresh('tampered-extract');

@@ -26,7 +26,7 @@ export class ApiClient {
   constructor(
     readonly baseUrl: string,
     private readonly authorization: string | null,
-    private readonly userAgent = 'extrepo-cli',
+    readonly userAgent = 'extrepo-cli',
   ) {}
 
   /** An API call with an optional JSON body; resolves to the parsed JSON answer. */

@@ -14,7 +14,11 @@ export type OriginMode =
   /** File downloads send their headers and the first half of the body, then hang. */
   | { kind: 'stall-file' }
   /** Uploads are read to the end and never answered. */
-  | { kind: 'hold-upload' };
+  | { kind: 'hold-upload' }
+  /** File downloads pass unchanged but chunked, without a Content-Length (as some proxies send them). */
+  | { kind: 'chunked-file' }
+  /** File links arrive with their signature altered, so the server refuses them. */
+  | { kind: 'break-signature' };
 
 const FILE_PREFIX = '/extension-files/';
 const EXTENSION_PATH = /^\/api\/v1\/deployments\/extensions\/[^/?]+(\?.*)?$/;
@@ -44,7 +48,9 @@ export class TamperingOrigin {
       request.resume(); // read it all, answer never
       return;
     }
-    const upstream = http.request(new URL(url, this.target), {
+    const forwarded = new URL(url, this.target);
+    if (isFile && this.mode.kind === 'break-signature') forwarded.searchParams.set('signature', 'forged');
+    const upstream = http.request(forwarded, {
       method: request.method,
       headers: { ...request.headers, host: new URL(this.target).host },
     });
@@ -52,7 +58,12 @@ export class TamperingOrigin {
     request.pipe(upstream);
     upstream.on('response', (answer) => {
       const mode = this.mode;
-      if (isFile && answer.statusCode === 200 && mode.kind !== 'pass' && mode.kind !== 'hold-upload') {
+      if (isFile && answer.statusCode === 200 && mode.kind === 'chunked-file') {
+        const headers = { ...answer.headers };
+        delete headers['content-length'];
+        response.writeHead(200, headers);
+        answer.pipe(response);
+      } else if (isFile && answer.statusCode === 200 && (mode.kind === 'flip-byte' || mode.kind === 'serve-instead' || mode.kind === 'stall-file')) {
         this.tamperFile(answer, response, mode);
       } else if (mode.kind === 'serve-instead' && request.method === 'GET' && EXTENSION_PATH.test(url)) {
         this.rewriteMetadata(answer, response, mode.body);
