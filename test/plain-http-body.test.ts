@@ -34,6 +34,11 @@ before(async () => {
     } else if (request.url === '/chunked') {
       response.writeHead(200);
       response.end(body);
+    } else if (request.url === '/long') {
+      // More than announced: written to the socket behind Node's back.
+      response.writeHead(200, { 'content-length': 10 });
+      response.flushHeaders();
+      response.socket?.end(Buffer.alloc(20, 1));
     } else if (request.url === '/short') {
       response.writeHead(200, { 'content-length': body.length });
       response.end(body.subarray(0, 1000), () => response.socket?.destroy());
@@ -81,6 +86,15 @@ test('a chunked answer, an error status, https and a refused connection are not 
 
 test('a body cut short is an error that says how much arrived', async () => {
   await assert.rejects(read('/short'), /closed after 1000 of 3145745 bytes/);
+});
+
+test('bytes past the Content-Length are an error, and never reach the reader', async () => {
+  let handed = 0;
+  await assert.rejects(
+    readPlainHttpBody(new URL('/long', base), { onLength() {}, onBytes: (view) => (handed += view.length) }, { userAgent: 'test' }),
+    /more than the 10 bytes it announced/,
+  );
+  assert.ok(handed <= 10, `${handed} bytes reached the reader`);
 });
 
 test('a refusal in onLength ends the transfer with it', async () => {

@@ -65,7 +65,10 @@ export function readPlainHttpBody(
       else resolve(outcome);
     };
     const onAbort = () => finish(new InterruptedError());
+    // Never more than the Content-Length reaches the reader: bytes past it are a broken answer.
     const take = (view: Buffer) => {
+      const room = expected - received;
+      if (view.length > room) throw new CliError(`the server sent more than the ${expected} bytes it announced`);
       received += view.length;
       reader.onBytes(view);
     };
@@ -99,8 +102,7 @@ export function readPlainHttpBody(
               head = null;
               if (rest.length > 0) take(rest);
             }
-            if (received > expected) finish(new CliError(`the server sent more than the ${expected} bytes it announced`));
-            else if (received === expected) finish('done');
+            if (received === expected) finish('done');
           } catch (error) {
             finish(error as Error);
           }
