@@ -144,23 +144,25 @@ describe('push a folder', () => {
   });
 });
 
+/** What the server itself answers to these bytes (400 expected): the CLI must refuse them in the same words. */
+async function serverRefusal(zip: Buffer, metadata: { version: string; extension_type: string }): Promise<{ code: string; message: string }> {
+  const created = await server.api('POST', '/api/v1/deployments/extensions', { json: { name: 'reference', ...metadata } });
+  const refused = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, {
+    body: zip,
+    headers: { 'content-type': 'application/zip' },
+  });
+  assert.equal(refused.status, 400);
+  await server.api('DELETE', `/api/v1/deployments/extensions/${created.body.id}`);
+  return refused.body.errors[0];
+}
+
 describe('local validation', () => {
   test("a bad plugin is refused locally with the server's code and wording, and nothing is created", async () => {
     const zip = await pluginZip('8.11.1', { 'java.version': null });
     const file = path.join(tmp, 'bad-plugin.zip');
     await writeFile(file, zip);
 
-    // What the server says about the same bytes.
-    const created = await server.api('POST', '/api/v1/deployments/extensions', {
-      json: { name: 'reference', version: '8.11.1', extension_type: 'plugin' },
-    });
-    const refused = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, {
-      body: zip,
-      headers: { 'content-type': 'application/zip' },
-    });
-    assert.equal(refused.status, 400);
-    await server.api('DELETE', `/api/v1/deployments/extensions/${created.body.id}`);
-    const serverError = refused.body.errors[0];
+    const serverError = await serverRefusal(zip, { version: '8.11.1', extension_type: 'plugin' });
 
     const extensions = await extensionCount();
     const creates = await auditCount('create-extension');
@@ -178,16 +180,7 @@ describe('local validation', () => {
     const file = path.join(tmp, 'corrupt.zip');
     await writeFile(file, zip);
 
-    const created = await server.api('POST', '/api/v1/deployments/extensions', {
-      json: { name: 'reference', version: '*', extension_type: 'bundle' },
-    });
-    const refused = await server.api('PUT', `/api/v1/deployments/extensions/${created.body.id}`, {
-      body: zip,
-      headers: { 'content-type': 'application/zip' },
-    });
-    assert.equal(refused.status, 400);
-    await server.api('DELETE', `/api/v1/deployments/extensions/${created.body.id}`);
-    const serverError = refused.body.errors[0];
+    const serverError = await serverRefusal(zip, { version: '*', extension_type: 'bundle' });
     assert.match(serverError.message, /CRC/);
 
     const extensions = await extensionCount();
