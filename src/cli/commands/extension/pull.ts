@@ -89,28 +89,41 @@ interface Downloaded {
   sha256: string;
 }
 
+/** What both download paths check of the bytes as they come: the announced size, the count, the hash, the progress. */
+function verifier(size: number, progress: Progress) {
+  const hash = createHash('sha256');
+  let received = 0;
+  return {
+    announced(length: number): void {
+      if (length !== size) throw mismatch(`the server sends ${length} bytes, the extension's size is ${size}`);
+    },
+    /** Counts and hashes a piece; throws once more than the size has arrived. */
+    take(piece: Buffer): void {
+      received += piece.length;
+      if (received > size) throw mismatch(`more than the ${size} bytes expected arrived`);
+      hash.update(piece);
+      progress.update(received);
+    },
+    result: (): Downloaded => ({ received, sha256: hash.digest('hex') }),
+  };
+}
+
 /**
  * The signed link's plain answer read into one reused buffer (plain-http-body.ts), each piece hashed
  * and written before the next read; null when the answer is not plain (nothing was kept).
  */
 async function downloadPlain(client: ApiClient, { url, partial, size, progress, signal }: Transfer): Promise<Downloaded | null> {
-  const hash = createHash('sha256');
-  let received = 0;
+  const check = verifier(size, progress);
   const fd = openSync(partial, 'wx', 0o644);
   let outcome: 'done' | 'not-plain';
   try {
     outcome = await readPlainHttpBody(
       new URL(url),
       {
-        onLength(length) {
-          if (length !== size) throw mismatch(`the server sends ${length} bytes, the extension's size is ${size}`);
-        },
+        onLength: check.announced,
         onBytes(view) {
-          received += view.length;
-          if (received > size) throw mismatch(`more than the ${size} bytes expected arrived`);
-          hash.update(view);
+          check.take(view);
           for (let written = 0; written < view.length;) written += writeSync(fd, view, written);
-          progress.update(received);
         },
       },
       { userAgent: client.userAgent, signal },
@@ -118,33 +131,37 @@ async function downloadPlain(client: ApiClient, { url, partial, size, progress, 
   } finally {
     closeSync(fd);
   }
-  if (outcome === 'done') return { received, sha256: hash.digest('hex') };
+  if (outcome === 'done') return check.result();
   await rm(partial, { force: true });
   return null;
 }
 
 /** The same through the full HTTP client: any answer, errors in the server's words. */
 async function downloadThroughClient(client: ApiClient, { url, partial, size, progress, signal }: Transfer): Promise<Downloaded> {
-  const hash = createHash('sha256');
-  let received = 0;
+  const check = verifier(size, progress);
   const response = await client.openDownload(url, signal);
   const declared = response.headers['content-length'];
-  if (declared !== undefined && Number(declared) !== size) {
-    response.destroy();
-    throw mismatch(`the server sends ${declared} bytes, the extension's size is ${size}`);
+  if (declared !== undefined) {
+    try {
+      check.announced(Number(declared));
+    } catch (error) {
+      response.destroy();
+      throw error;
+    }
   }
   const meter = new Transform({
     highWaterMark: 1024 * 1024,
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      received += chunk.length;
-      if (received > size) return callback(mismatch(`more than the ${size} bytes expected arrived`));
-      hash.update(chunk);
-      progress.update(received);
+      try {
+        check.take(chunk);
+      } catch (error) {
+        return callback(error as Error);
+      }
       callback(null, chunk);
     },
   });
   await pipeline(response, meter, createWriteStream(partial, { flags: 'wx', mode: 0o644, highWaterMark: 1024 * 1024 }), { signal });
-  return { received, sha256: hash.digest('hex') };
+  return check.result();
 }
 
 function mismatch(detail: string): CliError {
