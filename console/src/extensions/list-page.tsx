@@ -86,8 +86,7 @@ export function ExtensionsPage() {
   const [params, setParams] = useSearchParams();
   const [searchText, setSearchText] = useState(params.get('search') ?? '');
   const search = useDebounced(searchText, 250);
-  const view = viewOf(params);
-  const { type, sort, order } = view;
+  const { type, sort, order } = viewOf(params);
 
   // cursors[i] is the cursor that fetches page i (page 0 has none).
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
