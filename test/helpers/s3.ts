@@ -1,6 +1,7 @@
 // A throwaway S3-compatible server for tests: s3rver on a random local port, its objects in a temp
 // dir that stop() removes. s3rver implements the common object API but not every call (notably
 // not UploadPartCopy, AbortMultipartUpload or ListMultipartUploads): tests that need those say so.
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -27,6 +28,7 @@ interface S3rverFilesystemStore {
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
   putObject(object: { bucket: string; key: string }): Promise<unknown>;
   copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string, replacementMetadata?: unknown): Promise<unknown>;
+  deleteObject(bucket: string, key: string): Promise<void>;
 }
 
 /**
@@ -46,7 +48,8 @@ export const S3RVER_PLACEHOLDER = '.extrepo-placeholder';
  * Workaround (issue 17): a placeholder file in each prefix the project writes to (`<prefix>sha256/`,
  * `<prefix>incoming/`, whatever the prefix or bucket a test or bench server chose). It is created before
  * the first object is written into a directory, so a directory that holds or held an object is never
- * empty, and s3rver's own clean-up stops there: DeleteObject is unpatched. It replaces an earlier patch
+ * empty, and s3rver's own clean-up stops there (deleteWithoutReadingThePrefix below only skips that
+ * clean-up where the placeholder makes it a no-op). It replaces an earlier patch
  * that made DeleteObject skip the clean-up altogether; with the placeholder that patch is unnecessary
  * (the clean-up loop stops at the first non-empty directory, and every directory objects go to has one).
  */
@@ -70,6 +73,32 @@ function keepPlaceholders(): void {
   };
 }
 keepPlaceholders();
+
+/**
+ * s3rver 3.7.1 cost, as for its listing below: after unlinking an object's files, DeleteObject reads
+ * the key's whole directory to see whether it is empty, so each delete in a flat prefix such as
+ * `sha256/` costs a `readdir` of every object there (0.35 s at 100,000 objects), and a sweep that
+ * removes a tenth of the blobs grows with the square of the count. A directory that holds the
+ * placeholder is never empty, which s3rver would find out only after reading it all: there the same
+ * files are unlinked and the clean-up, which would stop at once, is skipped. Anywhere else DeleteObject
+ * is s3rver's own.
+ */
+function deleteWithoutReadingThePrefix(): void {
+  const store = (createRequire(import.meta.url)('s3rver/lib/stores/filesystem.js') as { prototype: S3rverFilesystemStore }).prototype;
+  const { deleteObject } = store;
+  store.deleteObject = async function (this: S3rverFilesystemStore, bucket, key) {
+    const object = this.getResourcePath(bucket, key, 'object');
+    if (!fsSync.existsSync(path.join(path.dirname(object), S3RVER_PLACEHOLDER))) return deleteObject.call(this, bucket, key);
+    await Promise.all(
+      ['object', 'object.md5', 'metadata.json'].map((resource) =>
+        fs.unlink(this.getResourcePath(bucket, key, resource)).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw error;
+        }),
+      ),
+    );
+  };
+}
+deleteWithoutReadingThePrefix();
 
 interface S3rverContext {
   query: Record<string, string | undefined>;
@@ -125,6 +154,105 @@ function listWithoutDesTokens(): void {
   };
 }
 listWithoutDesTokens();
+
+interface S3rverListOptions {
+  delimiter?: string;
+  startAfter?: string;
+  prefix?: string;
+  maxKeys?: number;
+}
+
+interface S3rverStoreClass {
+  prototype: {
+    getBucketPath(bucket: string): string;
+    getMetadata(bucket: string, key: string): Promise<unknown>;
+    listObjects(bucket: string, options: S3rverListOptions): Promise<unknown>;
+  };
+  encodeKeyPath(key: string): string;
+  decodeKeyPath(keyPath: string): string;
+}
+
+interface S3rverObjectClass {
+  new (bucket: string, key: string, content: null, metadata: unknown): unknown;
+}
+
+/**
+ * s3rver 3.7.1 cost, not a wrong answer: its ListObjects walks the bucket's directories from the start on
+ * every page and calls `stat` on every file it passes, skipping the keys up to StartAfter only after that.
+ * A flat prefix such as `sha256/` holds three files per object, so a full listing of n objects costs about
+ * 3n²/1,000 stats: 72 s for 10,000 objects in the startup-gc bench, hours for 100,000 (issue 17's
+ * PostgreSQL + S3 level). A real S3 answers a page in time proportional to the page.
+ *
+ * The same listing, with the same filters in the same order, but the directory entries' types come from
+ * `readdir` itself (no `stat`), and the entries sorting before StartAfter are passed over by name: a
+ * page then costs one `readdir` of the directories it touches. The answer is s3rver's own: the same keys,
+ * the same common prefixes, the same truncation, its own metadata reads and object model.
+ */
+function listWithoutStatingEveryFile(): void {
+  const requireHere = createRequire(import.meta.url);
+  const Store = requireHere('s3rver/lib/stores/filesystem.js') as S3rverStoreClass;
+  const S3Object = requireHere('s3rver/lib/models/object.js') as S3rverObjectClass;
+  const objectSuffix = '._S3rver_object';
+  Store.prototype.listObjects = async function (bucket, options) {
+    const { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity } = options;
+    const bucketPath = this.getBucketPath(bucket);
+    const delimiterEnc = Store.encodeKeyPath(delimiter);
+    const startAfterPath = `${bucketPath}/${Store.encodeKeyPath(startAfter)}`;
+    const prefixPath = `${bucketPath}/${Store.encodeKeyPath(prefix)}`;
+    // s3rver's own test of which directories to enter, unchanged.
+    const enter = (dirPath: string): boolean => {
+      if (dirPath < startAfterPath && !startAfterPath.includes(dirPath)) return false;
+      if (dirPath.startsWith(prefixPath)) return !(delimiterEnc && dirPath.slice(prefixPath.length).includes(delimiterEnc));
+      return prefixPath.startsWith(dirPath);
+    };
+    function* files(dir: string): Generator<string> {
+      for (const entry of fsSync.readdirSync(dir, { withFileTypes: true })) {
+        const entryPath = path.posix.join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (enter(entryPath)) yield* files(entryPath);
+        } else if (entryPath >= startAfterPath) {
+          // A file whose path sorts before StartAfter's holds a key that does too: s3rver skips it below.
+          yield entryPath;
+        }
+      }
+    }
+    const commonPrefixes = new Set<string>();
+    const keys: string[] = [];
+    let isTruncated = false;
+    for (const keyPath of files(bucketPath)) {
+      if (!keyPath.endsWith(objectSuffix)) continue;
+      const key = Store.decodeKeyPath(keyPath.slice(bucketPath.length + 1, -objectSuffix.length));
+      if (key <= startAfter || !key.startsWith(prefix)) continue;
+      if (delimiter) {
+        const at = key.slice(prefix.length).indexOf(delimiter);
+        if (at !== -1) {
+          commonPrefixes.add(key.slice(0, prefix.length + at + 1));
+          continue;
+        }
+      }
+      if (keys.length < maxKeys) {
+        keys.push(key);
+      } else {
+        isTruncated = true;
+        break;
+      }
+    }
+    const metadata = await Promise.all(
+      keys.map((key) =>
+        this.getMetadata(bucket, key).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return undefined;
+          throw error;
+        }),
+      ),
+    );
+    return {
+      objects: keys.flatMap((key, i) => (metadata[i] === undefined ? [] : [new S3Object(bucket, key, null, metadata[i])])),
+      commonPrefixes: [...commonPrefixes].sort(),
+      isTruncated,
+    };
+  };
+}
+listWithoutStatingEveryFile();
 
 /** What s3rver accepts (it checks signatures against these). */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
