@@ -25,7 +25,7 @@ import type { Backend } from '../backends.js';
 import { forEachLimited } from '../client.js';
 import type { BenchOptions } from '../context.js';
 import { startExtrepo, type Extrepo } from '../extrepo.js';
-import { makeTempDir, readMemory } from '../process.js';
+import { makeTempDir, readCpuSeconds, readMemory } from '../process.js';
 import type { Row } from '../report.js';
 import { summarize } from '../stats.js';
 
@@ -62,6 +62,8 @@ interface StartMeasurement {
   listenMs: number;
   readyMs: number;
   gc: CollectionLine;
+  /** extrepo's own CPU from /readyz 200 to the collection's result line (the sweep's work, not the store's). */
+  gcCpuSeconds: number;
   peakRssMiB: number;
   readyRssMiB: number;
 }
@@ -150,7 +152,8 @@ async function seedPostgres(url: string, count: number): Promise<void> {
 
 /** Empty files in the fs blob store's layout (sha256/ab/cd/<hash>). */
 async function seedFiles(root: string, count: number, ctx: StartupGcContext): Promise<void> {
-  const made = new Set<string>();
+  // The promise of each directory's mkdir: a second writer into the same directory waits for the first's.
+  const made = new Map<string, Promise<unknown>>();
   let lastReport = Date.now();
   await forEachLimited(
     Array.from({ length: count }, (_, i) => i),
@@ -158,10 +161,8 @@ async function seedFiles(root: string, count: number, ctx: StartupGcContext): Pr
     async (i) => {
       const hash = blobHash(i);
       const dir = path.join(root, 'sha256', hash.slice(0, 2), hash.slice(2, 4));
-      if (!made.has(dir)) {
-        made.add(dir);
-        await mkdir(dir, { recursive: true });
-      }
+      if (!made.has(dir)) made.set(dir, mkdir(dir, { recursive: true }));
+      await made.get(dir);
       await writeFile(path.join(dir, hash), '');
       if (Date.now() - lastReport > 10_000) {
         lastReport = Date.now();
@@ -275,6 +276,7 @@ async function measureStart(
     }
     const readyMs = performance.now() - started;
     const readyRssMiB = (readMemory(extrepo.server.pid)?.rssBytes ?? 0) / MiB;
+    const readyCpu = readCpuSeconds(extrepo.server.pid) ?? 0;
     let finished = finishedLine(extrepo.server);
     const deadline = Date.now() + GC_TIMEOUT_MS;
     while (finished === null) {
@@ -286,12 +288,13 @@ async function measureStart(
       finished = finishedLine(extrepo.server);
     }
     const peakRssMiB = (readMemory(extrepo.server.pid)?.hwmBytes ?? 0) / MiB;
+    const gcCpuSeconds = (readCpuSeconds(extrepo.server.pid) ?? readyCpu) - readyCpu;
     ctx.log(
       `startup-gc ${level}: listening after ${listenMs.toFixed(0)} ms, ready after ${readyMs.toFixed(0)} ms; ` +
         `GC (${what}) ${finished.durationMs} ms (listed ${finished.listed}, candidates ${finished.candidates}, ` +
-        `removed ${finished.collected}), peak RSS ${peakRssMiB.toFixed(0)} MiB`,
+        `removed ${finished.collected}), extrepo CPU ${gcCpuSeconds.toFixed(1)} s, peak RSS ${peakRssMiB.toFixed(0)} MiB`,
     );
-    return { listenMs, readyMs, gc: finished, peakRssMiB, readyRssMiB };
+    return { listenMs, readyMs, gc: finished, gcCpuSeconds, peakRssMiB, readyRssMiB };
   } finally {
     await extrepo.server.stop();
   }
@@ -330,6 +333,11 @@ function rowsFor(measured: Measurement[]): Row[] {
     rows.push(
       row('gc-time', 'full GC sweep (one cycle)', 'ms', first.gc.durationMs, previous?.first.gc.durationMs, factor, [
         `listed ${first.gc.listed.toLocaleString('en-US')} blobs and removed ${first.gc.collected.toLocaleString('en-US')} unreferenced ones; runs in the background after listen.`,
+      ]),
+    );
+    rows.push(
+      row('gc-cpu', "full GC sweep, extrepo's own CPU", 's', first.gcCpuSeconds, previous?.first.gcCpuSeconds, factor, [
+        "the server process's user + system time from ready to the sweep's end: its share of the sweep, without the store's (s3rver and PostgreSQL are other processes).",
       ]),
     );
     rows.push(
