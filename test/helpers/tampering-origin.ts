@@ -55,6 +55,11 @@ export class TamperingOrigin {
       headers: { ...request.headers, host: new URL(this.target).host },
     });
     upstream.on('error', () => response.destroy());
+    // As a real proxy does: a client that goes away (pull's plain reader hanging up on a chunked answer,
+    // a Ctrl-C) ends the upstream request too, or the server would wait for it to read the rest.
+    response.on('close', () => {
+      if (!response.writableFinished) upstream.destroy();
+    });
     request.pipe(upstream);
     upstream.on('response', (answer) => {
       const mode = this.mode;
