@@ -2,11 +2,12 @@
 // The test S3 server (test/helpers/s3.ts) behind every PostgreSQL + S3 test, bench run and chaos run:
 // its three s3rver 3.7.1 workarounds hold, and the placeholders it keeps are never objects.
 import assert from 'node:assert/strict';
+import fsSync from 'node:fs';
 import { createRequire } from 'node:module';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { openS3BlobStore } from '../src/stores/s3/s3-blob-store.js';
 import { rawS3Client } from './helpers/bucket.js';
 import { S3RVER_PLACEHOLDER, startS3, type RestartableS3 } from './helpers/s3.js';
@@ -104,6 +105,51 @@ describe('the test S3 server (s3rver 3.7.1 with its workarounds)', () => {
     assert.equal(page.IsTruncated, true);
     // s3rver's own walk stats each of the 180 files (3 per object) of the prefix on every page.
     assert.ok(stats < 10, `${stats} stats for one page`);
+  });
+
+  test('the next page of a listing does not read the prefix again, and later writes show in it', async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `kept/sha256/${String(i * 2).padStart(3, '0')}`);
+    for (const key of keys) await put(key);
+    const first = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'kept/sha256/', MaxKeys: 10 }));
+    assert.equal(first.Contents?.length, 10);
+    const readdirSync = fsSync.readdirSync;
+    let reads = 0;
+    fsSync.readdirSync = ((...args: Parameters<typeof readdirSync>) => {
+      reads += 1;
+      return readdirSync(...args);
+    }) as typeof readdirSync;
+    try {
+      const second = await client.send(
+        new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'kept/sha256/', MaxKeys: 10, ContinuationToken: first.NextContinuationToken }),
+      );
+      assert.deepEqual(
+        (second.Contents ?? []).map((object) => object.Key),
+        keys.slice(10, 20),
+      );
+    } finally {
+      fsSync.readdirSync = readdirSync;
+    }
+    assert.equal(reads, 0);
+    // A put, a copy and a delete after the listing was read: the next listing has them.
+    await put('kept/sha256/001');
+    await client.send(new CopyObjectCommand({ Bucket: s3.bucket, CopySource: `${s3.bucket}/kept/sha256/000`, Key: 'kept/sha256/003' }));
+    await remove('kept/sha256/002');
+    await put('kept/sha256/deeper/x');
+    const expected = [...keys.filter((key) => key !== 'kept/sha256/002'), 'kept/sha256/001', 'kept/sha256/003', 'kept/sha256/deeper/x'].sort();
+    assert.deepEqual((await listAll('kept/', 7)).keys, expected);
+    // An object written into s3rver's directory from outside, as the bench seeds them (a while after the
+    // last listing: directory times have the kernel's clock-tick resolution).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const outside = path.join(s3.directory, s3.bucket, 'kept', 'sha256', '999._S3rver_object');
+    await writeFile(outside, 'x');
+    await writeFile(`${outside}.md5`, '9dd4e461268c8034f5c8564e155c67a6');
+    assert.deepEqual((await listAll('kept/', 7)).keys, [...expected, 'kept/sha256/999'].sort());
+  });
+
+  test('a folder named by a prefix of StartAfter is still listed, as s3rver lists it', async () => {
+    for (const key of ['edge/ab-c', 'edge/ab/x', 'edge/ab-d']) await put(key);
+    const page = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'edge/', StartAfter: 'edge/ab-c' }));
+    assert.deepEqual((page.Contents ?? []).map((object) => object.Key).sort(), ['edge/ab-d', 'edge/ab/x']);
   });
 
   test('deletes an object beside the placeholder without reading the whole prefix', async () => {

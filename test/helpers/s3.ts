@@ -32,6 +32,88 @@ interface S3rverFilesystemStore {
 }
 
 /**
+ * Each directory's entries as s3rver's listing walks them (names sorted, and which are directories),
+ * kept while the directory's mtime says nothing changed, so that a page of a listing costs the page and
+ * not a `readdir` of a prefix of 100,000 objects (see listWithoutStatingEveryFile). A file written from
+ * outside (the bench seeds its objects into s3rver's directory) changes the mtime; s3rver's own writes
+ * that add files forget the listings of their directory and its parents, and its deletes beside a
+ * placeholder take the names out in place and note the new mtime.
+ */
+interface DirectoryListing {
+  mtime: bigint;
+  names: string[];
+  dirs: Set<string>;
+}
+const listings = new Map<string, DirectoryListing>();
+
+function lowerBound(names: readonly string[], name: string): number {
+  let low = 0;
+  let high = names.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (names[middle]! < name) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+const mtimeOf = (dir: string): bigint | null => fsSync.statSync(dir, { bigint: true, throwIfNoEntry: false })?.mtimeNs ?? null;
+
+function listingOf(dir: string): DirectoryListing {
+  // Read before the entries: a change between the two shows as a newer mtime next time.
+  const mtime = mtimeOf(dir);
+  const known = listings.get(dir);
+  if (known && known.mtime === mtime) return known;
+  let entries: fsSync.Dirent[];
+  try {
+    entries = mtime === null ? [] : fsSync.readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    // A directory s3rver removed since (its multipart uploads' directory, an emptied prefix).
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    entries = [];
+  }
+  const listing = {
+    mtime: mtime ?? -1n,
+    names: entries.map((entry) => entry.name).sort(),
+    dirs: new Set(entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name)),
+  };
+  listings.set(dir, listing);
+  return listing;
+}
+
+/** After a write that may have added `file` and directories on its way: read them again when next listed. */
+function forgetListings(file: string): void {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    listings.delete(dir);
+    if (dir === path.dirname(dir)) return;
+  }
+}
+
+/**
+ * After `files` of one directory were unlinked: out of its listing, in place, if the listing was current
+ * when the deletes began (`before`, the directory's mtime then); otherwise it is read again when next listed.
+ */
+function dropFromListing(dir: string, files: readonly string[], before: bigint | null): void {
+  const listing = listings.get(dir);
+  if (!listing) return;
+  if (listing.mtime !== before) {
+    listings.delete(dir);
+    return;
+  }
+  for (const file of files) {
+    const name = path.basename(file);
+    const at = lowerBound(listing.names, name);
+    if (listing.names[at] === name) listing.names.splice(at, 1);
+  }
+  listing.mtime = mtimeOf(dir) ?? -1n;
+}
+
+/** Everything kept of a directory tree that is removed (a stopped test server's). */
+function forgetTree(root: string): void {
+  for (const dir of listings.keys()) if (dir === root || dir.startsWith(`${root}/`)) listings.delete(dir);
+}
+
+/**
  * The name of the placeholder file s3rver keeps in every directory it writes objects to. s3rver stores
  * the object `a/b/key` as the files `a/b/key._S3rver_object` (+ `.md5`, `_metadata.json`) and lists only
  * files ending in `._S3rver_object`, so this file is never an object: no listing, no GC, no test sees it.
@@ -65,11 +147,19 @@ function keepPlaceholders(): void {
   };
   store.putObject = async function (this: S3rverFilesystemStore, object) {
     await placeholderFor(this, object.bucket, object.key);
-    return putObject.call(this, object);
+    try {
+      return await putObject.call(this, object);
+    } finally {
+      forgetListings(this.getResourcePath(object.bucket, object.key, 'object'));
+    }
   };
   store.copyObject = async function (this: S3rverFilesystemStore, srcBucket, srcKey, destBucket, destKey, replacementMetadata) {
     await placeholderFor(this, destBucket, destKey);
-    return copyObject.call(this, srcBucket, srcKey, destBucket, destKey, replacementMetadata);
+    try {
+      return await copyObject.call(this, srcBucket, srcKey, destBucket, destKey, replacementMetadata);
+    } finally {
+      forgetListings(this.getResourcePath(destBucket, destKey, 'object'));
+    }
   };
 }
 keepPlaceholders();
@@ -88,14 +178,27 @@ function deleteWithoutReadingThePrefix(): void {
   const { deleteObject } = store;
   store.deleteObject = async function (this: S3rverFilesystemStore, bucket, key) {
     const object = this.getResourcePath(bucket, key, 'object');
-    if (!fsSync.existsSync(path.join(path.dirname(object), S3RVER_PLACEHOLDER))) return deleteObject.call(this, bucket, key);
-    await Promise.all(
-      ['object', 'object.md5', 'metadata.json'].map((resource) =>
-        fs.unlink(this.getResourcePath(bucket, key, resource)).catch((error: NodeJS.ErrnoException) => {
-          if (error.code !== 'ENOENT') throw error;
-        }),
-      ),
-    );
+    if (!fsSync.existsSync(path.join(path.dirname(object), S3RVER_PLACEHOLDER))) {
+      try {
+        return await deleteObject.call(this, bucket, key);
+      } finally {
+        forgetListings(object);
+      }
+    }
+    const dir = path.dirname(object);
+    const before = mtimeOf(dir);
+    const files = ['object', 'object.md5', 'metadata.json'].map((resource) => this.getResourcePath(bucket, key, resource));
+    try {
+      await Promise.all(
+        files.map((file) =>
+          fs.unlink(file).catch((error: NodeJS.ErrnoException) => {
+            if (error.code !== 'ENOENT') throw error;
+          }),
+        ),
+      );
+    } finally {
+      dropFromListing(dir, files, before);
+    }
   };
 }
 deleteWithoutReadingThePrefix();
@@ -167,6 +270,8 @@ interface S3rverStoreClass {
     getBucketPath(bucket: string): string;
     getMetadata(bucket: string, key: string): Promise<unknown>;
     listObjects(bucket: string, options: S3rverListOptions): Promise<unknown>;
+    putBucket(bucket: string): Promise<unknown>;
+    deleteBucket(bucket: string): Promise<unknown>;
   };
   encodeKeyPath(key: string): string;
   decodeKeyPath(keyPath: string): string;
@@ -183,10 +288,10 @@ interface S3rverObjectClass {
  * 3n²/1,000 stats: 72 s for 10,000 objects in the startup-gc bench, hours for 100,000 (issue 17's
  * PostgreSQL + S3 level). A real S3 answers a page in time proportional to the page.
  *
- * The same listing, with the same filters in the same order, but the directory entries' types come from
- * `readdir` itself (no `stat`), and the entries sorting before StartAfter are passed over by name: a
- * page then costs one `readdir` of the directories it touches. The answer is s3rver's own: the same keys,
- * the same common prefixes, the same truncation, its own metadata reads and object model.
+ * The same listing, with the same filters in the same order, over each directory's sorted entries read
+ * once and kept current by s3rver's own writes (`listings` above), starting in each directory at
+ * StartAfter's name: a page then costs the page. The answer is s3rver's own: the same keys, the same
+ * common prefixes, the same truncation, its own metadata reads and object model.
  */
 function listWithoutStatingEveryFile(): void {
   const requireHere = createRequire(import.meta.url);
@@ -206,9 +311,22 @@ function listWithoutStatingEveryFile(): void {
       return prefixPath.startsWith(dirPath);
     };
     function* files(dir: string): Generator<string> {
-      for (const entry of fsSync.readdirSync(dir, { withFileTypes: true })) {
-        const entryPath = path.posix.join(dir, entry.name);
-        if (entry.isDirectory()) {
+      const { names, dirs } = listingOf(dir);
+      let from = 0;
+      if (startAfterPath.startsWith(`${dir}/`)) {
+        // Start at StartAfter's name in this directory: every entry before it sorts before StartAfter, and so
+        // do the keys it holds, which s3rver skips below. The exception is a directory whose name is a proper
+        // prefix of that name (`ab` for `ab-c`): its keys may sort after (`ab/x` > `ab-c`), and s3rver enters it.
+        const first = startAfterPath.slice(dir.length + 1).split('/')[0]!;
+        for (let length = 1; length < first.length; length++) {
+          const name = first.slice(0, length);
+          if (dirs.has(name) && enter(`${dir}/${name}`)) yield* files(`${dir}/${name}`);
+        }
+        from = lowerBound(names, first);
+      }
+      for (let i = from; i < names.length; i++) {
+        const entryPath = `${dir}/${names[i]}`;
+        if (dirs.has(names[i]!)) {
           if (enter(entryPath)) yield* files(entryPath);
         } else if (entryPath >= startAfterPath) {
           // A file whose path sorts before StartAfter's holds a key that does too: s3rver skips it below.
@@ -251,6 +369,17 @@ function listWithoutStatingEveryFile(): void {
       isTruncated,
     };
   };
+  // A bucket made or removed changes its directory wholesale.
+  for (const method of ['putBucket', 'deleteBucket'] as const) {
+    const original = Store.prototype[method];
+    Store.prototype[method] = async function (bucket: string) {
+      try {
+        return await original.call(this, bucket);
+      } finally {
+        forgetTree(this.getBucketPath(bucket));
+      }
+    };
+  }
 }
 listWithoutStatingEveryFile();
 
@@ -291,6 +420,7 @@ export async function startS3(): Promise<RestartableS3> {
       stop: async () => {
         await server.close().catch(() => undefined);
         await fs.rm(directory, { recursive: true, force: true });
+        forgetTree(directory);
       },
       halt: async () => {
         await server.close();
