@@ -22,7 +22,8 @@ interface S3rverInstance {
 }
 
 // s3rver ships no type declarations; this is the part of it we use.
-const S3rver = createRequire(import.meta.url)('s3rver') as new (options: S3rverOptions) => S3rverInstance;
+const requireHere = createRequire(import.meta.url);
+const S3rver = requireHere('s3rver') as new (options: S3rverOptions) => S3rverInstance;
 
 interface S3rverFilesystemStore {
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
@@ -136,7 +137,7 @@ export const S3RVER_PLACEHOLDER = '.extrepo-placeholder';
  * (the clean-up loop stops at the first non-empty directory, and every directory objects go to has one).
  */
 function keepPlaceholders(): void {
-  const store = (createRequire(import.meta.url)('s3rver/lib/stores/filesystem.js') as { prototype: S3rverFilesystemStore }).prototype;
+  const store = (requireHere('s3rver/lib/stores/filesystem.js') as { prototype: S3rverFilesystemStore }).prototype;
   const { putObject, copyObject } = store;
   const placeholderFor = async (self: S3rverFilesystemStore, bucket: string, key: string) => {
     const dir = path.dirname(self.getResourcePath(bucket, key, 'object'));
@@ -174,7 +175,7 @@ keepPlaceholders();
  * is s3rver's own.
  */
 function deleteWithoutReadingThePrefix(): void {
-  const store = (createRequire(import.meta.url)('s3rver/lib/stores/filesystem.js') as { prototype: S3rverFilesystemStore }).prototype;
+  const store = (requireHere('s3rver/lib/stores/filesystem.js') as { prototype: S3rverFilesystemStore }).prototype;
   const { deleteObject } = store;
   store.deleteObject = async function (this: S3rverFilesystemStore, bucket, key) {
     const object = this.getResourcePath(bucket, key, 'object');
@@ -218,7 +219,7 @@ interface S3rverContext {
  * token (the base64 of the last key, which is what s3rver's token holds too, only not encrypted).
  */
 function listWithoutDesTokens(): void {
-  const controller = createRequire(import.meta.url)('s3rver/lib/controllers/bucket.js') as { getBucket(ctx: S3rverContext): Promise<void> };
+  const controller = requireHere('s3rver/lib/controllers/bucket.js') as { getBucket(ctx: S3rverContext): Promise<void> };
   const getBucket = controller.getBucket;
   controller.getBucket = async function (ctx: S3rverContext) {
     if (ctx.query['list-type'] !== '2') return getBucket(ctx);
@@ -289,12 +290,11 @@ interface S3rverObjectClass {
  * PostgreSQL + S3 level). A real S3 answers a page in time proportional to the page.
  *
  * The same listing, with the same filters in the same order, over each directory's sorted entries read
- * once and kept current by s3rver's own writes (`listings` above), starting in each directory at
+ * once and kept while the directory's mtime holds (`listings` above), starting in each directory at
  * StartAfter's name: a page then costs the page. The answer is s3rver's own: the same keys, the same
  * common prefixes, the same truncation, its own metadata reads and object model.
  */
 function listWithoutStatingEveryFile(): void {
-  const requireHere = createRequire(import.meta.url);
   const Store = requireHere('s3rver/lib/stores/filesystem.js') as S3rverStoreClass;
   const S3Object = requireHere('s3rver/lib/models/object.js') as S3rverObjectClass;
   const objectSuffix = '._S3rver_object';
