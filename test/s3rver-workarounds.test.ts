@@ -39,6 +39,25 @@ async function listAll(prefix: string, maxKeys?: number): Promise<{ keys: string
   return { keys, pages };
 }
 
+// s3rver calls fs-extra's sync functions (its own copies of node:fs's); the listing workaround calls node:fs's.
+const s3rverFs = createRequire(createRequire(import.meta.url).resolve('s3rver'))('fs-extra') as Record<string, unknown>;
+
+/** How many times `target[method]` is called while `work` runs. */
+async function countCalls<T>(target: object, method: string, work: () => Promise<T>): Promise<{ value: T; calls: number }> {
+  const holder = target as Record<string, (...args: unknown[]) => unknown>;
+  const original = holder[method]!;
+  let calls = 0;
+  holder[method] = (...args: unknown[]) => {
+    calls += 1;
+    return original.apply(target, args);
+  };
+  try {
+    return { value: await work(), calls };
+  } finally {
+    holder[method] = original;
+  }
+}
+
 describe('the test S3 server (s3rver 3.7.1 with its workarounds)', () => {
   test('pages a truncated listing with continuation tokens, in key order, every key once', async () => {
     const keys = ['a', 'b', 'c', 'd', 'e'].map((name) => `paging/${name}`);
@@ -83,21 +102,9 @@ describe('the test S3 server (s3rver 3.7.1 with its workarounds)', () => {
   test('answers a page past StartAfter without a stat of every file before it (a full listing is linear)', async () => {
     const keys = Array.from({ length: 60 }, (_, i) => `flat/sha256/${String(i).padStart(3, '0')}`);
     for (const key of keys) await put(key);
-    // s3rver's walk calls fs-extra's statSync (its own copy of node:fs's), so that is the one counted.
-    const s3rverRequire = createRequire(createRequire(import.meta.url).resolve('s3rver'));
-    const fsExtra = s3rverRequire('fs-extra') as { statSync: (...args: unknown[]) => unknown };
-    const statSync = fsExtra.statSync;
-    let stats = 0;
-    fsExtra.statSync = (...args: unknown[]) => {
-      stats += 1;
-      return statSync(...args);
-    };
-    let page;
-    try {
-      page = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'flat/sha256/', StartAfter: keys[57], MaxKeys: 1 }));
-    } finally {
-      fsExtra.statSync = statSync;
-    }
+    const { value: page, calls: stats } = await countCalls(s3rverFs, 'statSync', () =>
+      client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'flat/sha256/', StartAfter: keys[57], MaxKeys: 1 })),
+    );
     assert.deepEqual(
       (page.Contents ?? []).map((object) => object.Key),
       [keys[58]],
@@ -112,23 +119,15 @@ describe('the test S3 server (s3rver 3.7.1 with its workarounds)', () => {
     for (const key of keys) await put(key);
     const first = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'kept/sha256/', MaxKeys: 10 }));
     assert.equal(first.Contents?.length, 10);
-    const readdirSync = fsSync.readdirSync;
-    let reads = 0;
-    fsSync.readdirSync = ((...args: Parameters<typeof readdirSync>) => {
-      reads += 1;
-      return readdirSync(...args);
-    }) as typeof readdirSync;
-    try {
-      const second = await client.send(
+    const { value: second, calls: reads } = await countCalls(fsSync, 'readdirSync', () =>
+      client.send(
         new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'kept/sha256/', MaxKeys: 10, ContinuationToken: first.NextContinuationToken }),
-      );
-      assert.deepEqual(
-        (second.Contents ?? []).map((object) => object.Key),
-        keys.slice(10, 20),
-      );
-    } finally {
-      fsSync.readdirSync = readdirSync;
-    }
+      ),
+    );
+    assert.deepEqual(
+      (second.Contents ?? []).map((object) => object.Key),
+      keys.slice(10, 20),
+    );
     assert.equal(reads, 0);
     // A put, a copy and a delete after the listing was read: the next listing has them.
     await put('kept/sha256/001');
@@ -155,18 +154,7 @@ describe('the test S3 server (s3rver 3.7.1 with its workarounds)', () => {
   test('deletes an object beside the placeholder without reading the whole prefix', async () => {
     const keys = Array.from({ length: 30 }, (_, i) => `wide/sha256/${String(i).padStart(3, '0')}`);
     for (const key of keys) await put(key);
-    const fsExtra = createRequire(createRequire(import.meta.url).resolve('s3rver'))('fs-extra') as { readdirSync: (...args: unknown[]) => unknown };
-    const readdirSync = fsExtra.readdirSync;
-    let reads = 0;
-    fsExtra.readdirSync = (...args: unknown[]) => {
-      reads += 1;
-      return readdirSync(...args);
-    };
-    try {
-      await remove(keys[0]!);
-    } finally {
-      fsExtra.readdirSync = readdirSync;
-    }
+    const { calls: reads } = await countCalls(s3rverFs, 'readdirSync', () => remove(keys[0]!));
     // s3rver's own DeleteObject reads the directory (every object in it) to see whether it is empty.
     assert.equal(reads, 0);
     assert.deepEqual((await listAll('wide/')).keys, keys.slice(1));

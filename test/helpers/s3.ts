@@ -25,20 +25,40 @@ interface S3rverInstance {
 const requireHere = createRequire(import.meta.url);
 const S3rver = requireHere('s3rver') as new (options: S3rverOptions) => S3rverInstance;
 
+interface S3rverListOptions {
+  delimiter?: string;
+  startAfter?: string;
+  prefix?: string;
+  maxKeys?: number;
+}
+
+/** s3rver's FilesystemStore: the methods the workarounds below replace or call. */
 interface S3rverFilesystemStore {
+  getBucketPath(bucket: string): string;
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+  getMetadata(bucket: string, key: string): Promise<unknown>;
   putObject(object: { bucket: string; key: string }): Promise<unknown>;
   copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string, replacementMetadata?: unknown): Promise<unknown>;
   deleteObject(bucket: string, key: string): Promise<void>;
+  listObjects(bucket: string, options: S3rverListOptions): Promise<unknown>;
+  putBucket(bucket: string): Promise<unknown>;
+  deleteBucket(bucket: string): Promise<unknown>;
 }
+
+const FilesystemStore = requireHere('s3rver/lib/stores/filesystem.js') as {
+  prototype: S3rverFilesystemStore;
+  encodeKeyPath(key: string): string;
+  decodeKeyPath(keyPath: string): string;
+};
 
 /**
  * Each directory's entries as s3rver's listing walks them (names sorted, and which are directories),
  * kept while the directory's mtime says nothing changed, so that a page of a listing costs the page and
  * not a `readdir` of a prefix of 100,000 objects (see listWithoutStatingEveryFile). A file written from
- * outside (the bench seeds its objects into s3rver's directory) changes the mtime; s3rver's own writes
- * that add files forget the listings of their directory and its parents, and its deletes beside a
- * placeholder take the names out in place and note the new mtime.
+ * outside (the bench seeds its objects into s3rver's directory) changes the mtime. A directory's mtime
+ * has the kernel's clock-tick resolution, so a write in the same tick as the read could go unseen:
+ * s3rver's own writes that add files therefore forget the listings of their directory and its parents,
+ * and its deletes beside a placeholder take the names out in place and note the new mtime.
  */
 interface DirectoryListing {
   mtime: bigint;
@@ -137,7 +157,7 @@ export const S3RVER_PLACEHOLDER = '.extrepo-placeholder';
  * (the clean-up loop stops at the first non-empty directory, and every directory objects go to has one).
  */
 function keepPlaceholders(): void {
-  const store = (requireHere('s3rver/lib/stores/filesystem.js') as { prototype: S3rverFilesystemStore }).prototype;
+  const store = FilesystemStore.prototype;
   const { putObject, copyObject } = store;
   const placeholderFor = async (self: S3rverFilesystemStore, bucket: string, key: string) => {
     const dir = path.dirname(self.getResourcePath(bucket, key, 'object'));
@@ -175,18 +195,18 @@ keepPlaceholders();
  * is s3rver's own.
  */
 function deleteWithoutReadingThePrefix(): void {
-  const store = (requireHere('s3rver/lib/stores/filesystem.js') as { prototype: S3rverFilesystemStore }).prototype;
+  const store = FilesystemStore.prototype;
   const { deleteObject } = store;
   store.deleteObject = async function (this: S3rverFilesystemStore, bucket, key) {
     const object = this.getResourcePath(bucket, key, 'object');
-    if (!fsSync.existsSync(path.join(path.dirname(object), S3RVER_PLACEHOLDER))) {
+    const dir = path.dirname(object);
+    if (!fsSync.existsSync(path.join(dir, S3RVER_PLACEHOLDER))) {
       try {
         return await deleteObject.call(this, bucket, key);
       } finally {
         forgetListings(object);
       }
     }
-    const dir = path.dirname(object);
     const before = mtimeOf(dir);
     const files = ['object', 'object.md5', 'metadata.json'].map((resource) => this.getResourcePath(bucket, key, resource));
     try {
@@ -259,25 +279,6 @@ function listWithoutDesTokens(): void {
 }
 listWithoutDesTokens();
 
-interface S3rverListOptions {
-  delimiter?: string;
-  startAfter?: string;
-  prefix?: string;
-  maxKeys?: number;
-}
-
-interface S3rverStoreClass {
-  prototype: {
-    getBucketPath(bucket: string): string;
-    getMetadata(bucket: string, key: string): Promise<unknown>;
-    listObjects(bucket: string, options: S3rverListOptions): Promise<unknown>;
-    putBucket(bucket: string): Promise<unknown>;
-    deleteBucket(bucket: string): Promise<unknown>;
-  };
-  encodeKeyPath(key: string): string;
-  decodeKeyPath(keyPath: string): string;
-}
-
 interface S3rverObjectClass {
   new (bucket: string, key: string, content: null, metadata: unknown): unknown;
 }
@@ -295,15 +296,14 @@ interface S3rverObjectClass {
  * common prefixes, the same truncation, its own metadata reads and object model.
  */
 function listWithoutStatingEveryFile(): void {
-  const Store = requireHere('s3rver/lib/stores/filesystem.js') as S3rverStoreClass;
   const S3Object = requireHere('s3rver/lib/models/object.js') as S3rverObjectClass;
   const objectSuffix = '._S3rver_object';
-  Store.prototype.listObjects = async function (bucket, options) {
+  FilesystemStore.prototype.listObjects = async function (bucket, options) {
     const { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity } = options;
     const bucketPath = this.getBucketPath(bucket);
-    const delimiterEnc = Store.encodeKeyPath(delimiter);
-    const startAfterPath = `${bucketPath}/${Store.encodeKeyPath(startAfter)}`;
-    const prefixPath = `${bucketPath}/${Store.encodeKeyPath(prefix)}`;
+    const delimiterEnc = FilesystemStore.encodeKeyPath(delimiter);
+    const startAfterPath = `${bucketPath}/${FilesystemStore.encodeKeyPath(startAfter)}`;
+    const prefixPath = `${bucketPath}/${FilesystemStore.encodeKeyPath(prefix)}`;
     // s3rver's own test of which directories to enter, unchanged.
     const enter = (dirPath: string): boolean => {
       if (dirPath < startAfterPath && !startAfterPath.includes(dirPath)) return false;
@@ -339,7 +339,7 @@ function listWithoutStatingEveryFile(): void {
     let isTruncated = false;
     for (const keyPath of files(bucketPath)) {
       if (!keyPath.endsWith(objectSuffix)) continue;
-      const key = Store.decodeKeyPath(keyPath.slice(bucketPath.length + 1, -objectSuffix.length));
+      const key = FilesystemStore.decodeKeyPath(keyPath.slice(bucketPath.length + 1, -objectSuffix.length));
       if (key <= startAfter || !key.startsWith(prefix)) continue;
       if (delimiter) {
         const at = key.slice(prefix.length).indexOf(delimiter);
@@ -371,8 +371,8 @@ function listWithoutStatingEveryFile(): void {
   };
   // A bucket made or removed changes its directory wholesale.
   for (const method of ['putBucket', 'deleteBucket'] as const) {
-    const original = Store.prototype[method];
-    Store.prototype[method] = async function (bucket: string) {
+    const original = FilesystemStore.prototype[method];
+    FilesystemStore.prototype[method] = async function (bucket: string) {
       try {
         return await original.call(this, bucket);
       } finally {
