@@ -154,9 +154,20 @@ describe('install URLs', () => {
   test('stop when the deployment is deleted, and a tampered token is refused', async () => {
     const { id } = await setUp();
     const [location] = locations(await pluginsYml(id));
-    const tampered = location!.replace(/\/([A-Za-z0-9_-]{43})\//, (_m, token: string) => `/${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}/`);
+    const retoken = (edit: (token: string) => string): string =>
+      location!.replace(/\/([A-Za-z0-9_-]{43})\//, (_m, token: string) => `/${edit(token)}/`);
+    // A changed middle character always changes the decoded bytes.
+    const tampered = retoken((token) => `${token.slice(0, 20)}${token[20] === 'A' ? 'B' : 'A'}${token.slice(21)}`);
     assert.notEqual(tampered, location);
     assert.equal((await plainGet(tampered)).status, 403);
+    // The last of 43 characters carries two padding bits that a decoder drops: flipping them gives a
+    // spelling that decodes to the same MAC. Only the exact spelling the server wrote may work.
+    const samePadding = retoken((token) => {
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      return `${token.slice(0, -1)}${alphabet[alphabet.indexOf(token.at(-1)!) ^ 1]}`;
+    });
+    assert.notEqual(samePadding, location);
+    assert.equal((await plainGet(samePadding)).status, 403, 'a second spelling of the same token');
     await server.api('POST', `${DEPLOYMENTS}/${id}/_shutdown`);
     assert.equal((await plainGet(location!)).status, 200, 'a shut-down deployment still uses its extensions');
     assert.equal((await server.api('DELETE', `${DEPLOYMENTS}/${id}`)).status, 200);

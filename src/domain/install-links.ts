@@ -28,8 +28,11 @@ export function createInstallLinkSigner(secret: string): InstallLinkSigner {
       return `${INSTALL_LINK_PREFIX}/${deploymentId}/${encodeURIComponent(extensionId)}/${token}/${safe}.zip`;
     },
     verify(deploymentId, installSalt, extensionId, token) {
-      const expected = mac(deploymentId, installSalt, extensionId);
-      const given = Buffer.from(token, 'base64url');
+      // The exact text path() wrote, compared in constant time. Decoding the given token first
+      // would be lenient (Node's base64url ignores junk and the last character's padding bits),
+      // so one URL would have several working spellings and a one-character edit could still pass.
+      const expected = Buffer.from(mac(deploymentId, installSalt, extensionId).toString('base64url'));
+      const given = Buffer.from(token);
       return given.length === expected.length && timingSafeEqual(given, expected);
     },
   };
