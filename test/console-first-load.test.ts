@@ -1,8 +1,9 @@
 // extrepo-test-backends: each
 // A signed-in cold load of the extensions page asks for its first page beside the session check
 // (console/src/api/client.ts, prefetch), not after it, and only once; the icons that page shows are
-// in its code, not fetched after it has rendered. A stored credential that no longer works still
-// ends on the sign-in page, and the answer fetched with it is never shown to the next user.
+// in its code, not fetched after it has rendered; the table's first render already has its rows. A
+// stored credential that no longer works still ends on the sign-in page, and the answer fetched
+// with it is never shown to the next user.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -64,6 +65,26 @@ test('a signed-in cold load asks for the first page once, before the session che
       .slice(events.indexOf('response /deployments/extensions'))
       .filter((event) => /^request \/assets\/.*\.js$/.test(event));
     assert.deepEqual(scriptsAfterData, [], 'no script fetched after the data arrived');
+    assert.deepEqual(problems, []);
+  });
+});
+
+test('a signed-in cold load renders the table once, with its rows: never empty first', async () => {
+  await withStoredCredential(ADMIN_KEY, async ({ page, problems }) => {
+    // What the table held the first time it was in the document (recorded as the DOM changes).
+    await page.addInitScript(() => {
+      const observer = new MutationObserver(() => {
+        const table = document.querySelector('[data-test-subj="extensionsTable"]');
+        if (table === null) return;
+        observer.disconnect();
+        (window as unknown as { firstTable: string }).firstTable = `${table.querySelectorAll('tbody tr a').length} links: ${table.textContent ?? ''}`;
+      });
+      observer.observe(document, { childList: true, subtree: true });
+    });
+    await page.goto(`${server.url}/extensions`);
+    await page.getByTestId('extensionsTable').getByText('first-load-a', { exact: true }).waitFor();
+    const first = await page.evaluate(() => (window as unknown as { firstTable?: string }).firstTable);
+    assert.match(first ?? '', /^2 links: .*first-load-a/, `the table first appeared as: ${first}`);
     assert.deepEqual(problems, []);
   });
 });

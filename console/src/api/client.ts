@@ -16,6 +16,7 @@ import type {
   UserView,
 } from './types';
 
+const noop = (): void => undefined;
 const BASE = '/api/v1';
 
 export type Credential = { kind: 'token'; token: string; expiresAt: string } | { kind: 'apiKey'; key: string };
@@ -91,7 +92,7 @@ export function browsePath(query: BrowseQuery): string {
 
 export class ApiClient {
   /** GETs started ahead of their caller (see prefetch), with the credential they were sent with. */
-  private readonly early = new Map<string, { credential: Credential | null; answer: Promise<unknown> }>();
+  private readonly early = new Map<string, { credential: Credential | null; answer: Promise<unknown>; arrived?: { value: unknown } }>();
 
   constructor(private readonly credential: () => Credential | null) {}
 
@@ -100,11 +101,30 @@ export class ApiClient {
    * once. The console asks for the first page's data beside the session check instead of after it:
    * a cold load otherwise waits for the check, then for the page to mount, then for the data.
    */
-  prefetch(path: string): void {
-    if (this.early.has(path)) return;
+  prefetch(path: string): Promise<void> {
+    const known = this.early.get(path);
+    if (known !== undefined) return known.answer.then(noop, noop);
     const answer = this.call('GET', path);
-    answer.catch(() => undefined); // consumed (or not) by the caller; never an unhandled rejection
-    this.early.set(path, { credential: this.credential(), answer });
+    const entry: { credential: Credential | null; answer: Promise<unknown>; arrived?: { value: unknown } } = {
+      credential: this.credential(),
+      answer,
+    };
+    this.early.set(path, entry);
+    // Settles when the answer has arrived, and never rejects: the caller of the GET sees the failure.
+    return answer.then((value) => {
+      entry.arrived = { value };
+    }, noop);
+  }
+
+  /**
+   * The answer of a prefetched GET that has already arrived, taken once, for a page's first render;
+   * undefined if it has not arrived (or failed, or was sent with another credential).
+   */
+  takeArrived<T>(path: string): T | undefined {
+    const early = this.early.get(path);
+    if (early?.arrived === undefined || early.credential !== this.credential()) return undefined;
+    this.early.delete(path);
+    return early.arrived.value as T;
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {

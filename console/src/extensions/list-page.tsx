@@ -19,7 +19,7 @@ import {
   type Criteria,
   type EuiBasicTableColumn,
 } from '@elastic/eui';
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router-dom';
 import { browsePath, type ApiClient } from '../api/client';
 import type { ExtensionType, ExtensionView, ExtensionViewPage, SortDirection, SortField } from '../api/types';
@@ -74,10 +74,10 @@ function firstPageQuery(search: string, view: ReturnType<typeof viewOf>) {
 }
 
 /** Asks for the first page this address shows, while the session is still being checked. */
-export function prefetchFirstPage(api: ApiClient, location: { pathname: string; search: string }): void {
-  if (location.pathname !== '/extensions' && location.pathname !== '/') return;
+export function prefetchFirstPage(api: ApiClient, location: { pathname: string; search: string }): Promise<void> | undefined {
+  if (location.pathname !== '/extensions' && location.pathname !== '/') return undefined;
   const params = new URLSearchParams(location.search);
-  api.prefetch(browsePath(firstPageQuery(params.get('search') ?? '', viewOf(params))));
+  return api.prefetch(browsePath(firstPageQuery(params.get('search') ?? '', viewOf(params))));
 }
 
 export function ExtensionsPage() {
@@ -88,11 +88,17 @@ export function ExtensionsPage() {
   const search = useDebounced(searchText, 250);
   const { type, sort, order } = viewOf(params);
 
+  // On a cold load the first page's answer has usually arrived already (prefetchFirstPage): the
+  // first render shows it, instead of an empty table that fills a render later.
+  const [arrived] = useState(() => api.takeArrived<ExtensionViewPage>(browsePath(firstPageQuery(search, { type, sort, order }))) ?? null);
+  const queryKey = `${search}\n${type}\n${sort}\n${order}`;
+  const seeded = useRef<{ queryKey: string; fetchSkipped: boolean } | null>(arrived === null ? null : { queryKey, fetchSkipped: false });
+
   // cursors[i] is the cursor that fetches page i (page 0 has none).
-  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  const [cursors, setCursors] = useState<Array<string | undefined>>(arrived === null ? [undefined] : [undefined, arrived.next_cursor]);
   const [pageIndex, setPageIndex] = useState(0);
-  const [page, setPage] = useState<ExtensionViewPage | null>(null);
-  const [loading, setLoading] = useState(true);
+  const [page, setPage] = useState<ExtensionViewPage | null>(arrived);
+  const [loading, setLoading] = useState(arrived === null);
   const [failure, setFailure] = useState<string | null>(null);
 
   const setParam = (name: string, value: string) => {
@@ -102,11 +108,13 @@ export function ExtensionsPage() {
     setParams(next, { replace: true });
   };
 
-  // A new query starts again at the first page.
+  // A new query starts again at the first page (the seeded query is already there).
   useEffect(() => {
+    if (seeded.current?.queryKey === queryKey) return;
+    seeded.current = null;
     setCursors([undefined]);
     setPageIndex(0);
-  }, [search, type, sort, order]);
+  }, [queryKey]);
 
   useEffect(() => {
     if (search !== (params.get('search') ?? '')) setParam('search', search);
@@ -115,6 +123,11 @@ export function ExtensionsPage() {
 
   const cursor = cursors[pageIndex];
   useEffect(() => {
+    // The seeded first page needs no request; every later query or page does.
+    if (seeded.current !== null && !seeded.current.fetchSkipped && pageIndex === 0) {
+      seeded.current.fetchSkipped = true;
+      return;
+    }
     let current = true;
     setLoading(true);
     api

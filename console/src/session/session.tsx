@@ -59,17 +59,19 @@ function refreshDelayMs(expiresAt: string): number {
 
 /**
  * `onRestore` runs when a stored credential is about to be checked, with the client that will use
- * it: the app starts the first page's request there, beside the check.
+ * it: the app starts the first page's request there, beside the check, and returns a promise that
+ * settles once that request has answered.
  */
-export function SessionProvider({ children, onRestore }: { children: ReactNode; onRestore?: (api: ApiClient) => void }) {
+export function SessionProvider({ children, onRestore }: { children: ReactNode; onRestore?: (api: ApiClient) => Promise<void> | void }) {
   const [session, setSession] = useState<Session | null>(null);
   const [restoring, setRestoring] = useState(true);
   const credentialRef = useRef<Credential | null>(readStored());
   const api = useMemo(() => new ApiClient(() => credentialRef.current), []);
 
   const adopt = useCallback(
-    async (credential: Credential) => {
+    async (credential: Credential, alsoAwait?: Promise<void>) => {
       const info = await api.whoAmI(credential);
+      await alsoAwait;
       credentialRef.current = credential;
       store(credential);
       setSession({ credential, info });
@@ -89,8 +91,10 @@ export function SessionProvider({ children, onRestore }: { children: ReactNode; 
       setRestoring(false);
       return;
     }
-    onRestore?.(api);
-    adopt(stored)
+    // The session is adopted once the first page's own request has answered too, so the page
+    // renders with its data in one pass rather than empty first and filled a moment later.
+    const firstPage = onRestore?.(api);
+    adopt(stored, firstPage ?? undefined)
       .catch(() => drop())
       .finally(() => setRestoring(false));
     // Once, at mount: api is made once and onRestore must be a stable function.
