@@ -89,6 +89,24 @@ test('a signed-in cold load renders the table once, with its rows: never empty f
   });
 });
 
+test('a slow first page does not hold the console back: the table shows it is loading, then fills', async () => {
+  await withStoredCredential(ADMIN_KEY, async ({ page, problems }, events) => {
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.route(/\/api\/v1\/deployments\/extensions\?/, async (route) => {
+      await released;
+      await route.continue();
+    });
+    await page.goto(`${server.url}/extensions`);
+    // The session check has answered; the list has not: the header and a loading table are shown.
+    await page.getByTestId('extensionsTable').getByText('Loading…').waitFor();
+    assert.ok(!events.includes('response /deployments/extensions'), events.join('\n'));
+    release();
+    await page.getByTestId('extensionsTable').getByText('first-load-a', { exact: true }).waitFor();
+    assert.deepEqual(problems, []);
+  });
+});
+
 test('a stored credential that no longer works ends on the sign-in page, and the next user sees their own list', async () => {
   await withStoredCredential('revoked.key-that-does-not-exist', async ({ page }) => {
     await page.goto(`${server.url}/extensions`);

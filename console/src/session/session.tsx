@@ -57,6 +57,9 @@ function refreshDelayMs(expiresAt: string): number {
   return Math.max(1000, left - Math.min(60_000, left / 5));
 }
 
+/** How long, after the session check has answered, the first page's own request may still take. */
+const FIRST_PAGE_GRACE_MS = 300;
+
 /**
  * `onRestore` runs when a stored credential is about to be checked, with the client that will use
  * it: the app starts the first page's request there, beside the check, and returns a promise that
@@ -71,7 +74,9 @@ export function SessionProvider({ children, onRestore }: { children: ReactNode; 
   const adopt = useCallback(
     async (credential: Credential, alsoAwait?: Promise<void>) => {
       const info = await api.whoAmI(credential);
-      await alsoAwait;
+      // A slow first page must not hold the whole console back: after the grace, the page shows its
+      // loading table and fills it when the answer arrives.
+      if (alsoAwait) await Promise.race([alsoAwait, new Promise((resolve) => setTimeout(resolve, FIRST_PAGE_GRACE_MS))]);
       credentialRef.current = credential;
       store(credential);
       setSession({ credential, info });
