@@ -90,9 +90,16 @@ export function browsePath(query: BrowseQuery): string {
   return `/deployments/extensions?${params.toString()}`;
 }
 
+/** A GET started ahead of its caller: the credential it went with, its answer, and that answer once it is in. */
+interface EarlyGet {
+  credential: Credential | null;
+  answer: Promise<unknown>;
+  arrived?: { value: unknown };
+}
+
 export class ApiClient {
   /** GETs started ahead of their caller (see prefetch), with the credential they were sent with. */
-  private readonly early = new Map<string, { credential: Credential | null; answer: Promise<unknown>; arrived?: { value: unknown } }>();
+  private readonly early = new Map<string, EarlyGet>();
 
   constructor(private readonly credential: () => Credential | null) {}
 
@@ -105,10 +112,7 @@ export class ApiClient {
     const known = this.early.get(path);
     if (known !== undefined) return known.answer.then(noop, noop);
     const answer = this.call('GET', path);
-    const entry: { credential: Credential | null; answer: Promise<unknown>; arrived?: { value: unknown } } = {
-      credential: this.credential(),
-      answer,
-    };
+    const entry: EarlyGet = { credential: this.credential(), answer };
     this.early.set(path, entry);
     // Settles when the answer has arrived, and never rejects: the caller of the GET sees the failure.
     return answer.then((value) => {
