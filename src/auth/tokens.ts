@@ -1,7 +1,8 @@
 // Bearer tokens: compact JWTs (HS256) naming a user and a session. The HMAC secret lives in the
 // settings table, so tokens survive a restart and are accepted by every instance sharing the
 // database; the session row makes revocation (logout, refresh, disabling the user) immediate.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { isIssuedSignature } from '../signature-text.js';
 
 export interface TokenClaims {
   /** user name */
@@ -27,9 +28,7 @@ export class TokenSigner {
   verify(token: string, now: Date): TokenClaims | null {
     const parts = token.split('.');
     if (parts.length !== 3 || parts[0] !== HEADER) return null;
-    const expected = Buffer.from(this.mac(`${parts[0]}.${parts[1]}`));
-    const actual = Buffer.from(parts[2]!);
-    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return null;
+    if (!isIssuedSignature(parts[2]!, this.mac(`${parts[0]}.${parts[1]}`))) return null;
     let claims: Partial<TokenClaims>;
     try {
       claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Partial<TokenClaims>;

@@ -2,7 +2,8 @@
 // object-store URLs there, and Terraform's acceptance tests fetch them with a plain http.Get, so the
 // link must work without credentials; the HMAC binds it to one extension, one exact content and one
 // expiry time.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { isIssuedSignature } from '../signature-text.js';
 
 export const FILE_LINK_PREFIX = '/extension-files';
 
@@ -43,14 +44,7 @@ export function createFileLinkSigner(secret: string, ttlSeconds: number): FileLi
     return String(Math.ceil(earliest / step) * step);
   };
   const check = (mac: Buffer, expires: string, signature: string, now: Date): LinkCheck => {
-    // The exact text sign() wrote, compared in constant time: decoding first would be lenient
-    // (Node's base64 ignores trailing junk, takes +/ for -_ and any value of the padding bits),
-    // giving one link many working spellings.
-    const expected = Buffer.from(mac.toString('base64url'));
-    const given = Buffer.from(signature);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return { ok: false, why: 'bad_signature' };
-    }
+    if (!isIssuedSignature(signature, mac.toString('base64url'))) return { ok: false, why: 'bad_signature' };
     if (Number(expires) * 1000 < now.getTime()) return { ok: false, why: 'expired' };
     return { ok: true };
   };

@@ -4,7 +4,8 @@
 // extension and the deployment's current install salt, and the route also checks that the
 // deployment's current plan still references the extension. Rotating the salt, removing the
 // reference or deleting the deployment therefore ends a URL at once.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { isIssuedSignature } from '../signature-text.js';
 
 export const INSTALL_LINK_PREFIX = '/deployment-files';
 
@@ -28,12 +29,7 @@ export function createInstallLinkSigner(secret: string): InstallLinkSigner {
       return `${INSTALL_LINK_PREFIX}/${deploymentId}/${encodeURIComponent(extensionId)}/${token}/${safe}.zip`;
     },
     verify(deploymentId, installSalt, extensionId, token) {
-      // The exact text path() wrote, compared in constant time. Decoding the given token first
-      // would be lenient (Node's base64url ignores junk and the last character's padding bits),
-      // so one URL would have several working spellings and a one-character edit could still pass.
-      const expected = Buffer.from(mac(deploymentId, installSalt, extensionId).toString('base64url'));
-      const given = Buffer.from(token);
-      return given.length === expected.length && timingSafeEqual(given, expected);
+      return isIssuedSignature(token, mac(deploymentId, installSalt, extensionId).toString('base64url'));
     },
   };
 }

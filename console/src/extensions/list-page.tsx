@@ -92,7 +92,8 @@ export function ExtensionsPage() {
   // first render shows it, instead of an empty table that fills a render later.
   const [arrived] = useState(() => api.takeArrived<ExtensionViewPage>(browsePath(firstPageQuery(search, { type, sort, order }))) ?? null);
   const queryKey = `${search}\n${type}\n${sort}\n${order}`;
-  const seeded = useRef<{ queryKey: string; fetchSkipped: boolean } | null>(arrived === null ? null : { queryKey, fetchSkipped: false });
+  // The query whose first page came seeded, until the fetch effect has skipped its request once.
+  const seededQuery = useRef<string | null>(arrived === null ? null : queryKey);
 
   // cursors[i] is the cursor that fetches page i (page 0 has none).
   const [cursors, setCursors] = useState<Array<string | undefined>>(arrived === null ? [undefined] : [undefined, arrived.next_cursor]);
@@ -110,8 +111,7 @@ export function ExtensionsPage() {
 
   // A new query starts again at the first page (the seeded query is already there).
   useEffect(() => {
-    if (seeded.current?.queryKey === queryKey) return;
-    seeded.current = null;
+    if (seededQuery.current === queryKey) return;
     setCursors([undefined]);
     setPageIndex(0);
   }, [queryKey]);
@@ -124,8 +124,8 @@ export function ExtensionsPage() {
   const cursor = cursors[pageIndex];
   useEffect(() => {
     // The seeded first page needs no request; every later query or page does.
-    if (seeded.current !== null && !seeded.current.fetchSkipped && pageIndex === 0) {
-      seeded.current.fetchSkipped = true;
+    if (seededQuery.current === queryKey && pageIndex === 0) {
+      seededQuery.current = null;
       return;
     }
     let current = true;
@@ -147,7 +147,7 @@ export function ExtensionsPage() {
     return () => {
       current = false;
     };
-  }, [api, search, type, sort, order, cursor, pageIndex]);
+  }, [api, search, type, sort, order, queryKey, cursor, pageIndex]);
 
   const columns = useMemo<Array<EuiBasicTableColumn<Row>>>(
     () => [

@@ -65,7 +65,7 @@ const FIRST_PAGE_GRACE_MS = 300;
  * it: the app starts the first page's request there, beside the check, and returns a promise that
  * settles once that request has answered.
  */
-export function SessionProvider({ children, onRestore }: { children: ReactNode; onRestore?: (api: ApiClient) => Promise<void> | void }) {
+export function SessionProvider({ children, onRestore }: { children: ReactNode; onRestore?: (api: ApiClient) => Promise<void> | undefined }) {
   const [session, setSession] = useState<Session | null>(null);
   const [restoring, setRestoring] = useState(true);
   const credentialRef = useRef<Credential | null>(readStored());
@@ -98,8 +98,7 @@ export function SessionProvider({ children, onRestore }: { children: ReactNode; 
     }
     // The session is adopted once the first page's own request has answered too, so the page
     // renders with its data in one pass rather than empty first and filled a moment later.
-    const firstPage = onRestore?.(api);
-    adopt(stored, firstPage ?? undefined)
+    adopt(stored, onRestore?.(api))
       .catch(() => drop())
       .finally(() => setRestoring(false));
     // Once, at mount: api is made once and onRestore must be a stable function.
