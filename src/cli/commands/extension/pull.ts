@@ -13,7 +13,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extractArchive } from '../../archive/safe-extract.js';
 import { CliError } from '../../cli-errors.js';
 import type { Factory } from '../../factory.js';
 import { printJson } from '../../output.js';
@@ -52,6 +51,9 @@ export async function runPull(id: string, options: PullOptions, f: Factory): Pro
 
     let extracted: { files: number; bytes: number } | null = null;
     if (options.extract !== undefined) {
+      // Loaded only here: the archive rules (yauzl, the server's validator and limits) cost a plain
+      // pull about 40 ms of start-up for nothing.
+      const { extractArchive } = await import('../../archive/safe-extract.js');
       extracted = await extractArchive(target, options.extract, { extensionType: extension.extension_type, version: extension.version }, f.signal);
     }
     if (options.json) {
