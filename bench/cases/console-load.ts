@@ -1,5 +1,6 @@
 // The web console's cold load in Debian's Chromium: a fresh browser context (empty cache) opens the
-// extensions page, already signed in, and the clock stops when the table shows its first rows; the
+// extensions page, already signed in, and the clock stops when the table's first rows are painted,
+// as the page's own Element Timing entry reports it (the names carry `elementtiming`); the
 // repository holds 10,000 and 100,000 extensions (one fresh server per level, filled through the
 // API). The table asks the server for one page (browse parameters), so the count should not matter.
 // Also: the gzip size of the JavaScript that load fetched, from the build's own .gz files.
@@ -29,17 +30,38 @@ export function consoleLevels(mode: 'full' | 'quick' | 'smoke'): number[] {
 }
 
 interface Load {
+  /** From the navigation's start to the first painted row, on the page's own clock. */
   seconds: number;
+  /** The same load as Playwright sees it: its wait for the row resolved, then one more round trip. */
+  observedSeconds: number;
   scripts: string[];
 }
 
-/** One cold load: new context, credential in sessionStorage, navigation to the first table row. */
+type TimedWindow = Window & { __extrepoRowsPainted?: number };
+
+/**
+ * Installed before the page's own scripts: keeps the paint time of the first element marked
+ * `elementtiming="extension-name"`. Playwright's own wait polls and answers over the DevTools
+ * protocol: 0.03–0.17 s more per load in our runs, which are not the page's.
+ */
+function recordRowsPainted(): void {
+  new PerformanceObserver((list, observer) => {
+    const entry = list.getEntries().find((e) => (e as PerformanceEntry & { identifier?: string }).identifier === 'extension-name') as
+      (PerformanceEntry & { renderTime: number; loadTime: number }) | undefined;
+    if (!entry) return;
+    (window as TimedWindow).__extrepoRowsPainted = entry.renderTime || entry.loadTime || entry.startTime;
+    observer.disconnect();
+  }).observe({ type: 'element', buffered: true });
+}
+
+/** One cold load: new context, credential in sessionStorage, navigation to the first painted table row. */
 async function coldLoad(browser: Browser, repo: Extrepo): Promise<Load> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   try {
     const page = await context.newPage();
     const credential = JSON.stringify({ kind: 'apiKey', key: repo.apiKey });
     await page.addInitScript((value) => sessionStorage.setItem('extrepo.credential', value), credential);
+    await page.addInitScript(recordRowsPainted);
     const scripts: string[] = [];
     page.on('response', (response) => {
       const url = new URL(response.url());
@@ -48,8 +70,10 @@ async function coldLoad(browser: Browser, repo: Extrepo): Promise<Load> {
     await page.goto(`${repo.server.baseUrl}/extensions`, { waitUntil: 'commit' });
     await page.locator('[data-test-subj="extensionsTable"] tbody tr a').first().waitFor({ timeout: 60_000 });
     // From the navigation's start (performance.timeOrigin) to the rendered rows.
-    const ms = await page.evaluate(() => performance.now());
-    return { seconds: ms / 1000, scripts };
+    const observedMs = await page.evaluate(() => performance.now());
+    const painted = await page.waitForFunction(() => (window as TimedWindow).__extrepoRowsPainted, undefined, { timeout: 10_000 });
+    const paintedMs = (await painted.jsonValue()) as number;
+    return { seconds: paintedMs / 1000, observedSeconds: observedMs / 1000, scripts };
   } finally {
     await context.close();
   }
@@ -108,14 +132,20 @@ export async function runConsoleLoad(
         if (!prefilled) await fill(ctx, repo, level);
         await coldLoad(browser, repo); // the server's first answers (statements, caches) are not the browser's
         const samples: number[] = [];
+        const observed: number[] = [];
         const rounds = ctx.options.mode === 'smoke' ? 2 : 7;
         for (let i = 0; i < rounds; i++) {
           const load = await coldLoad(browser, repo);
           samples.push(load.seconds);
+          observed.push(load.observedSeconds);
           scripts = load.scripts;
         }
         const times = summarize(samples);
-        ctx.log(`console: cold load with ${level} extensions, p50 ${(times.median * 1000).toFixed(0)} ms`);
+        const observedTimes = summarize(observed);
+        ctx.log(
+          `console: cold load with ${level} extensions, p50 ${(times.median * 1000).toFixed(0)} ms to the painted rows, ` +
+            `${(observedTimes.median * 1000).toFixed(0)} ms as Playwright observes it`,
+        );
         rows.push({
           id: `console-load-${level}`,
           group: 'console',
@@ -129,6 +159,7 @@ export async function runConsoleLoad(
           pass: times.median < LOAD_TARGET_SECONDS,
           notes: [
             `${times.n} cold loads in headless Chromium (new context each: empty cache), signed in with an API key; extensions ${prefilled ? 'written into the store before the server started' : 'created through the API'}.`,
+            `Timed to the first rows' paint by the page's Element Timing entry; Playwright, waiting for the same rows and then asking the time, observes p50 ${observedTimes.median.toFixed(2)} s.`,
           ],
         });
       } finally {
