@@ -32,26 +32,29 @@ export function consoleLevels(mode: 'full' | 'quick' | 'smoke'): number[] {
 interface Load {
   /** From the navigation's start to the first painted row, on the page's own clock. */
   seconds: number;
-  /** The same load as Playwright sees it: its wait for the row resolved, then one more round trip. */
+  /** When the harness learnt of it (one DevTools round trip later), on the same clock. */
   observedSeconds: number;
   scripts: string[];
 }
 
-type TimedWindow = Window & { __extrepoRowsPainted?: number };
+type TimedWindow = Window & { __extrepoRowsPainted?: Promise<number> };
 
 /**
- * Installed before the page's own scripts: keeps the paint time of the first element marked
- * `elementtiming="extension-name"`. Playwright's own wait polls and answers over the DevTools
- * protocol: 0.03–0.17 s more per load in our runs, which are not the page's.
+ * Installed before the page's own scripts: a promise of the paint time of the first element marked
+ * `elementtiming="extension-name"` (a row's name). The harness awaits it instead of using a
+ * Playwright locator: a locator first evaluates Playwright's selector engine in the page, 150 ms of
+ * main-thread work on this machine in the middle of the load, which no user's browser does.
  */
 function recordRowsPainted(): void {
-  new PerformanceObserver((list, observer) => {
-    const entry = list.getEntries().find((e) => (e as PerformanceEntry & { identifier?: string }).identifier === 'extension-name') as
-      (PerformanceEntry & { renderTime: number; loadTime: number }) | undefined;
-    if (!entry) return;
-    (window as TimedWindow).__extrepoRowsPainted = entry.renderTime || entry.loadTime || entry.startTime;
-    observer.disconnect();
-  }).observe({ type: 'element', buffered: true });
+  (window as TimedWindow).__extrepoRowsPainted = new Promise((resolve) => {
+    new PerformanceObserver((list, observer) => {
+      const entry = list.getEntries().find((e) => (e as PerformanceEntry & { identifier?: string }).identifier === 'extension-name') as
+        (PerformanceEntry & { renderTime: number; loadTime: number }) | undefined;
+      if (!entry) return;
+      observer.disconnect();
+      resolve(entry.renderTime || entry.loadTime || entry.startTime);
+    }).observe({ type: 'element', buffered: true });
+  });
 }
 
 /** One cold load: new context, credential in sessionStorage, navigation to the first painted table row. */
@@ -68,12 +71,11 @@ async function coldLoad(browser: Browser, repo: Extrepo): Promise<Load> {
       if (url.pathname.endsWith('.js')) scripts.push(url.pathname);
     });
     await page.goto(`${repo.server.baseUrl}/extensions`, { waitUntil: 'commit' });
-    await page.locator('[data-test-subj="extensionsTable"] tbody tr a').first().waitFor({ timeout: 60_000 });
-    // From the navigation's start (performance.timeOrigin) to the rendered rows.
-    const observedMs = await page.evaluate(() => performance.now());
-    const painted = await page.waitForFunction(() => (window as TimedWindow).__extrepoRowsPainted, undefined, { timeout: 10_000 });
-    const paintedMs = (await painted.jsonValue()) as number;
-    return { seconds: paintedMs / 1000, observedSeconds: observedMs / 1000, scripts };
+    // Both on the page's clock, from the navigation's start (performance.timeOrigin).
+    const [paintedMs, observedMs] = await page.evaluate(async () => [await (window as TimedWindow).__extrepoRowsPainted!, performance.now()]);
+    // Only now, off the clock: the painted name is a row of the extensions table with its link.
+    await page.locator('[data-test-subj="extensionsTable"] tbody tr a[elementtiming="extension-name"]').first().waitFor({ timeout: 10_000 });
+    return { seconds: paintedMs! / 1000, observedSeconds: observedMs! / 1000, scripts };
   } finally {
     await context.close();
   }
@@ -144,7 +146,7 @@ export async function runConsoleLoad(
         const observedTimes = summarize(observed);
         ctx.log(
           `console: cold load with ${level} extensions, p50 ${(times.median * 1000).toFixed(0)} ms to the painted rows, ` +
-            `${(observedTimes.median * 1000).toFixed(0)} ms as Playwright observes it`,
+            `${(observedTimes.median * 1000).toFixed(0)} ms when the harness learns of it`,
         );
         rows.push({
           id: `console-load-${level}`,
@@ -159,7 +161,7 @@ export async function runConsoleLoad(
           pass: times.median < LOAD_TARGET_SECONDS,
           notes: [
             `${times.n} cold loads in headless Chromium (new context each: empty cache), signed in with an API key; extensions ${prefilled ? 'written into the store before the server started' : 'created through the API'}.`,
-            `Timed to the first rows' paint by the page's Element Timing entry; Playwright, waiting for the same rows and then asking the time, observes p50 ${observedTimes.median.toFixed(2)} s.`,
+            `Timed to the first rows' paint by the page's Element Timing entry; the harness learns of it at p50 ${observedTimes.median.toFixed(2)} s.`,
           ],
         });
       } finally {
