@@ -32,7 +32,7 @@ export function consoleLevels(mode: 'full' | 'quick' | 'smoke'): number[] {
 interface Load {
   /** From the navigation's start to the first painted row, on the page's own clock. */
   seconds: number;
-  /** When the harness learnt of it (one DevTools round trip later), on the same clock. */
+  /** When a script in the page learnt of it (the observer's callback, a task after the paint), same clock. */
   observedSeconds: number;
   scripts: string[];
 }
@@ -146,7 +146,7 @@ export async function runConsoleLoad(
         const observedTimes = summarize(observed);
         ctx.log(
           `console: cold load with ${level} extensions, p50 ${(times.median * 1000).toFixed(0)} ms to the painted rows, ` +
-            `${(observedTimes.median * 1000).toFixed(0)} ms when the harness learns of it`,
+            `${(observedTimes.median * 1000).toFixed(0)} ms when the page's observer ran`,
         );
         rows.push({
           id: `console-load-${level}`,
@@ -161,7 +161,7 @@ export async function runConsoleLoad(
           pass: times.median < LOAD_TARGET_SECONDS,
           notes: [
             `${times.n} cold loads in headless Chromium (new context each: empty cache), signed in with an API key; extensions ${prefilled ? 'written into the store before the server started' : 'created through the API'}.`,
-            `Timed to the first rows' paint by the page's Element Timing entry; the harness learns of it at p50 ${observedTimes.median.toFixed(2)} s.`,
+            `Timed to the first rows' paint by the page's Element Timing entry; the observer that reads it ran at p50 ${observedTimes.median.toFixed(2)} s.`,
           ],
         });
       } finally {

@@ -52,7 +52,7 @@ export async function runPull(id: string, options: PullOptions, f: Factory): Pro
     let extracted: { files: number; bytes: number } | null = null;
     if (options.extract !== undefined) {
       // Loaded only here: the archive rules (yauzl, the server's validator and limits) cost a plain
-      // pull about 40 ms of start-up for nothing.
+      // pull about 70 ms of start-up for nothing.
       const { extractArchive } = await import('../../archive/safe-extract.js');
       extracted = await extractArchive(target, options.extract, { extensionType: extension.extension_type, version: extension.version }, f.signal);
     }
