@@ -34,10 +34,14 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{
 }
 
 /**
- * Each timed transfer starts with no dirty pages left by the one before: a 1 GiB file still being
- * written back throttles the next writer, which swung single runs by ±20 % on this machine.
+ * `run`, for a timed transfer: it starts with no dirty pages left by the one before (`sync`, off the
+ * clock). A 1 GiB file still being written back throttles the next writer, which swung single runs
+ * by ±20 % on this machine.
  */
-const settleDisk = () => run('sync', [], process.env);
+async function runSettled(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; stdout: string }> {
+  await run('sync', [], env);
+  return run(command, args, env);
+}
 
 export async function runCliTransfers(ctx: BenchContext): Promise<Row[]> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` before the cli case`);
@@ -58,21 +62,18 @@ export async function runCliTransfers(ctx: BenchContext): Promise<Row[]> {
       for (const side of sidesInOrder(runIndex)) {
         extrepo.server.assertRunning();
         if (side === 'extrepo') {
-          await settleDisk();
-          const result = await run(process.execPath, [CLI, '--quiet', 'push', data.path, '--name', `bench-cli-${runIndex}`, '--json'], env);
+          const result = await runSettled(process.execPath, [CLI, '--quiet', 'push', data.path, '--name', `bench-cli-${runIndex}`, '--json'], env);
           const pushed = JSON.parse(result.stdout) as { id: string; file_metadata?: { sha256?: string } };
           if (pushed.file_metadata?.sha256 !== data.sha256) {
             throw new Error(`extrepo push stored sha256 ${pushed.file_metadata?.sha256}, the file's is ${data.sha256}`);
           }
           push.extrepo.push(mibPerSecond(data.size, result.seconds));
           await extrepo.delete(pushed.id);
-          await settleDisk();
-          const pulled = await run(process.execPath, [CLI, '--quiet', 'pull', target.id, '-o', out], env);
+          const pulled = await runSettled(process.execPath, [CLI, '--quiet', 'pull', target.id, '-o', out], env);
           pull.extrepo.push(mibPerSecond(data.size, pulled.seconds));
         } else {
           const created = await extrepo.create(`bench-curl-${runIndex}`);
-          await settleDisk();
-          const result = await run(
+          const result = await runSettled(
             'curl',
             ['-sS', '--fail', '-o', '/dev/null', '-T', data.path, '-H', auth, '-H', 'Expect:', `${api}/${created.id}`],
             env,
@@ -81,8 +82,7 @@ export async function runCliTransfers(ctx: BenchContext): Promise<Row[]> {
           await extrepo.delete(created.id);
           const meta = await run('curl', ['-sS', '--fail', '-H', auth, `${api}/${target.id}`], env);
           const url = (JSON.parse(meta.stdout) as { file_metadata: { url: string } }).file_metadata.url;
-          await settleDisk();
-          const pulled = await run('curl', ['-sS', '--fail', '-o', out, url], env);
+          const pulled = await runSettled('curl', ['-sS', '--fail', '-o', out, url], env);
           pull.baseline.push(mibPerSecond(data.size, pulled.seconds));
         }
         await rm(out, { force: true });
