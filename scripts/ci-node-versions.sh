@@ -51,7 +51,7 @@ for major in "${majors[@]}"; do
   copy="$work/extrepo-$major"
   mkdir -p "$copy"
   # The working tree as it is (committed or not), without what npm ci and the build recreate.
-  tar --exclude=./node_modules --exclude=./dist --exclude=./.git --exclude=./data -cf - . | tar -xf - -C "$copy"
+  tar --exclude=./node_modules --exclude=./dist --exclude=./build --exclude=./.git --exclude=./data -cf - . | tar -xf - -C "$copy"
 
   start=$(date +%s)
   if (cd "$copy" && export PATH="$runtime/bin:$PATH" npm_config_nodedir="$nodedir" &&

@@ -10,15 +10,16 @@ import { UserService, ensureAdminUser } from './auth/user-service.js';
 import { formatOrigin, type Config } from './config.js';
 import { DeploymentService } from './domain/deployment-service.js';
 import { ExtensionService } from './domain/extension-service.js';
-import { createFileLinkSigner } from './domain/file-links.js';
+import { FILE_LINK_PREFIX, createFileLinkSigner } from './domain/file-links.js';
 import { createInstallLinkSigner } from './domain/install-links.js';
 import { defaultConsoleDir, registerConsole } from './http/console/serve-console.js';
 import { registerAuthentication } from './http/plugins/authenticate.js';
 import { registerErrorReplies, registerMethodNotAllowed } from './http/plugins/error-replies.js';
-import { createMetrics } from './http/plugins/metrics.js';
+import { createMetrics, type Metrics } from './http/plugins/metrics.js';
 import { registerBodyTimeout, registerConnectionCap, serverTimeouts } from './http/plugins/client-limits.js';
 import { MAX_PATH_PARAM_LENGTH, clientErrorReply, frameworkErrorReply } from './http/plugins/protocol-errors.js';
 import { registerRequestLog } from './http/plugins/request-log.js';
+import { registerIdleMemoryTrim } from './http/plugins/idle-memory-trim.js';
 import { parseJsonBody } from './http/json-body.js';
 import { requestIdOf } from './http/request-id.js';
 import { registerCreateExtension } from './http/routes/extensions/create-extension.js';
@@ -35,6 +36,9 @@ import { registerDeploymentRoutes } from './http/routes/deployments/register.js'
 import { registerOperations } from './http/routes/operations.js';
 import { registerApiDocsPage } from './http/routes/api-docs-page.js';
 import { LOG_OPTIONS } from './log-options.js';
+import { fullGc } from './memory/full-gc.js';
+import { IdleMemoryTrim } from './memory/idle-trim.js';
+import { loadMallocTrim } from './memory/native-trim.js';
 import { registerAuditTrail } from './http/routes/audit/audit-trail.js';
 import { registerListAudit } from './http/routes/audit/list-audit.js';
 import { registerOwnApiKeyRoutes } from './http/routes/auth/api-keys.js';
@@ -193,6 +197,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerConnectionCap(fastify, config.maxUnauthenticatedConnections);
   registerBodyTimeout(fastify, config.bodyTimeoutMs, isUploadRoute);
   registerAuditTrail(fastify, deps.audit);
+  if (config.memoryTrimIdleMs > 0) registerIdleMemoryTrim(fastify, idleMemoryTrim(fastify, config, metrics), isTransferRoute);
 
   registerOperations(fastify, deps);
   await registerApiDocsPage(fastify, config);
@@ -231,4 +236,32 @@ export async function buildApp(options: AppOptions): Promise<App> {
       if (config.publicUrl === null) origin = listening;
     },
   };
+}
+
+/** Routes whose bodies are files: uploads, file-link downloads, and creates (which may copy a download_url). */
+function isTransferRoute(method: string, route: string): boolean {
+  if (isUploadRoute(method, route)) return true;
+  if (method === 'GET') return route.startsWith(`${FILE_LINK_PREFIX}/`);
+  return method === 'POST' && route === '/api/v1/deployments/extensions';
+}
+
+function idleMemoryTrim(fastify: FastifyInstance, config: Config, metrics: Metrics): IdleMemoryTrim {
+  const native = loadMallocTrim();
+  if ('unavailable' in native) {
+    fastify.log.info({ reason: native.unavailable }, 'malloc_trim is not available: idle memory after transfers is only garbage-collected');
+  }
+  return new IdleMemoryTrim({
+    idleMs: config.memoryTrimIdleMs,
+    collect: fullGc(),
+    trim: 'trim' in native ? native.trim : null,
+    onTrimmed: (report) => {
+      metrics.memoryTrims.inc();
+      const given = report.rssBefore - report.rssAfter;
+      if (given > 0) metrics.memoryTrimmedBytes.inc(given);
+      fastify.log.debug(
+        { rssBefore: report.rssBefore, rssAfter: report.rssAfter, gcMs: Math.round(report.gcMs), released: report.released },
+        'idle: garbage collected and freed memory given back to the kernel',
+      );
+    },
+  });
 }

@@ -72,6 +72,11 @@ export interface Config {
   readonly uploadRateWindowMs: number;
   /** Connections that have not (yet) authenticated, at most; more are answered 503 and closed. */
   readonly maxUnauthenticatedConnections: number;
+  /**
+   * How long after the last upload or download ends the server collects its garbage and gives the
+   * freed memory back to the kernel (EXTREPO_MEMORY_TRIM_IDLE_MS; 0: never).
+   */
+  readonly memoryTrimIdleMs: number;
   /** File versions kept per extension (EXTREPO_KEEP_FILE_VERSIONS); 0 keeps all. */
   readonly keepFileVersions: number;
   /** Problems worth a warning but not a refusal (unknown EXTREPO_* variables), one line each. */
@@ -508,6 +513,7 @@ export function loadConfig(env: Env = process.env): Config {
     uploadRateWindowMs: readInteger(env, 'EXTREPO_UPLOAD_RATE_WINDOW_MS', 60_000, 100),
     maxUnauthenticatedConnections: readInteger(env, 'EXTREPO_MAX_UNAUTHENTICATED_CONNECTIONS', 512, 1),
     keepFileVersions: readInteger(env, 'EXTREPO_KEEP_FILE_VERSIONS', 10, 0, 1_000_000),
+    memoryTrimIdleMs: readInteger(env, 'EXTREPO_MEMORY_TRIM_IDLE_MS', 2000, 0, 24 * 3600 * 1000),
   };
   checkStorePairing(config.database, config.s3, config.allowMixedStores);
   return deepFreeze({ ...config, warnings: unknownSettingWarnings(source, read) });

@@ -10,6 +10,9 @@ export interface Metrics {
   bytesDownloaded: Counter;
   /** Stored data found inconsistent, by kind (e.g. `missing_blob`: a referenced blob is gone). */
   integrityFaults: Counter<'kind'>;
+  /** Idle memory trims after transfers (memory/idle-trim.ts), and the resident bytes they gave back. */
+  memoryTrims: Counter;
+  memoryTrimmedBytes: Counter;
   observeRequest(route: string, method: string, status: number, seconds: number): void;
 }
 
@@ -56,6 +59,16 @@ export function createMetrics(storedFileBytes: () => Promise<number>): Metrics {
     labelNames: ['kind'] as const,
     registers: [registry],
   });
+  const memoryTrims = new Counter({
+    name: 'extrepo_memory_trims_total',
+    help: 'Full garbage collections and malloc trims run once the server was idle after transfers',
+    registers: [registry],
+  });
+  const memoryTrimmedBytes = new Counter({
+    name: 'extrepo_memory_trimmed_bytes_total',
+    help: 'Resident memory given back to the kernel by the idle trims',
+    registers: [registry],
+  });
   const rejections = new Counter({
     name: 'extrepo_archive_rejections_total',
     help: 'Archives rejected by validation, by reason',
@@ -80,6 +93,8 @@ export function createMetrics(storedFileBytes: () => Promise<number>): Metrics {
     registry,
     bytesDownloaded,
     integrityFaults,
+    memoryTrims,
+    memoryTrimmedBytes,
     observeRequest(route, method, status, seconds) {
       requests.inc({ route, method, status: String(status) });
       latency.observe({ route, method }, seconds);
