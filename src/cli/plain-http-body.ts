@@ -120,7 +120,9 @@ export function readPlainHttpBody(
     });
     // Before the answer's head, a failure is the full client's to report (it asks again, and says
     // "cannot reach …" in the words every other command uses); after it, the body was cut.
+    // Both handlers also run after a finished body (finish destroys the socket): no error to build then.
     socket.once('error', (error: NodeJS.ErrnoException) => {
+      if (settled) return;
       finish(
         head !== null
           ? 'not-plain'
@@ -128,6 +130,7 @@ export function readPlainHttpBody(
       );
     });
     socket.once('close', () => {
+      if (settled) return;
       finish(head !== null ? 'not-plain' : new CliError(`the connection to ${url.origin} closed after ${received} of ${expected} bytes`));
     });
   });
