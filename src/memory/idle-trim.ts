@@ -28,7 +28,8 @@ export interface IdleTrimOptions {
 
 export class IdleMemoryTrim {
   private inFlight = 0;
-  private transferredSinceTrim = false;
+  /** A transfer (or the start-up) has left garbage behind since the last trim. */
+  private workSinceTrim = false;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -37,7 +38,7 @@ export class IdleMemoryTrim {
   /** A transfer starts; the returned function ends it (calling it again does nothing). */
   begin(): () => void {
     this.inFlight += 1;
-    this.transferredSinceTrim = true;
+    this.workSinceTrim = true;
     this.cancel();
     let ended = false;
     return () => {
@@ -54,15 +55,15 @@ export class IdleMemoryTrim {
    * a transfer comes first.
    */
   afterStart(): void {
-    this.transferredSinceTrim = true;
+    this.workSinceTrim = true;
     if (this.inFlight === 0 && this.timer === null) this.arm();
   }
 
   /** Collects and trims now if a transfer has ended since the last time and none is in flight. */
   runNow(): IdleTrimReport | null {
     this.cancel();
-    if (this.closed || this.inFlight > 0 || !this.transferredSinceTrim) return null;
-    this.transferredSinceTrim = false;
+    if (this.closed || this.inFlight > 0 || !this.workSinceTrim) return null;
+    this.workSinceTrim = false;
     const rss = this.options.rss ?? (() => process.memoryUsage.rss());
     const rssBefore = rss();
     const started = performance.now();
