@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, mock, test } from 'node:test';
 import { IdleMemoryTrim, type IdleTrimReport } from '../src/memory/idle-trim.js';
 import { loadMallocTrim } from '../src/memory/native-trim.js';
 import { loadConfig } from '../src/config.js';
@@ -134,7 +134,11 @@ describe('EXTREPO_MEMORY_TRIM_IDLE_MS', () => {
 });
 
 describe('IdleMemoryTrim', () => {
-  function trimmer(idleMs = 20) {
+  // The clock is node:test's mock: each step below is exact, however busy the machine is.
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
+  afterEach(() => mock.timers.reset());
+
+  function trimmer(idleMs = 100) {
     const calls: string[] = [];
     const reports: IdleTrimReport[] = [];
     let rss = 1000;
@@ -155,10 +159,12 @@ describe('IdleMemoryTrim', () => {
     return { trim, calls, reports };
   }
 
-  test('collects, then trims, then reports what was given back', async () => {
+  test('collects, then trims, then reports what was given back, idleMs after the transfer ended', () => {
     const { trim, calls, reports } = trimmer();
     trim.begin()();
-    await sleep(200);
+    mock.timers.tick(99);
+    assert.deepEqual(calls, []);
+    mock.timers.tick(1);
     assert.deepEqual(calls, ['gc', 'trim']);
     assert.equal(reports.length, 1);
     assert.equal(reports[0]?.rssBefore, 1000);
@@ -166,25 +172,41 @@ describe('IdleMemoryTrim', () => {
     assert.equal(reports[0]?.released, true);
   });
 
-  test('waits for the last of overlapping transfers, and a new one postpones it', async () => {
-    // Margins of 150 ms or more either side of each deadline, so a busy machine does not decide it.
-    const { trim, calls } = trimmer(300);
+  test('waits for the last of overlapping transfers, and a new one postpones it', () => {
+    const { trim, calls } = trimmer();
     const first = trim.begin();
     const second = trim.begin();
     first();
     first(); // ending twice counts once
-    await sleep(450);
+    mock.timers.tick(500);
     assert.deepEqual(calls, [], 'trimmed with a transfer in flight');
     second();
-    await sleep(100);
+    mock.timers.tick(60);
     trim.begin()(); // a transfer within the idle time starts the wait again
-    await sleep(250); // 350 ms after the first end, 250 ms after the second
+    mock.timers.tick(60);
     assert.deepEqual(calls, []);
-    await sleep(250);
+    mock.timers.tick(40);
     assert.deepEqual(calls, ['gc', 'trim']);
+    mock.timers.tick(1000);
+    assert.deepEqual(calls, ['gc', 'trim'], 'one trim per burst');
   });
 
-  test('without the addon it still collects; nothing to do without a transfer; close cancels', async () => {
+  test('after start-up it trims once, unless a transfer comes first', () => {
+    const { trim, calls } = trimmer();
+    trim.afterStart();
+    mock.timers.tick(100);
+    assert.deepEqual(calls, ['gc', 'trim']);
+    const busy = trimmer();
+    busy.trim.afterStart();
+    const end = busy.trim.begin();
+    mock.timers.tick(500);
+    assert.deepEqual(busy.calls, []);
+    end();
+    mock.timers.tick(100);
+    assert.deepEqual(busy.calls, ['gc', 'trim']);
+  });
+
+  test('without the addon it still collects; nothing to do without a transfer; close cancels', () => {
     const collected: number[] = [];
     const reports: IdleTrimReport[] = [];
     const trim = new IdleMemoryTrim({ idleMs: 10, collect: () => collected.push(1), trim: null, onTrimmed: (r) => reports.push(r) });
@@ -194,7 +216,7 @@ describe('IdleMemoryTrim', () => {
     assert.equal(collected.length, 1);
     trim.begin()();
     trim.close();
-    await sleep(100);
+    mock.timers.tick(100);
     assert.equal(collected.length, 1);
     assert.equal(reports.length, 1);
   });
