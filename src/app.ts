@@ -22,7 +22,7 @@ import { registerRequestLog } from './http/plugins/request-log.js';
 import { registerIdleMemoryTrim } from './http/plugins/idle-memory-trim.js';
 import { parseJsonBody } from './http/json-body.js';
 import { requestIdOf } from './http/request-id.js';
-import { registerCreateExtension } from './http/routes/extensions/create-extension.js';
+import { CREATE_ROUTE, registerCreateExtension } from './http/routes/extensions/create-extension.js';
 import { registerDeleteExtension } from './http/routes/extensions/delete-extension.js';
 import { registerGetExtension } from './http/routes/extensions/get-extension.js';
 import { registerListExtensions } from './http/routes/extensions/list-extensions.js';
@@ -242,7 +242,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 function isTransferRoute(method: string, route: string): boolean {
   if (isUploadRoute(method, route)) return true;
   if (method === 'GET') return route.startsWith(`${FILE_LINK_PREFIX}/`);
-  return method === 'POST' && route === '/api/v1/deployments/extensions';
+  return method === 'POST' && route === CREATE_ROUTE;
 }
 
 function idleMemoryTrim(fastify: FastifyInstance, config: Config, metrics: Metrics): IdleMemoryTrim {

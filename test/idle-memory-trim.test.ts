@@ -10,19 +10,14 @@ import { IdleMemoryTrim, type IdleTrimReport } from '../src/memory/idle-trim.js'
 import { loadMallocTrim } from '../src/memory/native-trim.js';
 import { loadConfig } from '../src/config.js';
 import { zipOf } from './helpers/archives.js';
+import { metricValue } from './helpers/metrics.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 const EXT = '/api/v1/deployments/extensions';
 const IDLE_MS = 150;
 
-function counter(text: string, name: string): number {
-  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  assert.ok(match, `no ${name} in /metrics`);
-  return Number(match[1]);
-}
-
 async function trims(server: TestServer): Promise<number> {
-  return counter(await (await fetch(`${server.url}/metrics`)).text(), 'extrepo_memory_trims_total');
+  return metricValue(await (await fetch(`${server.url}/metrics`)).text(), 'extrepo_memory_trims_total');
 }
 
 async function waitForTrims(server: TestServer, atLeast: number): Promise<number> {
@@ -106,7 +101,7 @@ describe('idle trim through HTTP', () => {
 
   test('the trims are counted with the resident memory they gave back', async () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
-    assert.ok(counter(text, 'extrepo_memory_trimmed_bytes_total') >= 0);
+    assert.ok(metricValue(text, 'extrepo_memory_trimmed_bytes_total') >= 0);
     assert.match(text, /^# TYPE extrepo_memory_trimmed_bytes_total counter$/m);
   });
 });

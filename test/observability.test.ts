@@ -11,16 +11,11 @@ import { after, before, describe, test } from 'node:test';
 import { bundleZip } from './helpers/archives.js';
 import { backendEnv } from './helpers/backend-env.js';
 import { startInstance } from './helpers/instance.js';
+import { metricValue } from './helpers/metrics.js';
 import { startServer, testBackend, type TestServer } from './helpers/server.js';
 
 const EXT = '/api/v1/deployments/extensions';
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
-
-function gauge(text: string, name: string): number {
-  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  assert.ok(match, `no ${name} in /metrics`);
-  return Number(match[1]);
-}
 
 async function closedPort(): Promise<number> {
   return new Promise((resolve) => {
@@ -57,7 +52,7 @@ describe('version', () => {
       assert.equal(uploaded.status, 200);
       ids.push(created.body.id);
     }
-    const metrics = async () => gauge(await (await fetch(`${server.url}/metrics`)).text(), 'extrepo_blob_store_bytes');
+    const metrics = async () => metricValue(await (await fetch(`${server.url}/metrics`)).text(), 'extrepo_blob_store_bytes');
     assert.equal(await metrics(), zipA.length + zipB.length);
     assert.equal((await server.api('DELETE', `${EXT}/${ids[1]}`)).status, 200);
     assert.equal(await metrics(), zipA.length);

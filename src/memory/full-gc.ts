@@ -6,10 +6,17 @@ import { runInNewContext } from 'node:vm';
 
 export type FullGc = () => void;
 
+let found: FullGc | null = null;
+
+/** The isolate's `gc`, found once per process (every app built in it shares the one function). */
 export function fullGc(): FullGc {
+  if (found !== null) return found;
   const exposed = (globalThis as { gc?: unknown }).gc;
-  if (typeof exposed === 'function') return () => (exposed as () => void)();
-  v8.setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  return () => gc();
+  if (typeof exposed === 'function') {
+    found = exposed as FullGc;
+  } else {
+    v8.setFlagsFromString('--expose-gc');
+    found = runInNewContext('gc') as FullGc;
+  }
+  return found;
 }

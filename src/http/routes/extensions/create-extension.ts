@@ -7,9 +7,11 @@ import { abortOnClientGone } from '../../request-abort.js';
 import { fileUrlOf, type RouteDeps } from '../../route-deps.js';
 import { createExtensionRequestSchema, extensionSchema } from '../../schemas.js';
 
+export const CREATE_ROUTE = '/api/v1/deployments/extensions';
+
 export function registerCreateExtension(app: FastifyInstance, deps: RouteDeps): void {
   app.post<{ Body: CreateExtensionRequest }>(
-    '/api/v1/deployments/extensions',
+    CREATE_ROUTE,
     { schema: { body: createExtensionRequestSchema, response: { 201: extensionSchema } } },
     async (request, reply) => {
       const record = await deps.service.create(request.body, requirePrincipal(request), abortOnClientGone(reply));
