@@ -2,7 +2,7 @@
 #   docker run -p 12400:12400 -v extrepo-data:/var/lib/extrepo extrepo
 # See docs/deployment.md ("Running the server") for the settings and the exit codes.
 
-# Build stage: compiles better-sqlite3 and extrepo's own malloc_trim addon (binding.gyp; node-gyp needs
+# Build stage: compiles better-sqlite3 and extrepo's own addons, malloc_trim and sendfile (binding.gyp; node-gyp needs
 # python3, make and g++) and the TypeScript (npm ci runs `npm run build` through the prepare script),
 # then drops the dev dependencies.
 FROM node:22-bookworm-slim AS build
@@ -26,7 +26,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY --from=build /app/build/Release/malloc_trim.node ./build/Release/
+COPY --from=build /app/build/Release/malloc_trim.node /app/build/Release/sendfile.node ./build/Release/
 COPY --from=build /app/spec ./spec
 RUN mkdir -p /var/lib/extrepo && chown node:node /var/lib/extrepo
 USER node

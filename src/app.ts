@@ -39,6 +39,7 @@ import { LOG_OPTIONS } from './log-options.js';
 import { fullGc } from './memory/full-gc.js';
 import { IdleMemoryTrim } from './memory/idle-trim.js';
 import { loadMallocTrim } from './memory/native-trim.js';
+import { loadSendfile, type SendFile } from './http/sendfile.js';
 import { registerAuditTrail } from './http/routes/audit/audit-trail.js';
 import { registerListAudit } from './http/routes/audit/list-audit.js';
 import { registerOwnApiKeyRoutes } from './http/routes/auth/api-keys.js';
@@ -183,6 +184,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     links,
     presigner,
     metrics,
+    sendfile: config.sendfile ? sendfileFor(fastify) : null,
     publicBaseUrl: () => origin,
     auth,
     users: new UserService({ store, revokeSessions: (userName) => auth.revokeSessions(userName) }),
@@ -243,6 +245,13 @@ function isTransferRoute(method: string, route: string): boolean {
   if (isUploadRoute(method, route)) return true;
   if (method === 'GET') return route.startsWith(`${FILE_LINK_PREFIX}/`);
   return method === 'POST' && route === CREATE_ROUTE;
+}
+
+function sendfileFor(fastify: FastifyInstance): SendFile | null {
+  const native = loadSendfile();
+  if ('send' in native) return native.send;
+  fastify.log.info({ reason: native.unavailable }, 'sendfile is not available: downloads are copied through the process');
+  return null;
 }
 
 function idleMemoryTrim(fastify: FastifyInstance, config: Config, metrics: Metrics): IdleMemoryTrim {

@@ -77,6 +77,8 @@ export interface Config {
    * freed memory back to the kernel (EXTREPO_MEMORY_TRIM_IDLE_MS; 0: never).
    */
   readonly memoryTrimIdleMs: number;
+  /** Local file downloads leave by sendfile(2) when the addon is built (EXTREPO_SENDFILE, default true). */
+  readonly sendfile: boolean;
   /** File versions kept per extension (EXTREPO_KEEP_FILE_VERSIONS); 0 keeps all. */
   readonly keepFileVersions: number;
   /** Problems worth a warning but not a refusal (unknown EXTREPO_* variables), one line each. */
@@ -514,6 +516,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxUnauthenticatedConnections: readInteger(env, 'EXTREPO_MAX_UNAUTHENTICATED_CONNECTIONS', 512, 1),
     keepFileVersions: readInteger(env, 'EXTREPO_KEEP_FILE_VERSIONS', 10, 0, 1_000_000),
     memoryTrimIdleMs: readInteger(env, 'EXTREPO_MEMORY_TRIM_IDLE_MS', 2000, 0, 24 * 3600 * 1000),
+    sendfile: readBoolean(env, 'EXTREPO_SENDFILE', true),
   };
   checkStorePairing(config.database, config.s3, config.allowMixedStores);
   return deepFreeze({ ...config, warnings: unknownSettingWarnings(source, read) });

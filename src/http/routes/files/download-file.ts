@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import parseRange from 'range-parser';
 import { meterBody, startBodyMeter } from '../../body-meter.js';
 import { ResponseClosedError, sendFileBody } from '../../file-body.js';
+import type { SendFile } from '../../sendfile.js';
 import { FILE_LINK_PREFIX, type LinkCheck } from '../../../domain/file-links.js';
 import { apiError } from '../../../errors.js';
 import { BlobNotFoundError, type ByteRange, type LocalBlobFile } from '../../../stores/blob-store.js';
@@ -135,7 +136,7 @@ async function serveBlob(
   try {
     if (deps.blobs.openFile) {
       const file = await deps.blobs.openFile(sha256);
-      sendLocalFile(request, reply, file, start, length);
+      sendLocalFile(request, reply, file, start, length, deps.sendfile);
       return reply;
     }
     const stream = await deps.blobs.open(sha256, range ?? undefined);
@@ -153,7 +154,14 @@ async function serveBlob(
  * request log and the metrics run on the connection's close (plugins/request-log.ts), and no onSend
  * hook concerns a download.
  */
-function sendLocalFile(request: FastifyRequest, reply: FastifyReply, file: LocalBlobFile, start: number, length: number): void {
+function sendLocalFile(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  file: LocalBlobFile,
+  start: number,
+  length: number,
+  sendfile: SendFile | null,
+): void {
   const meter = startBodyMeter(request, length);
   reply.hijack();
   const res = reply.raw;
@@ -161,7 +169,7 @@ function sendLocalFile(request: FastifyRequest, reply: FastifyReply, file: Local
     if (value !== undefined) res.setHeader(name, value);
   }
   res.writeHead(reply.statusCode);
-  sendFileBody(res, file, start, length, meter).catch((error: unknown) => {
+  sendFileBody(res, file, start, length, meter, sendfile).catch((error: unknown) => {
     // A short body must not look like a whole one: the connection goes, and the client sees it cut.
     if (!(error instanceof ResponseClosedError)) request.log.error({ err: error }, 'download failed while sending the file');
     res.destroy();
