@@ -1,7 +1,7 @@
 // extrepo-test-backends: each
 // Downloads by sendfile(2): src/http/file-body.ts with the project's addon (src/native/sendfile.c),
 // over real sockets. The kernel writes straight to the connection, so what matters is that every
-// byte arrives once and in order: after the head and first piece from Node's socket, when the
+// byte arrives once and in order: after the head from Node's socket, when the
 // connection is full (a slow reader), across ranges, when the client leaves, and that TLS
 // connections and EXTREPO_SENDFILE=false are copied instead.
 import assert from 'node:assert/strict';
