@@ -187,30 +187,33 @@ describe('downloads by sendfile', { skip: process.platform !== 'linux' && 'sendf
     }
   });
 
-  test('a client that leaves mid-download: the send stops as "client closed" and the file is closed', async () => {
-    const recorded = recording(addon!);
-    const server = await fileServer(file, recorded.send, (size) => ({ start: 0, length: size }));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const request = http.get(server.url, (response) => {
-          response.pause();
-          setTimeout(() => {
-            request.destroy();
-            resolve();
-          }, 200);
+  for (const way of ['sendfile', 'copied'] as const) {
+    test(`a client that leaves mid-download (${way}): the send stops as "client closed" and the file is closed`, async () => {
+      // A write pending when the connection goes fails with ECANCELED on Node 22, before the close event.
+      const server = await fileServer(file, way === 'sendfile' ? addon : null, (size) => ({ start: 0, length: size }));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const request = http.get(server.url, (response) => {
+            response.pause();
+            setTimeout(() => {
+              request.destroy();
+              resolve();
+            }, 200);
+          });
+          request.on('error', (error) => (request.destroyed ? resolve() : reject(error)));
         });
-        request.on('error', (error) => (request.destroyed ? resolve() : reject(error)));
-      });
-      const [served] = server.served;
-      assert.ok((await served!.outcome) instanceof ResponseClosedError);
-      assert.ok(served!.meter.bytes < content.length);
-      await waitFor(() => served!.fileClosed());
-      // The server goes on serving.
-      assert.equal((await fetchBody(server.url)).sha256, sha256(content));
-    } finally {
-      await server.close();
-    }
-  });
+        const [served] = server.served;
+        const outcome = await served!.outcome;
+        assert.ok(outcome instanceof ResponseClosedError, String(outcome));
+        assert.ok(served!.meter.bytes < content.length);
+        await waitFor(() => served!.fileClosed());
+        // The server goes on serving.
+        assert.equal((await fetchBody(server.url)).sha256, sha256(content));
+      } finally {
+        await server.close();
+      }
+    });
+  }
 
   test('a blob file shorter than its range: the send fails as "ended early", never as a whole body', async () => {
     const short = path.join(dir, 'short');

@@ -183,7 +183,9 @@ export async function sendFileBody(
     }
     await Promise.race([new Promise<void>((resolve) => res.end(resolve)), closed]);
   } catch (error) {
-    if (res.destroyed && !(error instanceof ResponseClosedError)) throw new ResponseClosedError('the client closed the connection');
+    // A write still pending when the client leaves may fail (ECANCELED on Node 22) before the close event.
+    const connectionGone = res.destroyed || res.socket === null || res.socket.destroyed;
+    if (connectionGone && !(error instanceof ResponseClosedError)) throw new ResponseClosedError('the client closed the connection');
     throw error;
   } finally {
     res.off('close', onClose);
