@@ -9,6 +9,11 @@ export interface BodyMeter {
   bytes: number;
   /** The body's full length (Content-Length). */
   readonly expected: number;
+  /**
+   * Bytes handed to the connection by work still in flight (a sendfile call), added to `bytes` when it
+   * settles: whoever reads the count when the connection closes waits for it.
+   */
+  pending?: Promise<unknown> | null;
 }
 
 declare module 'fastify' {

@@ -153,11 +153,16 @@ export async function sendFileBody(
         position += piece;
         continue;
       }
-      const sending = kernelSend(fd, file.fd, position, Math.min(SENDFILE_STEP_BYTES, to - position));
+      // Counted when the call returns, even after the connection closed: those bytes were sent.
+      const sending = kernelSend(fd, file.fd, position, Math.min(SENDFILE_STEP_BYTES, to - position)).then((result) => {
+        meter.bytes += result[0];
+        if (meter.pending === sending) meter.pending = null;
+        return result;
+      });
       using = sending;
+      meter.pending = sending;
       const [sent, errno, nextByte] = await Promise.race([sending, closed]);
       position += sent;
-      meter.bytes += sent;
       if (errno === 0) continue;
       if (errno === EAGAIN && nextByte >= 0) {
         // The connection is full: this byte's write completes once it can take more.

@@ -41,6 +41,13 @@ export function registerRequestLog(app: FastifyInstance, metrics: Metrics): void
     const response = reply.raw;
     const route = request.routeOptions.url ?? 'unmatched';
     const meter = request.bodyMeter;
+    if (meter?.pending) {
+      // A sendfile call was in flight when the connection closed: its bytes count once it returns.
+      const settled = () => requestDone(request, reply);
+      void meter.pending.then(settled, settled);
+      meter.pending = null;
+      return;
+    }
     // writableEnded: the whole answer was handed to the connection. A metered body that was passed
     // on to its last byte also counts as complete: that is the client that closes right after it.
     const aborted = !response.writableEnded && !(meter !== null && meter.bytes === meter.expected);
