@@ -1,7 +1,7 @@
 // sendfile(2) from the project's own Node-API addon (src/native/sendfile.c, built by `npm ci` through
 // binding.gyp, Linux only). Optional like the malloc_trim addon: without it, or with
 // EXTREPO_SENDFILE=false, downloads copy the file through reused buffers (http/file-body.ts).
-import { createRequire } from 'node:module';
+import { loadAddonFunction } from '../native/load-addon.js';
 
 /**
  * Sends up to `count` bytes of the file `fileFd` from `offset` to the socket `socketFd`, off the
@@ -10,17 +10,9 @@ import { createRequire } from 'node:module';
  */
 export type SendFile = (socketFd: number, fileFd: number, offset: number, count: number) => Promise<[number, number, number]>;
 
-// dist/http/ and src/http/ are both two levels below the package root, where build/ is.
-const ADDON = '../../build/Release/sendfile.node';
-
 /** The send function, or the reason it is not available. */
 export function loadSendfile(): { send: SendFile } | { unavailable: string } {
   if (process.platform !== 'linux') return { unavailable: `sendfile is used on Linux only (this is ${process.platform})` };
-  try {
-    const addon = createRequire(import.meta.url)(ADDON) as { send?: unknown };
-    if (typeof addon.send !== 'function') return { unavailable: `${ADDON} has no send function` };
-    return { send: addon.send as SendFile };
-  } catch (error) {
-    return { unavailable: (error as Error).message.split('\n')[0] ?? String(error) };
-  }
+  const loaded = loadAddonFunction<SendFile>('sendfile.node', 'send');
+  return 'fn' in loaded ? { send: loaded.fn } : loaded;
 }
