@@ -1,6 +1,8 @@
 // Builds the HTTP application over already-opened stores. Listening, signals and process concerns
 // live in main.ts, so tests can build as many servers as they like in one process.
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import proxyAddr from '@fastify/proxy-addr';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Authenticator } from './auth/authenticator.js';
 import { ApiKeyService } from './auth/api-key-service.js';
@@ -18,7 +20,9 @@ import { registerErrorReplies, registerMethodNotAllowed } from './http/plugins/e
 import { createMetrics, type Metrics } from './http/plugins/metrics.js';
 import { registerBodyTimeout, registerConnectionCap, serverTimeouts } from './http/plugins/client-limits.js';
 import { MAX_PATH_PARAM_LENGTH, clientErrorReply, frameworkErrorReply } from './http/plugins/protocol-errors.js';
-import { registerRequestLog } from './http/plugins/request-log.js';
+import { logsRequestLines, registerRequestLog } from './http/plugins/request-log.js';
+import { HotExtensionRead, putInFront } from './http/hot-extension-read.js';
+import { KeptExtensionAnswers } from './http/kept-extension-answers.js';
 import { registerIdleMemoryTrim } from './http/plugins/idle-memory-trim.js';
 import { parseJsonBody } from './http/json-body.js';
 import { requestIdOf } from './http/request-id.js';
@@ -40,6 +44,7 @@ import { fullGc } from './memory/full-gc.js';
 import { IdleMemoryTrim } from './memory/idle-trim.js';
 import { loadMallocTrim } from './memory/native-trim.js';
 import { loadSendfile, type SendFile } from './http/sendfile.js';
+import { fileUrlOf, type RouteDeps } from './http/route-deps.js';
 import { registerAuditTrail } from './http/routes/audit/audit-trail.js';
 import { registerListAudit } from './http/routes/audit/list-audit.js';
 import { registerOwnApiKeyRoutes } from './http/routes/auth/api-keys.js';
@@ -47,7 +52,6 @@ import { registerSessionRoutes } from './http/routes/auth/sessions.js';
 import { registerUsersApiKeyRoutes } from './http/routes/auth/users-api-keys.js';
 import { registerCurrentUserRoutes } from './http/routes/users/current-user.js';
 import { registerUserRoutes } from './http/routes/users/users.js';
-import type { RouteDeps } from './http/route-deps.js';
 import { schemaFormats } from './http/schema-formats.js';
 import type { BlobStore } from './stores/blob-store.js';
 import type { MetadataStore } from './stores/metadata-store.js';
@@ -87,12 +91,24 @@ export interface App {
   generatedAdminPassword: string | null;
   /** Creates the built-in admin if it does not exist; resolves to its generated password, if one was. */
   createAdminUser(): Promise<string | null>;
+  /** The GET answered before Fastify runs (http/hot-extension-read.ts), when the store keeps records. */
+  hotRead: HotExtensionRead | null;
 }
 
 const LINK_SECRET_SETTING = 'file_link_secret';
 const TOKEN_SECRET_SETTING = 'bearer_token_secret';
 
 /** Fastify's trustProxy for a hop count is `(address, hop) => hop < count`; its typings lack the number form. */
+/** request.ip as Fastify computes it for the same trustProxy setting. */
+function clientAddressOf(trust: ReturnType<typeof fastifyTrustProxy>): (request: IncomingMessage) => string | undefined {
+  if (trust === false || trust === true) return (request) => request.socket.remoteAddress;
+  const trusted = typeof trust === 'function' ? trust : proxyAddr.compile(trust);
+  return (request) => {
+    const addresses = proxyAddr.all(request, trusted);
+    return addresses[addresses.length - 1];
+  };
+}
+
 function fastifyTrustProxy(setting: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
   if (setting === false) return false;
   if (typeof setting === 'number') return (_address, hop) => hop < setting;
@@ -184,6 +200,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     links,
     presigner,
     metrics,
+    extensionAnswers: new KeptExtensionAnswers(),
     sendfile: config.sendfile ? sendfileFor(fastify) : null,
     publicBaseUrl: () => origin,
     auth,
@@ -196,7 +213,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerErrorReplies(fastify);
   registerRequestLog(fastify, metrics);
   registerAuthentication(fastify, authenticator);
-  registerConnectionCap(fastify, config.maxUnauthenticatedConnections);
+  const markAuthenticated = registerConnectionCap(fastify, config.maxUnauthenticatedConnections);
   registerBodyTimeout(fastify, config.bodyTimeoutMs, isUploadRoute);
   registerAuditTrail(fastify, deps.audit);
   if (config.memoryTrimIdleMs > 0) registerIdleMemoryTrim(fastify, idleMemoryTrim(fastify, config, metrics), isTransferRoute);
@@ -230,8 +247,37 @@ export async function buildApp(options: AppOptions): Promise<App> {
     fastify.log.warn({ consoleDir }, 'the web console is not built (npm run build:console); serving the API only');
   }
 
+  // Only where both caches are exact: the embedded store's records and the recalled callers.
+  const { peekExtension } = store;
+  const recall = authenticator.recall;
+  let hotRead: HotExtensionRead | null = null;
+  if (peekExtension !== undefined && recall !== undefined) {
+    const hot = new HotExtensionRead({
+      recall: (authorization) => recall.call(authenticator, authorization),
+      peekExtension: (id) => peekExtension.call(store, id),
+      answers: deps.extensionAnswers,
+      fileUrl: (record) => fileUrlOf(deps, record),
+      requestId: requestIdOf,
+      clientAddress: clientAddressOf(fastifyTrustProxy(config.trustProxy)),
+      authenticated: markAuthenticated,
+      metrics,
+      log: logsRequestLines(fastify.log) ? fastify.log : null,
+    });
+    putInFront(fastify.server, hot);
+    fastify.addHook('onReady', (done) => {
+      hot.markReady();
+      done();
+    });
+    fastify.addHook('preClose', (done) => {
+      hot.markClosing();
+      done();
+    });
+    hotRead = hot;
+  }
+
   return {
     fastify,
+    hotRead,
     generatedAdminPassword,
     createAdminUser,
     setListeningAddress(listening: string) {

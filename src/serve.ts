@@ -167,6 +167,7 @@ async function start(config: Config, options: ServeOptions, processWarnings: Ret
   // Requests that arrive between listen() and the end of the start (the admin's creation) wait for
   // it, so a /healthz that answers means the one-time password has already been printed.
   let started = false;
+  app.hotRead?.hold(true);
   let markStarted!: () => void;
   const startDone = new Promise<void>((resolve) => (markStarted = resolve));
   app.fastify.addHook('onRequest', (_request, _reply, done) => {
@@ -197,6 +198,7 @@ async function start(config: Config, options: ServeOptions, processWarnings: Ret
   }
   if (generatedPassword !== null) printAdminPassword(generatedPassword, config.publicUrl ?? address);
   started = true;
+  app.hotRead?.hold(false);
   markStarted();
 
   // Garbage collection runs in the background from now on, never before listen (domain/housekeeping.ts).

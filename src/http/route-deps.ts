@@ -13,6 +13,7 @@ import type { ExtensionRecord, FileVersionRecord } from '../stores/metadata-stor
 import type { MetadataStore } from '../stores/metadata-store.js';
 import type { BlobStore } from '../stores/blob-store.js';
 import type { S3Presigner } from '../stores/s3/s3-presign.js';
+import type { KeptExtensionAnswers } from './kept-extension-answers.js';
 import type { SendFile } from './sendfile.js';
 import type { Metrics } from './plugins/metrics.js';
 
@@ -28,6 +29,8 @@ export interface RouteDeps {
   /** Set when file links are presigned S3 URLs (EXTREPO_FILE_LINKS=presigned) rather than extrepo's own. */
   presigner?: S3Presigner | null;
   metrics: Metrics;
+  /** GET /deployments/extensions/{id}'s serialized answers, kept per record (route and hot read). */
+  extensionAnswers: KeptExtensionAnswers;
   /** sendfile(2) for local file downloads (EXTREPO_SENDFILE and the addon), else null: they are copied. */
   sendfile: SendFile | null;
   /** Origin for absolute links (EXTREPO_PUBLIC_URL, else the listening address). */

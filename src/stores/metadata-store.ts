@@ -219,6 +219,11 @@ export interface ExtensionStore {
   /** Inserts a new extension at resource version 1. Throws IdCollisionError if the id exists. */
   insertExtension(extension: NewExtension): Promise<ExtensionRecord>;
   getExtension(id: string): Promise<ExtensionRecord | null>;
+  /**
+   * The record getExtension would give, when the store already holds it in memory and knows it is
+   * current (the embedded store sees every change); undefined otherwise. Never reads the database.
+   */
+  peekExtension?(id: string): ExtensionRecord | undefined;
   /** Ordered by creation time, then id; pages with `after` and `limit`. */
   listExtensions(options?: ListOptions): Promise<ExtensionRecord[]>;
   /** One page of a filtered, sorted view, with the number of matches. */

@@ -109,8 +109,11 @@ export function guardUploadRate(source: Readable, minBytesPerSecond: number, win
   return guard;
 }
 
-/** Caps the connections on which no request has authenticated yet. */
-export function registerConnectionCap(app: FastifyInstance, max: number): void {
+/**
+ * Caps the connections on which no request has authenticated yet. Returns what marks a connection
+ * authenticated, for requests answered outside Fastify (hot-extension-read.ts).
+ */
+export function registerConnectionCap(app: FastifyInstance, max: number): (socket: Socket) => void {
   const unauthenticated = new Set<Socket>();
   app.server.on('connection', (socket: Socket) => {
     if (unauthenticated.size >= max) {
@@ -125,6 +128,7 @@ export function registerConnectionCap(app: FastifyInstance, max: number): void {
     if (request.principal !== null) unauthenticated.delete(request.raw.socket);
     done();
   });
+  return (socket) => unauthenticated.delete(socket);
 }
 
 function refuseConnection(socket: Socket, max: number): void {

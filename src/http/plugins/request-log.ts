@@ -9,7 +9,8 @@
 // Streamed downloads also log `bytes`, the body bytes sent, which extrepo_downloaded_bytes_total adds up.
 //
 // Signed links are logged without their signature, and no header that carries a secret is logged.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../../domain/principal.js';
 import { redactSignature } from '../../domain/file-links.js';
 import { registerBodyMeter } from '../body-meter.js';
 import type { Metrics } from './metrics.js';
@@ -23,13 +24,18 @@ export const CLIENT_CLOSED_REQUEST = 499;
 // pino's numeric levels (a disabled logger has no level, and logs nothing).
 const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 
+/** Whether the logger's level keeps the info line of an ordinary request. */
+export function logsRequestLines(log: FastifyBaseLogger): boolean {
+  return (LEVEL_VALUES[log.level] ?? LEVEL_VALUES.silent!) <= LEVEL_VALUES.info!;
+}
+
 export function registerRequestLog(app: FastifyInstance, metrics: Metrics): void {
   registerBodyMeter(app);
   // Hooks on every request are synchronous (callback style): an async hook costs a promise and a
   // microtask turn per request, which shows on the metadata GET benchmark.
   // Skip building a line when the configured level would drop it anyway.
   const threshold = LEVEL_VALUES[app.log.level] ?? LEVEL_VALUES.silent!;
-  const infoWanted = threshold <= LEVEL_VALUES.info!;
+  const infoWanted = logsRequestLines(app.log);
   const debugWanted = threshold <= LEVEL_VALUES.debug!;
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -57,20 +63,49 @@ export function registerRequestLog(app: FastifyInstance, metrics: Metrics): void
 
     const debugOnly = POLLED_ROUTES.has(route) && status < 400;
     if (debugOnly ? !debugWanted : !infoWanted) return;
-    const line = {
+    const line = requestLine({
       method: request.method,
-      url: redactSignature(request.url),
+      url: request.url,
       route,
       status,
-      ms: Math.round(reply.elapsedTime * 10) / 10,
+      ms: reply.elapsedTime,
       aborted,
       bytes: meter?.bytes,
       client: request.ip,
-      user: request.principal?.userId,
-      key: request.principal?.keyId ?? undefined,
+      principal: request.principal,
       userAgent: request.headers['user-agent'],
-    };
+    });
     if (debugOnly) request.log.debug(line, 'request');
     else request.log.info(line, 'request');
   }
+}
+
+export interface RequestFacts {
+  method: string;
+  url: string;
+  route: string;
+  status: number;
+  ms: number;
+  aborted: boolean;
+  bytes: number | undefined;
+  client: string | undefined;
+  principal: Principal | null;
+  userAgent: string | undefined;
+}
+
+/** The fields of a request's log line (also written by hot-extension-read.ts). */
+export function requestLine(facts: RequestFacts) {
+  return {
+    method: facts.method,
+    url: redactSignature(facts.url),
+    route: facts.route,
+    status: facts.status,
+    ms: Math.round(facts.ms * 10) / 10,
+    aborted: facts.aborted,
+    bytes: facts.bytes,
+    client: facts.client,
+    user: facts.principal?.userId,
+    key: facts.principal?.keyId ?? undefined,
+    userAgent: facts.userAgent,
+  };
 }

@@ -247,6 +247,10 @@ class SqliteMetadataStore extends SqlAuthTables implements MetadataStore {
     return row === undefined ? null : this.cacheRow(row);
   }
 
+  peekExtension(id: string): ExtensionRecord | undefined {
+    return this.recordCache.get(id);
+  }
+
   private cacheRow(row: ExtensionRow): ExtensionRecord {
     if (this.recordCache.size >= RECORD_CACHE_MAX && !this.recordCache.has(row.id)) {
       this.recordCache.delete(this.recordCache.keys().next().value as string);
