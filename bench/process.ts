@@ -263,6 +263,12 @@ export function installCleanupHandlers(): void {
  * Work per byte or per request is far steadier on a shared machine than wall-clock throughput.
  */
 export function readCpuSeconds(pid: number): number | null {
+  const split = readCpuSplit(pid);
+  return split === null ? null : split.user + split.system;
+}
+
+/** User and system CPU seconds of one process (all its threads), from /proc; null once it is gone. */
+export function readCpuSplit(pid: number): { user: number; system: number } | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -271,9 +277,7 @@ export function readCpuSeconds(pid: number): number | null {
   }
   // Fields after the command name (which may contain spaces) start at state, field 3.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return (utime + stime) / CLOCK_TICKS_PER_SECOND;
+  return { user: Number(fields[11]) / CLOCK_TICKS_PER_SECOND, system: Number(fields[12]) / CLOCK_TICKS_PER_SECOND };
 }
 
 /**

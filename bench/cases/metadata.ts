@@ -8,7 +8,7 @@ import { download, request } from '../client.js';
 import { makeVariant } from '../data.js';
 import { profileArgs, sidesInOrder, type BenchContext } from '../context.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, RssSampler, startServer, withCpu } from '../process.js';
+import { freePort, readCpuSplit, RssSampler, startServer } from '../process.js';
 import { checkStored, cpuNote, sizeLabel, TSX_NOTE } from './upload.js';
 import { pairedRow, type Row } from '../report.js';
 import { median, summarize } from '../stats.js';
@@ -29,6 +29,8 @@ interface Measured {
   rates: { extrepo: number[]; baseline: number[] };
   p99: { extrepo: number[]; baseline: number[] };
   cpu: { extrepo: number[]; baseline: number[] };
+  /** The kernel's share of that CPU time (system time), µs per request. */
+  sys: { extrepo: number[]; baseline: number[] };
 }
 
 /** Alternating autocannon runs against extrepo and the bare route (after one warm-up run each). */
@@ -44,6 +46,7 @@ async function measure(
     rates: { extrepo: [], baseline: [] },
     p99: { extrepo: [], baseline: [] },
     cpu: { extrepo: [], baseline: [] },
+    sys: { extrepo: [], baseline: [] },
   };
   for (const side of ['extrepo', 'baseline'] as const) {
     checkLoad(side, await load(urls[side], auth, 1, metadataConnections)); // warm-up
@@ -51,8 +54,14 @@ async function measure(
   for (let run = 0; run < loadRuns; run++) {
     for (const side of sidesInOrder(run)) {
       ctx.extrepo.server.assertRunning();
-      const { value: answer, cpuSeconds } = await withCpu(pids[side], async () => load(urls[side], auth, loadSeconds, metadataConnections));
-      result.cpu[side].push((cpuSeconds / answer.requests.total) * 1e6);
+      const before = readCpuSplit(pids[side]);
+      const answer = await load(urls[side], auth, loadSeconds, metadataConnections);
+      const after = readCpuSplit(pids[side]);
+      if (before !== null && after !== null) {
+        const perRequest = (seconds: number) => (seconds / answer.requests.total) * 1e6;
+        result.cpu[side].push(perRequest(after.user + after.system - before.user - before.system));
+        result.sys[side].push(perRequest(after.system - before.system));
+      }
       checkLoad(side, answer);
       result.rates[side].push(answer.requests.total / answer.duration);
       result.p99[side].push(answer.latency.p99);
@@ -103,7 +112,12 @@ function metadataRows(ctx: BenchContext, measured: Measured, suffix: string, lab
         unit: 'req/s',
         baselineLabel: 'bare Fastify',
         target: `≥ ${RATE_TARGET}× bare route`,
-        notes: [...notes, `response body ${bodyBytes} bytes.`, cpuNote('µs per request', measured.cpu.extrepo, measured.cpu.baseline)],
+        notes: [
+          ...notes,
+          `response body ${bodyBytes} bytes.`,
+          cpuNote('µs per request', measured.cpu.extrepo, measured.cpu.baseline),
+          `of which system time: extrepo ${median(measured.sys.extrepo).toFixed(1)}, baseline ${median(measured.sys.baseline).toFixed(1)} µs per request.`,
+        ],
       },
       measured.rates,
       RATE_TARGET,
