@@ -98,7 +98,6 @@ export interface App {
 const LINK_SECRET_SETTING = 'file_link_secret';
 const TOKEN_SECRET_SETTING = 'bearer_token_secret';
 
-/** Fastify's trustProxy for a hop count is `(address, hop) => hop < count`; its typings lack the number form. */
 /** request.ip as Fastify computes it for the same trustProxy setting. */
 function clientAddressOf(trust: ReturnType<typeof fastifyTrustProxy>): (request: IncomingMessage) => string | undefined {
   if (trust === false || trust === true) return (request) => request.socket.remoteAddress;
@@ -109,6 +108,7 @@ function clientAddressOf(trust: ReturnType<typeof fastifyTrustProxy>): (request:
   };
 }
 
+/** Fastify's trustProxy for a hop count is `(address, hop) => hop < count`; its typings lack the number form. */
 function fastifyTrustProxy(setting: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
   if (setting === false) return false;
   if (typeof setting === 'number') return (_address, hop) => hop < setting;

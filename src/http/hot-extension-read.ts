@@ -44,7 +44,7 @@ export class HotExtensionRead {
   private ready = false;
   private held = false;
   private closing = false;
-  /** Answers given (for tests and the benchmark's notes). */
+  /** Answers given (tests read it to tell the lane's answers from the route's). */
   served = 0;
 
   constructor(private readonly deps: HotReadDeps) {}
