@@ -117,6 +117,7 @@ function fastifyTrustProxy(setting: Config['trustProxy']): boolean | string[] | 
 
 export async function buildApp(options: AppOptions): Promise<App> {
   const { config, store, blobs } = options;
+  const trustProxy = fastifyTrustProxy(config.trustProxy);
   const fastify = Fastify({
     logger: options.logger ?? { level: config.logLevel, ...LOG_OPTIONS },
     // request-log.ts writes the single line per request.
@@ -136,7 +137,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     return503OnClosing: true,
     // request.ip (audit trail, login throttle, request log) is the socket's peer unless it is a
     // trusted proxy, whose X-Forwarded-For then names the client (EXTREPO_TRUST_PROXY).
-    trustProxy: fastifyTrustProxy(config.trustProxy),
+    trustProxy,
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;
   options.beforeRoutes?.(fastify);
@@ -258,7 +259,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       answers: deps.extensionAnswers,
       fileUrl: (record) => fileUrlOf(deps, record),
       requestId: requestIdOf,
-      clientAddress: clientAddressOf(fastifyTrustProxy(config.trustProxy)),
+      clientAddress: clientAddressOf(trustProxy),
       authenticated: markAuthenticated,
       metrics,
       log: logsRequestLines(fastify.log) ? fastify.log : null,

@@ -18,7 +18,7 @@ import { IdCollisionError, NotFoundError, VersionConflictError, type MetadataSto
 import { readDeploymentRequest, type ElasticsearchPayload } from './deployment-request.js';
 import { newInstallSalt } from './install-links.js';
 import { resolvePlanReferences, type ResolvedReference } from './plan-references.js';
-import { mayChangeExtension, mayChangeExtensions, seesAllExtensions, type Principal } from './principal.js';
+import { mayChangeExtension, mayChangeExtensions, maySee, seesAllExtensions, type Principal } from './principal.js';
 
 /** ECE documents at most 10,000 deployments in an extension's `deployments` list. */
 export const DEPLOYMENTS_PER_EXTENSION = 10_000;
@@ -73,7 +73,7 @@ export class DeploymentService {
   /** The deployment, if it exists and the caller may see it; otherwise deployments.deployment_not_found. */
   async get(id: string, principal: Principal): Promise<DeploymentRecord> {
     const record = await this.store.deployments.getDeployment(id);
-    if (record === null || !(seesAllExtensions(principal) || record.ownerId === principal.userId)) throw notFound(id);
+    if (record === null || !maySee(principal, record.ownerId)) throw notFound(id);
     return record;
   }
 
@@ -237,7 +237,7 @@ export class DeploymentService {
     return resolvePlanReferences(payload, async (extensionId) => {
       const extension = await this.store.getExtension(extensionId);
       if (extension === null) return null;
-      return seesAllExtensions(principal) || extension.ownerId === principal.userId ? extension : null;
+      return maySee(principal, extension.ownerId) ? extension : null;
     });
   }
 

@@ -25,7 +25,7 @@ import {
 } from '../stores/metadata-store.js';
 import { newExtensionId } from './extension-ids.js';
 import { FileTooLargeError, ingestArchive, type IngestedArchive } from './ingest-archive.js';
-import { mayChangeExtension, mayChangeExtensions, seesAllExtensions, type Principal } from './principal.js';
+import { mayChangeExtension, mayChangeExtensions, maySee, seesAllExtensions, type Principal } from './principal.js';
 import { checkExtensionRequest, type ExtensionMetadata, type ExtensionRequestBody } from './request-rules.js';
 
 export interface ExtensionEvents {
@@ -92,7 +92,7 @@ export class ExtensionService {
   /** The extension, if it exists and the caller may see it; otherwise extensions.not_found. */
   async get(id: string, principal: Principal): Promise<ExtensionRecord> {
     const record = await this.store.getExtension(id);
-    if (record === null || !(seesAllExtensions(principal) || record.ownerId === principal.userId)) {
+    if (record === null || !maySee(principal, record.ownerId)) {
       throw notFound(id);
     }
     return record;
@@ -427,7 +427,7 @@ function checkExpectedVersion(record: ExtensionRecord, expectedVersion: number |
  * revealed, only counted.
  */
 function extensionInUse(id: string, error: ExtensionInUseError, principal: Principal): ApiError {
-  const visible = error.deployments.filter((d) => seesAllExtensions(principal) || d.ownerId === principal.userId).map((d) => d.name);
+  const visible = error.deployments.filter((d) => maySee(principal, d.ownerId)).map((d) => d.name);
   const hidden = error.deployments.length - visible.length;
   const names = hidden === 0 ? visible : [...visible, `${hidden} more you may not see`];
   return apiError('extensionInUse', `Cannot delete extension [${id}]. It is used by deployments [${names.join(', ')}].`);

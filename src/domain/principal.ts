@@ -49,6 +49,16 @@ export function seesAllExtensions(principal: Principal): boolean {
   return principal.roles.includes('ece_platform_admin') || principal.roles.includes('ece_platform_viewer');
 }
 
+/** Platform admins and viewers see every extension (and deployment); anyone else only their own. */
+export function maySee(principal: Principal, ownerId: string | null): boolean {
+  return seesAllExtensions(principal) || ownerId === principal.userId;
+}
+
+/** Readers who may not change an extension see its download_url without the password. */
+export function masksDownloadUrl(principal: Principal, extension: { downloadUrl: string | null; ownerId: string | null }): boolean {
+  return extension.downloadUrl !== null && !mayChangeExtension(principal, extension.ownerId);
+}
+
 export function mayChangeExtensions(principal: Principal): boolean {
   return principal.roles.includes('ece_platform_admin') || principal.roles.includes('ece_deployment_manager');
 }

@@ -14,7 +14,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
-import { mayChangeExtension, seesAllExtensions, type Principal } from '../domain/principal.js';
+import { masksDownloadUrl, maySee, type Principal } from '../domain/principal.js';
 import { resourceHeaders } from '../domain/extension-view.js';
 import type { ExtensionRecord } from '../stores/metadata-store.js';
 import type { KeptExtensionAnswers } from './kept-extension-answers.js';
@@ -81,9 +81,8 @@ export class HotExtensionRead {
     const principal = deps.recall(authorization);
     if (principal === undefined) return false;
     const record = deps.peekExtension(id);
-    if (record === undefined || !(seesAllExtensions(principal) || record.ownerId === principal.userId)) return false;
-    const masked = record.downloadUrl !== null && !mayChangeExtension(principal, record.ownerId);
-    const body = deps.answers.get(record, deps.fileUrl(record), masked);
+    if (record === undefined || !maySee(principal, record.ownerId)) return false;
+    const body = deps.answers.get(record, deps.fileUrl(record), masksDownloadUrl(principal, record));
     if (body === undefined) return false;
 
     const started = performance.now();

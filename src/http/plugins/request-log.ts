@@ -24,9 +24,11 @@ export const CLIENT_CLOSED_REQUEST = 499;
 // pino's numeric levels (a disabled logger has no level, and logs nothing).
 const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 
+const levelValue = (log: FastifyBaseLogger): number => LEVEL_VALUES[log.level] ?? LEVEL_VALUES.silent!;
+
 /** Whether the logger's level keeps the info line of an ordinary request. */
 export function logsRequestLines(log: FastifyBaseLogger): boolean {
-  return (LEVEL_VALUES[log.level] ?? LEVEL_VALUES.silent!) <= LEVEL_VALUES.info!;
+  return levelValue(log) <= LEVEL_VALUES.info!;
 }
 
 export function registerRequestLog(app: FastifyInstance, metrics: Metrics): void {
@@ -34,9 +36,8 @@ export function registerRequestLog(app: FastifyInstance, metrics: Metrics): void
   // Hooks on every request are synchronous (callback style): an async hook costs a promise and a
   // microtask turn per request, which shows on the metadata GET benchmark.
   // Skip building a line when the configured level would drop it anyway.
-  const threshold = LEVEL_VALUES[app.log.level] ?? LEVEL_VALUES.silent!;
   const infoWanted = logsRequestLines(app.log);
-  const debugWanted = threshold <= LEVEL_VALUES.debug!;
+  const debugWanted = levelValue(app.log) <= LEVEL_VALUES.debug!;
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     reply.raw.once('close', () => requestDone(request, reply));

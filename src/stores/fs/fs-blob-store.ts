@@ -31,6 +31,11 @@ const openForReading = (file: string): Promise<number> => promisify(openCallback
 const openForWriting = (file: string): Promise<number> => promisify(openCallback)(file, 'wx', 0o644);
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
+/** What a failed open of a blob for reading throws: BlobNotFoundError when there is none. */
+function openFailure(error: unknown, sha256: string): unknown {
+  return isNotFound(error) ? new BlobNotFoundError(`blob ${sha256} does not exist`) : error;
+}
+
 function checkSha256(sha256: string): void {
   if (typeof sha256 !== 'string' || !SHA256_PATTERN.test(sha256)) {
     throw new TypeError(`invalid sha256 "${String(sha256).slice(0, 80)}"`);
@@ -190,8 +195,7 @@ class FsBlobStore implements BlobStore {
     try {
       return await openForReading(this.blobPath(sha256));
     } catch (error) {
-      if (isNotFound(error)) throw new BlobNotFoundError(`blob ${sha256} does not exist`);
-      throw error;
+      throw openFailure(error, sha256);
     }
   }
 
@@ -204,8 +208,7 @@ class FsBlobStore implements BlobStore {
     try {
       fd = openSync(this.blobPath(sha256), 'r');
     } catch (error) {
-      if (isNotFound(error)) throw new BlobNotFoundError(`blob ${sha256} does not exist`);
-      throw error;
+      throw openFailure(error, sha256);
     }
     let open = true;
     return {

@@ -5,7 +5,7 @@
 // rendering and serializing, and once kept, hot-extension-read.ts answers it before Fastify runs.
 import type { FastifyInstance } from 'fastify';
 import { renderExtension, resourceHeaders } from '../../../domain/extension-view.js';
-import { mayChangeExtension } from '../../../domain/principal.js';
+import { masksDownloadUrl } from '../../../domain/principal.js';
 import { requirePrincipal } from '../../plugins/authenticate.js';
 import { booleanQuery } from '../../query.js';
 import { fileUrlOf, type RouteDeps } from '../../route-deps.js';
@@ -21,8 +21,7 @@ export function registerGetExtension(app: FastifyInstance, deps: RouteDeps): voi
       const principal = requirePrincipal(request);
       const record = await deps.service.get(request.params.extension_id, principal);
       const fileUrl = fileUrlOf(deps, record);
-      // Readers who may not change the extension see download_url without its password.
-      const masked = record.downloadUrl !== null && !mayChangeExtension(principal, record.ownerId);
+      const masked = masksDownloadUrl(principal, record);
       reply.headers(resourceHeaders(record));
       if (deployments) {
         // Which deployments use it changes without the extension changing: never from the kept answer.
