@@ -2,16 +2,13 @@
 // with a message that names the variable; nothing else in the code reads process.env.
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
-
-const GiB = 1024 ** 3;
-
-/**
- * The zip-bomb rule (src/archive/entry-rules.ts): an entry that inflates to more than
- * ARCHIVE_RATIO_MIN_BYTES may be at most ARCHIVE_MAX_RATIO times its compressed size. Fixed, not
- * settings: no plugin or bundle comes near it, and the CLI checks the same limits before uploading.
- */
-export const ARCHIVE_MAX_RATIO = 100;
-export const ARCHIVE_RATIO_MIN_BYTES = 1024 * 1024;
+import {
+  ARCHIVE_MAX_RATIO,
+  ARCHIVE_RATIO_MIN_BYTES,
+  DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_MAX_ZIP_ENTRIES,
+  UNCOMPRESSED_BYTES_PER_FILE_BYTE,
+} from './archive/default-limits.js';
 
 export interface Config {
   readonly host: string;
@@ -455,7 +452,7 @@ export function loadConfig(env: Env = process.env): Config {
       return Reflect.get(target, name);
     },
   });
-  const maxFileBytes = readSize(env, 'EXTREPO_MAX_FILE_BYTES', 8 * GiB, 1);
+  const maxFileBytes = readSize(env, 'EXTREPO_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES, 1);
   const logLevel = readString(env, 'EXTREPO_LOG_LEVEL', 'info').trim().toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`EXTREPO_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.EXTREPO_LOG_LEVEL}"`);
@@ -485,8 +482,8 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     maxFileBytes,
     maxJsonBytes: readSize(env, 'EXTREPO_MAX_JSON_BYTES', 1024 * 1024, 1024),
-    maxZipEntries: readInteger(env, 'EXTREPO_MAX_ZIP_ENTRIES', 10_000, 1),
-    maxUncompressedBytes: readSize(env, 'EXTREPO_MAX_UNCOMPRESSED_BYTES', 4 * maxFileBytes, 1),
+    maxZipEntries: readInteger(env, 'EXTREPO_MAX_ZIP_ENTRIES', DEFAULT_MAX_ZIP_ENTRIES, 1),
+    maxUncompressedBytes: readSize(env, 'EXTREPO_MAX_UNCOMPRESSED_BYTES', UNCOMPRESSED_BYTES_PER_FILE_BYTE * maxFileBytes, 1),
     maxCompressionRatio: ARCHIVE_MAX_RATIO,
     compressionRatioMinBytes: ARCHIVE_RATIO_MIN_BYTES,
     downloadAllowHosts: readList(env, 'EXTREPO_DOWNLOAD_ALLOW_HOSTS'),

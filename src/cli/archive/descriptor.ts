@@ -5,7 +5,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import yauzl from 'yauzl';
 import { parseJavaProperties } from '../../archive/index.js';
-import { DESCRIPTOR_FILES } from './folder-zip.js';
+
+/** The names a plugin's descriptor may have, at the archive's root. */
+export const DESCRIPTOR_FILES = ['plugin-descriptor.properties', 'stable-plugin-descriptor.properties'];
 
 const MAX_DESCRIPTOR_BYTES = 64 * 1024;
 

@@ -10,8 +10,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import yazl from 'yazl';
 import { CliError } from '../cli-errors.js';
-
-export const DESCRIPTOR_FILES = ['plugin-descriptor.properties', 'stable-plugin-descriptor.properties'];
+import { DESCRIPTOR_FILES } from './descriptor.js';
 
 export interface FolderEntry {
   /** The entry name: relative, '/'-separated; directories end in '/'. */

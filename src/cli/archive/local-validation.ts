@@ -1,32 +1,13 @@
 // The server's archive rules, run on this side before a byte is sent: the project's own streaming
-// validator (src/archive/) with the server's default limits, and the server's wording, so a bad
+// validator (src/archive/) with the limits of a server that has no archive settings
+// (src/archive/default-limits.ts; one configured tighter still has the last word), and the server's wording, so a bad
 // plugin is refused here exactly as the server would refuse it, and nothing is created.
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  ArchiveRejectedError,
-  createArchiveValidator,
-  type ArchiveExpectations,
-  type ArchiveLimits,
-  type ArchiveReport,
-} from '../../archive/index.js';
-import { ARCHIVE_MAX_RATIO, ARCHIVE_RATIO_MIN_BYTES } from '../../config.js';
+import { ArchiveRejectedError, createArchiveValidator, type ArchiveExpectations, type ArchiveReport } from '../../archive/index.js';
+import { DEFAULT_ARCHIVE_LIMITS } from '../../archive/default-limits.js';
 import { ERRORS } from '../../errors.js';
 import { CliError } from '../cli-errors.js';
-
-const GiB = 1024 ** 3;
-
-/**
- * The server's defaults (src/config.ts: EXTREPO_MAX_ZIP_ENTRIES, EXTREPO_MAX_UNCOMPRESSED_BYTES = 4 ×
- * EXTREPO_MAX_FILE_BYTES, and the fixed 100:1 ratio above 1 MiB). A server configured tighter still
- * has the last word, and its answer is reported as it comes.
- */
-export const SERVER_DEFAULT_LIMITS: ArchiveLimits = {
-  maxEntries: 10_000,
-  maxUncompressedBytes: 4 * 8 * GiB,
-  maxRatio: ARCHIVE_MAX_RATIO,
-  ratioMinBytes: ARCHIVE_RATIO_MIN_BYTES,
-};
 
 /** The server's error for a rejected archive (extension-service.ts), code and message alike. */
 export const ARCHIVE_REJECTED_CODE = ERRORS.requestExecutionFailed.code;
@@ -45,7 +26,7 @@ export async function validateArchive(
   options: { observe?: (chunk: Buffer) => void; signal?: AbortSignal } = {},
 ): Promise<ArchiveReport> {
   const validator = createArchiveValidator({
-    limits: SERVER_DEFAULT_LIMITS,
+    limits: DEFAULT_ARCHIVE_LIMITS,
     expect,
     ...(options.observe ? { observe: options.observe } : {}),
   });

@@ -15,7 +15,7 @@ import { isSupportedMethod } from '../../archive/entry-decoders.js';
 import { ENCRYPTION_FLAGS } from '../../archive/central-directory.js';
 import { MAX_DESCRIPTOR_BYTES, createContentRules } from '../../archive/plugin-descriptor.js';
 import { decodeName, isUnixSymlink } from '../../archive/zip-format.js';
-import { SERVER_DEFAULT_LIMITS } from './local-validation.js';
+import { DEFAULT_ARCHIVE_LIMITS } from '../../archive/default-limits.js';
 
 /** True when the outline raises no doubt; false when the whole file must be validated first. */
 export function outlineLooksAcceptable(file: string, expect: ArchiveExpectations): Promise<boolean> {
@@ -31,7 +31,7 @@ export function outlineLooksAcceptable(file: string, expect: ArchiveExpectations
         zip.close();
         resolve(acceptable);
       };
-      const limits = new LimitTracker(SERVER_DEFAULT_LIMITS);
+      const limits = new LimitTracker(DEFAULT_ARCHIVE_LIMITS);
       const content = createContentRules(expect);
       // Any rule that throws is a doubt: the full pass says what is wrong, in the server's words.
       const judge = (check: () => void): boolean => {

@@ -31,8 +31,8 @@ import type { Factory } from '../../factory.js';
 import { printJson } from '../../output.js';
 import { formatBytes, startProgress, type Progress } from '../../progress.js';
 import { folderDescriptor, zipDescriptor, type Descriptor } from '../../archive/descriptor.js';
-import { listFolder, zipFolder, type FolderEntry } from '../../archive/folder-zip.js';
-import { archiveRejection, SERVER_DEFAULT_LIMITS, validateArchive } from '../../archive/local-validation.js';
+import { archiveRejection, validateArchive } from '../../archive/local-validation.js';
+import { DEFAULT_ARCHIVE_LIMITS } from '../../../archive/default-limits.js';
 import { outlineLooksAcceptable } from '../../archive/outline-check.js';
 import { EXTENSION_TYPES, extensionPath, printExtension, type Extension } from './extension.js';
 
@@ -45,7 +45,9 @@ export interface PushOptions {
   json?: boolean;
 }
 
-type Source = { kind: 'folder'; path: string; entries: FolderEntry[] } | { kind: 'zip'; path: string; size: number; mtimeMs: number };
+type Source =
+  /** `zip()` streams the folder's archive anew, the same bytes each time. */
+  { kind: 'folder'; path: string; zip: () => Readable } | { kind: 'zip'; path: string; size: number; mtimeMs: number };
 
 interface Plan {
   extensionType: 'plugin' | 'bundle';
@@ -99,7 +101,7 @@ export async function runPush(target: string, options: PushOptions, f: Factory):
     const guard = new SameBytesGuard(source, checked, progress);
     const body =
       source.kind === 'zip'
-        ? pipeline(openBody(source), createArchiveValidator({ limits: SERVER_DEFAULT_LIMITS, expect }), guard, () => undefined)
+        ? pipeline(openBody(source), createArchiveValidator({ limits: DEFAULT_ARCHIVE_LIMITS, expect }), guard, () => undefined)
         : pipeline(openBody(source), guard, () => undefined);
     uploaded = await client.upload<Extension>(extensionPath(id), body, checked.size, f.signal).catch((error: unknown) => {
       throw error instanceof ArchiveRejectedError ? archiveRejection(error, plan.extensionType) : error;
@@ -135,7 +137,12 @@ async function openSource(target: string): Promise<Source> {
   const stats = await stat(target).catch((error: NodeJS.ErrnoException) => {
     throw new CliError(error.code === 'ENOENT' ? `${target} does not exist` : `cannot read ${target}: ${error.message}`);
   });
-  if (stats.isDirectory()) return { kind: 'folder', path: target, entries: await listFolder(target) };
+  if (stats.isDirectory()) {
+    // yazl and the folder walk load only for a folder: a zip file is sent as it is.
+    const { listFolder, zipFolder } = await import('../../archive/folder-zip.js');
+    const entries = await listFolder(target);
+    return { kind: 'folder', path: target, zip: () => zipFolder(entries) };
+  }
   if (stats.isFile()) return { kind: 'zip', path: target, size: stats.size, mtimeMs: stats.mtimeMs };
   throw new CliError(`${target} is neither a zip file nor a directory`);
 }
@@ -172,7 +179,7 @@ async function planNew(source: Source, options: PushOptions): Promise<Plan> {
 }
 
 function openBody(source: Source): Readable {
-  return source.kind === 'folder' ? zipFolder(source.entries) : createReadStream(source.path, { highWaterMark: 1024 * 1024 });
+  return source.kind === 'folder' ? source.zip() : createReadStream(source.path, { highWaterMark: 1024 * 1024 });
 }
 
 async function check(source: Source, expect: ArchiveExpectations, signal: AbortSignal): Promise<Checked> {
