@@ -35,6 +35,18 @@ export default tseslint.config(
     rules: { 'react-hooks/rules-of-hooks': 'error', 'react-hooks/exhaustive-deps': 'error' },
   },
   {
+    // The CLI is a client (docs/cli.md): a command that talks to a server must not load the server's
+    // configuration and its dependencies on every run. `extrepo serve`, `migrate` and `gc` import the
+    // server lazily, when they run.
+    files: ['src/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/config.js'], message: "The CLI does not load the server's configuration; see src/archive/default-limits.ts." }] },
+      ],
+    },
+  },
+  {
     // Tests read JSON answers as they come and assert their shape field by field; typing every answer
     // would repeat src/api-types.ts without making an assertion stronger.
     files: ['test/**/*.ts'],

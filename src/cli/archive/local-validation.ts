@@ -1,7 +1,8 @@
 // The server's archive rules, run on this side before a byte is sent: the project's own streaming
 // validator (src/archive/) with the limits of a server that has no archive settings
-// (src/archive/default-limits.ts; one configured tighter still has the last word), and the server's wording, so a bad
-// plugin is refused here exactly as the server would refuse it, and nothing is created.
+// (src/archive/default-limits.ts; a server configured tighter still has the last word), and the
+// server's wording, so a bad plugin is refused here exactly as the server would refuse it, and
+// nothing is created.
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ArchiveRejectedError, createArchiveValidator, type ArchiveExpectations, type ArchiveReport } from '../../archive/index.js';

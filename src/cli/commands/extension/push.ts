@@ -45,9 +45,21 @@ export interface PushOptions {
   json?: boolean;
 }
 
-type Source =
-  /** `zip()` streams the folder's archive anew, the same bytes each time. */
-  { kind: 'folder'; path: string; zip: () => Readable } | { kind: 'zip'; path: string; size: number; mtimeMs: number };
+interface FolderSource {
+  kind: 'folder';
+  path: string;
+  /** Streams the folder's archive anew: the same bytes each time. */
+  zip: () => Readable;
+}
+
+interface ZipSource {
+  kind: 'zip';
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+type Source = FolderSource | ZipSource;
 
 interface Plan {
   extensionType: 'plugin' | 'bundle';
