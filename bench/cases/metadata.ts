@@ -138,9 +138,16 @@ function metadataRows(ctx: BenchContext, measured: Measured, suffix: string, lab
   ];
 }
 
+/**
+ * extrepo gives memory back once no transfer has been in flight for EXTREPO_MEMORY_TRIM_IDLE_MS (2 s by
+ * default: docs/deployment.md). Idle means past that point, as a server between deployments is; the
+ * cases before this one may have ended a transfer a moment ago.
+ */
+const IDLE_SETTLE_MS = 3000;
+
 /** Median RSS (MiB) of extrepo and of the bare Fastify process, both idle, over the same second. */
 async function idleRss(ctx: BenchContext, bareRss: RssSampler): Promise<{ extrepo: number; baseline: number }> {
-  await sleep(500);
+  await sleep(IDLE_SETTLE_MS);
   const closeExtrepo = ctx.extrepoRss.begin();
   const closeBare = bareRss.begin();
   await sleep(1000);
@@ -153,7 +160,7 @@ function memoryRows(ctx: BenchContext, idle: { extrepo: number; baseline: number
     {
       id: 'rss-idle',
       group: 'metadata-get',
-      label: 'server idle RSS (before the metadata load)',
+      label: 'server idle RSS (before the metadata load, 3 s after the last transfer)',
       unit: 'MiB',
       extrepo: summarize([idle.extrepo]),
       baseline: summarize([idle.baseline]),
