@@ -57,19 +57,22 @@ export async function runCliTransfers(ctx: BenchContext): Promise<Row[]> {
   const out = path.join(home, 'pulled.zip');
   const push = { extrepo: [] as number[], baseline: [] as number[] };
   const pull = { extrepo: [] as number[], baseline: [] as number[] };
+  const pushFile = (name: string) => runSettled(process.execPath, [CLI, '--quiet', 'push', data.path, '--name', name, '--json'], env);
+  const curlUpload = (id: string) =>
+    runSettled('curl', ['-sS', '--fail', '-o', '/dev/null', '-T', data.path, '-H', auth, '-H', 'Expect:', `${api}/${id}`], env);
   try {
     // One untimed round of each upload first. In two runs of this case the first timed push, whichever
     // side went first, was the slowest by far (172 and 183 MiB/s, against 273-304 and 287-369 after it).
-    const warm = await runSettled(process.execPath, [CLI, '--quiet', 'push', data.path, '--name', 'bench-cli-warm-up', '--json'], env);
+    const warm = await pushFile('bench-cli-warm-up');
     await extrepo.delete((JSON.parse(warm.stdout) as { id: string }).id);
     const warmTarget = await extrepo.create('bench-curl-warm-up');
-    await runSettled('curl', ['-sS', '--fail', '-o', '/dev/null', '-T', data.path, '-H', auth, '-H', 'Expect:', `${api}/${warmTarget.id}`], env);
+    await curlUpload(warmTarget.id);
     await extrepo.delete(warmTarget.id);
     for (let runIndex = 0; runIndex < ctx.options.runs; runIndex++) {
       for (const side of sidesInOrder(runIndex)) {
         extrepo.server.assertRunning();
         if (side === 'extrepo') {
-          const result = await runSettled(process.execPath, [CLI, '--quiet', 'push', data.path, '--name', `bench-cli-${runIndex}`, '--json'], env);
+          const result = await pushFile(`bench-cli-${runIndex}`);
           const pushed = JSON.parse(result.stdout) as { id: string; file_metadata?: { sha256?: string } };
           if (pushed.file_metadata?.sha256 !== data.sha256) {
             throw new Error(`extrepo push stored sha256 ${pushed.file_metadata?.sha256}, the file's is ${data.sha256}`);
@@ -80,11 +83,7 @@ export async function runCliTransfers(ctx: BenchContext): Promise<Row[]> {
           pull.extrepo.push(mibPerSecond(data.size, pulled.seconds));
         } else {
           const created = await extrepo.create(`bench-curl-${runIndex}`);
-          const result = await runSettled(
-            'curl',
-            ['-sS', '--fail', '-o', '/dev/null', '-T', data.path, '-H', auth, '-H', 'Expect:', `${api}/${created.id}`],
-            env,
-          );
+          const result = await curlUpload(created.id);
           push.baseline.push(mibPerSecond(data.size, result.seconds));
           await extrepo.delete(created.id);
           const meta = await run('curl', ['-sS', '--fail', '-H', auth, `${api}/${target.id}`], env);
