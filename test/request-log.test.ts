@@ -180,15 +180,18 @@ describe('request log and metrics', () => {
       body: JSON.stringify({ name: 'left', version: '*', extension_type: 'bundle' }),
     });
     const { id } = (await created.json()) as { id: string };
+    // The first bytes of a real archive: zeros would be refused at once (no zip signature), and that
+    // answer could beat the client's leaving.
+    const zip = await zipOf({ 'big.bin': randomBytes(2 * 1024 * 1024) }, { compress: false });
     const before = requestLines(server, `${EXT}/:extension_id`).length;
     await new Promise<void>((resolve) => {
       const request = http.request(`${server.url}${EXT}/${id}`, {
         method: 'PUT',
         agent: false,
-        headers: { authorization: `ApiKey ${ADMIN_KEY}`, 'content-type': 'application/zip', 'content-length': '1000000' },
+        headers: { authorization: `ApiKey ${ADMIN_KEY}`, 'content-type': 'application/zip', 'content-length': String(zip.length) },
       });
       request.on('error', () => resolve());
-      request.write(Buffer.alloc(1000), () => setImmediate(() => (request.destroy(), resolve())));
+      request.write(zip.subarray(0, 1000), () => setImmediate(() => (request.destroy(), resolve())));
     });
     const lines = (await untilLogged(server, `${EXT}/:extension_id`, before + 1)).slice(before);
     assert.equal(lines.length, 1);
